@@ -1,0 +1,422 @@
+//! The client, its builder, and a per-request builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName};
+
+use crate::body::Body;
+use crate::credentials::CredentialPolicy;
+use crate::error::{Error, Result};
+use crate::idempotency::{IdempotencyConfig, KeyChoice, KeyFormat};
+use crate::origin::TrustedOrigin;
+use crate::redirect::{RedirectAction, RedirectAttempt, RedirectHook};
+use crate::request::{parse_header, parse_method, parse_url, Request};
+use crate::response::Response;
+use crate::retry::RetryPolicy;
+use crate::transport::{TransportConfig, Wire};
+
+/// Default maximum number of redirects in one chain.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 20;
+/// Default size of the buffer that keeps a streamed body for a 307/308 or retry.
+pub const DEFAULT_REPLAY_LIMIT: usize = 4 * 1024 * 1024;
+/// At most this much of a 3xx body is read (raw, never decoded) to reuse the connection.
+pub const REDIRECT_BODY_DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Everything a client decides by default.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub follow_redirects: bool,
+    pub max_redirects: u32,
+    pub allow_https_downgrade: bool,
+    pub credentials: CredentialPolicy,
+    pub hook: Option<RedirectHook>,
+    pub replay_limit: usize,
+    pub read_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub idempotency: IdempotencyConfig,
+    pub retry: RetryPolicy,
+    pub default_headers: HeaderMap,
+    pub transport: TransportConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut default_headers = HeaderMap::new();
+        default_headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!("hopsafe/", env!("CARGO_PKG_VERSION"))),
+        );
+        if let Some(enc) = crate::decode::ACCEPT_ENCODING {
+            default_headers.insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static(enc),
+            );
+        }
+        Config {
+            follow_redirects: true,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            allow_https_downgrade: false,
+            credentials: CredentialPolicy::default(),
+            hook: None,
+            replay_limit: DEFAULT_REPLAY_LIMIT,
+            read_timeout: Some(Duration::from_secs(30)),
+            timeout: None,
+            idempotency: IdempotencyConfig::default(),
+            retry: RetryPolicy::default(),
+            default_headers,
+            transport: TransportConfig::default(),
+        }
+    }
+}
+
+/// An HTTP client. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub wire: Wire,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with the default settings.
+    pub fn new() -> Result<Client> {
+        ClientBuilder::new().build()
+    }
+
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Starts a request.
+    pub fn request(&self, method: &str, url: &str) -> RequestBuilder {
+        let req = parse_method(method).and_then(|m| Ok(Request::new(m, parse_url(url)?)));
+        RequestBuilder {
+            client: self.clone(),
+            req,
+        }
+    }
+
+    /// Starts a GET.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request("GET", url)
+    }
+
+    /// Starts a POST.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request("POST", url)
+    }
+
+    /// Starts a PUT.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request("PUT", url)
+    }
+
+    /// Starts a PATCH.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request("PATCH", url)
+    }
+
+    /// Starts a DELETE.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request("DELETE", url)
+    }
+
+    /// Sends a request, following redirects and retrying as configured.
+    pub async fn execute(&self, request: Request) -> Result<Response> {
+        crate::engine::execute(&self.inner, request).await
+    }
+}
+
+/// Configures a [`Client`]. Invalid options are reported by [`ClientBuilder::build`].
+pub struct ClientBuilder {
+    config: Config,
+    error: Option<Error>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// The defaults: follow up to 20 redirects, no downgrade, credentials stripped across
+    /// origins, idempotency keys on POST/PATCH, 3 attempts for safe retries.
+    pub fn new() -> Self {
+        ClientBuilder {
+            config: Config::default(),
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        self.error.get_or_insert(e);
+    }
+
+    /// Follow redirects at all (default true).
+    pub fn follow_redirects(mut self, on: bool) -> Self {
+        self.config.follow_redirects = on;
+        self
+    }
+
+    /// Maximum redirects per chain (default 20; 0 = never follow).
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.config.max_redirects = n;
+        self
+    }
+
+    /// Allow https to http redirects (default false). Credentials are stripped on them anyway.
+    pub fn allow_https_downgrade(mut self, on: bool) -> Self {
+        self.config.allow_https_downgrade = on;
+        self
+    }
+
+    /// Trust an https origin (`https://host[:port]` or `https://*.domain`) to receive
+    /// credentials across redirects.
+    pub fn trust_origin(mut self, pattern: &str) -> Self {
+        match TrustedOrigin::parse(pattern) {
+            Ok(t) => self.config.credentials.add_trusted(t),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Treat another header as a credential (stripped on cross-origin hops).
+    pub fn sensitive_header(mut self, name: &str) -> Self {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(n) => self.config.credentials.add_sensitive(n),
+            Err(_) => self.fail(Error::InvalidHeader {
+                name: name.to_owned(),
+                reason: "not a valid header name".into(),
+            }),
+        }
+        self
+    }
+
+    /// A hook consulted before each redirect is followed.
+    pub fn redirect_hook<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync + 'static,
+    {
+        self.config.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// How much of a streamed body is kept for replay (default 4 MiB).
+    pub fn replay_buffer_limit(mut self, bytes: usize) -> Self {
+        self.config.replay_limit = bytes;
+        self
+    }
+
+    /// Connect timeout (default 10 s; `None` for none).
+    pub fn connect_timeout(mut self, d: Option<Duration>) -> Self {
+        self.config.transport.connect_timeout = d;
+        self
+    }
+
+    /// Read timeout: waiting for headers or for the next body chunk (default 30 s).
+    pub fn read_timeout(mut self, d: Option<Duration>) -> Self {
+        self.config.read_timeout = d;
+        self
+    }
+
+    /// Total deadline for one call, redirects and retries included (default none).
+    pub fn timeout(mut self, d: Option<Duration>) -> Self {
+        self.config.timeout = d;
+        self
+    }
+
+    /// Trust the CA certificates in this PEM text in addition to the built-in roots.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Self {
+        self.config.transport.extra_roots_pem.push(pem.to_vec());
+        self
+    }
+
+    /// Use the built-in Mozilla roots (webpki-roots; default true).
+    pub fn builtin_roots(mut self, on: bool) -> Self {
+        self.config.transport.builtin_roots = on;
+        self
+    }
+
+    /// Offer HTTP/2 over TLS by ALPN (default true).
+    pub fn http2(mut self, on: bool) -> Self {
+        self.config.transport.http2 = on;
+        self
+    }
+
+    /// Generate idempotency keys for POST/PATCH (default true).
+    pub fn idempotency_keys(mut self, on: bool) -> Self {
+        self.config.idempotency.generate = on;
+        self
+    }
+
+    /// Methods that get a generated idempotency key (default POST, PATCH).
+    pub fn idempotency_methods(mut self, methods: &[&str]) -> Self {
+        let mut parsed = Vec::new();
+        for m in methods {
+            match parse_method(m) {
+                Ok(m) => parsed.push(m),
+                Err(e) => self.fail(e),
+            }
+        }
+        self.config.idempotency.methods = parsed;
+        self
+    }
+
+    /// Wire format of the key (default quoted Structured Field string).
+    pub fn idempotency_key_format(mut self, format: KeyFormat) -> Self {
+        self.config.idempotency.format = format;
+        self
+    }
+
+    /// Retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        if policy.max_attempts == 0 {
+            self.fail(Error::invalid_config("retry max_attempts must be at least 1"));
+        }
+        self.config.retry = policy;
+        self
+    }
+
+    /// Replace the `User-Agent` (default `hopsafe/<version>`).
+    pub fn user_agent(self, value: &str) -> Self {
+        self.default_header("user-agent", value)
+    }
+
+    /// A header sent with every request (replacing an earlier default of that name).
+    pub fn default_header(mut self, name: &str, value: &str) -> Self {
+        match parse_header(name, value) {
+            Ok((n, v)) => {
+                self.config.default_headers.insert(n, v);
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Builds the client, or reports the first invalid option.
+    pub fn build(self) -> Result<Client> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let wire = crate::transport::build(&self.config.transport)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config: self.config,
+                wire,
+            }),
+        })
+    }
+}
+
+/// Builds one request; the first invalid input is reported by [`RequestBuilder::send`].
+pub struct RequestBuilder {
+    client: Client,
+    req: Result<Request>,
+}
+
+impl RequestBuilder {
+    fn edit(mut self, f: impl FnOnce(&mut Request) -> Result<()>) -> Self {
+        if let Ok(r) = &mut self.req {
+            if let Err(e) = f(r) {
+                self.req = Err(e);
+            }
+        }
+        self
+    }
+
+    /// Appends a header.
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.edit(|r| r.append_header(name, value))
+    }
+
+    /// Sets `Authorization: Bearer <token>` (stripped on cross-origin hops like any credential).
+    pub fn bearer_auth(self, token: &str) -> Self {
+        let value = format!("Bearer {token}");
+        self.edit(move |r| {
+            let (n, v) = parse_header("authorization", &value)?;
+            r.headers.insert(n, v);
+            Ok(())
+        })
+    }
+
+    /// Sets `Authorization: Basic ...` (stripped on cross-origin hops like any credential).
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let value = crate::engine::basic_auth_value(user, password);
+        self.edit(move |r| {
+            r.headers.insert(http::header::AUTHORIZATION, value);
+            Ok(())
+        })
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: impl Into<Body>) -> Self {
+        let body = body.into();
+        self.edit(move |r| {
+            r.body = body;
+            Ok(())
+        })
+    }
+
+    /// Follow redirects for this request.
+    pub fn follow_redirects(self, on: bool) -> Self {
+        self.edit(|r| {
+            r.options.follow_redirects = Some(on);
+            Ok(())
+        })
+    }
+
+    /// Maximum redirects for this request (0 = never follow).
+    pub fn max_redirects(self, n: u32) -> Self {
+        self.edit(|r| {
+            r.options.max_redirects = Some(n);
+            Ok(())
+        })
+    }
+
+    /// Idempotency key choice for this request.
+    pub fn idempotency_key(self, choice: KeyChoice) -> Self {
+        self.edit(|r| {
+            r.options.idempotency_key = choice;
+            Ok(())
+        })
+    }
+
+    /// Total deadline for this request.
+    pub fn timeout(self, d: Duration) -> Self {
+        self.edit(|r| {
+            r.options.timeout = Some(d);
+            Ok(())
+        })
+    }
+
+    /// Retry policy for this request.
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.edit(|r| {
+            r.options.retry = Some(policy);
+            Ok(())
+        })
+    }
+
+    /// The request, or the first invalid input.
+    pub fn build(self) -> Result<Request> {
+        self.req
+    }
+
+    /// Sends it.
+    pub async fn send(self) -> Result<Response> {
+        let req = self.req?;
+        self.client.execute(req).await
+    }
+}

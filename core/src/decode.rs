@@ -1,0 +1,53 @@
+//! Optional decoding of gzip and brotli bodies of final responses (feature `decompress`).
+//! Redirect (3xx) bodies are never decoded: the engine drains them raw.
+
+use bytes::Bytes;
+use http::HeaderMap;
+use url::Url;
+
+use crate::error::Result;
+
+/// The `Accept-Encoding` the client sends, if decoding is built in.
+pub(crate) const ACCEPT_ENCODING: Option<&str> = if cfg!(feature = "decompress") {
+    Some("gzip, br")
+} else {
+    None
+};
+
+/// Decoded output larger than this is refused (a decompression bomb).
+#[cfg(feature = "decompress")]
+pub const MAX_DECODED_LEN: usize = 256 * 1024 * 1024;
+
+#[cfg(not(feature = "decompress"))]
+pub(crate) fn decode(_headers: &HeaderMap, body: Bytes, _url: &Url) -> Result<Bytes> {
+    Ok(body)
+}
+
+#[cfg(feature = "decompress")]
+pub(crate) fn decode(headers: &HeaderMap, body: Bytes, url: &Url) -> Result<Bytes> {
+    use std::io::Read;
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let mut out = Vec::new();
+    let limit = MAX_DECODED_LEN as u64 + 1;
+    let read = match encoding.as_deref() {
+        Some("gzip") | Some("x-gzip") => {
+            flate2::read::MultiGzDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
+        }
+        Some("br") => brotli::Decompressor::new(&body[..], 8192).take(limit).read_to_end(&mut out),
+        _ => return Ok(body),
+    };
+    read.map_err(|e| crate::Error::Transport {
+        url: url.to_string(),
+        reason: format!("cannot decode body: {e}"),
+    })?;
+    if out.len() > MAX_DECODED_LEN {
+        return Err(crate::Error::ResponseTooLarge {
+            url: url.to_string(),
+            limit: MAX_DECODED_LEN,
+        });
+    }
+    Ok(out.into())
+}

@@ -1,0 +1,235 @@
+//! The one error type of hopsafe. Every binding maps these variants, by name, to its own
+//! exception or error classes.
+
+use std::time::Duration;
+
+use crate::response::Hop;
+
+/// Which deadline ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// Opening the TCP connection.
+    Connect,
+    /// Waiting for response headers, or for the next chunk of a body.
+    Read,
+    /// The whole exchange: every redirect and retry together.
+    Total,
+}
+
+impl std::fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutPhase::Connect => "connect",
+            TimeoutPhase::Read => "read",
+            TimeoutPhase::Total => "total",
+        })
+    }
+}
+
+/// Everything that can go wrong, with the context a caller needs to act on it.
+///
+/// Variants that happen inside a redirect chain carry the `history` of hops so far.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request URL could not be parsed or is not absolute.
+    #[error("invalid URL {input:?}: {reason}")]
+    InvalidUrl { input: String, reason: String },
+
+    /// A header name or value is not valid HTTP (for example it contains CR or LF).
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader { name: String, reason: String },
+
+    /// The method is not a valid HTTP token.
+    #[error("invalid method {method:?}")]
+    InvalidMethod { method: String },
+
+    /// A client option is invalid (trusted-origin pattern, CA PEM, retry policy...).
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+
+    /// No connection could be opened (refused, unreachable, DNS). Nothing was sent.
+    #[error("could not connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+
+    /// The TLS handshake failed (untrusted certificate, wrong name, protocol).
+    #[error("TLS handshake with {url} failed: {reason}")]
+    Tls { url: String, reason: String },
+
+    /// A deadline passed.
+    #[error("{phase} timeout after {after:?} on {url}")]
+    Timeout {
+        url: String,
+        phase: TimeoutPhase,
+        after: Duration,
+    },
+
+    /// The connection failed after the request may have been sent (reset, closed early,
+    /// protocol error). The server may have processed it.
+    #[error("connection to {url} failed: {reason}")]
+    Transport { url: String, reason: String },
+
+    /// The chain was longer than the configured maximum.
+    #[error("more than {max} redirects (last to {url})")]
+    TooManyRedirects {
+        max: u32,
+        url: String,
+        history: Vec<Hop>,
+    },
+
+    /// A redirect pointed back to a request already made in this chain.
+    #[error("redirect loop: {method} {url} was already requested in this chain")]
+    RedirectLoop {
+        method: String,
+        url: String,
+        history: Vec<Hop>,
+    },
+
+    /// An https URL redirected to http and downgrades are not allowed.
+    #[error("refusing redirect from {from} to {to}: https to http downgrade")]
+    InsecureRedirect {
+        from: String,
+        to: String,
+        history: Vec<Hop>,
+    },
+
+    /// A URL or `Location` uses a scheme other than http or https.
+    #[error("unsupported scheme {scheme:?} in {url}")]
+    UnsupportedScheme {
+        scheme: String,
+        url: String,
+        history: Vec<Hop>,
+    },
+
+    /// A `Location` header that cannot be followed (empty, too long, unparseable).
+    #[error("invalid Location {location:?} on {url}: {reason}")]
+    InvalidLocation {
+        location: String,
+        url: String,
+        reason: String,
+        history: Vec<Hop>,
+    },
+
+    /// A 307/308 asks for the body again, but the body was a stream larger than the replay
+    /// buffer. The redirect response is in the last hop of `history`.
+    #[error("cannot follow {status} to {location}: the streamed body exceeded the {limit}-byte replay buffer")]
+    BodyNotReplayable {
+        status: u16,
+        location: String,
+        limit: usize,
+        history: Vec<Hop>,
+    },
+
+    /// Reading the caller's body stream failed.
+    #[error("reading the request body failed: {reason}")]
+    BodyStream { reason: String },
+
+    /// The response body was larger than the caller's limit.
+    #[error("response body from {url} is larger than {limit} bytes")]
+    ResponseTooLarge { url: String, limit: usize },
+
+    /// The redirect policy hook refused a hop.
+    #[error("redirect to {url} rejected by policy: {reason}")]
+    RedirectRejected {
+        url: String,
+        reason: String,
+        history: Vec<Hop>,
+    },
+
+    /// The server refused this SDK version (426 with a hopsafe problem+json body).
+    #[error("server requires {sdk} >= {minimum_version}, this is {current_version}")]
+    UpgradeRequired {
+        sdk: String,
+        minimum_version: String,
+        current_version: String,
+        url: String,
+    },
+
+    /// The request was cancelled by the caller.
+    #[error("request cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// The variant's name, identical to the class name used by every binding.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::InvalidUrl { .. } => "InvalidUrl",
+            Error::InvalidHeader { .. } => "InvalidHeader",
+            Error::InvalidMethod { .. } => "InvalidMethod",
+            Error::InvalidConfig { .. } => "InvalidConfig",
+            Error::Connect { .. } => "Connect",
+            Error::Tls { .. } => "Tls",
+            Error::Timeout { .. } => "Timeout",
+            Error::Transport { .. } => "Transport",
+            Error::TooManyRedirects { .. } => "TooManyRedirects",
+            Error::RedirectLoop { .. } => "RedirectLoop",
+            Error::InsecureRedirect { .. } => "InsecureRedirect",
+            Error::UnsupportedScheme { .. } => "UnsupportedScheme",
+            Error::InvalidLocation { .. } => "InvalidLocation",
+            Error::BodyNotReplayable { .. } => "BodyNotReplayable",
+            Error::BodyStream { .. } => "BodyStream",
+            Error::ResponseTooLarge { .. } => "ResponseTooLarge",
+            Error::RedirectRejected { .. } => "RedirectRejected",
+            Error::UpgradeRequired { .. } => "UpgradeRequired",
+            Error::Cancelled => "Cancelled",
+        }
+    }
+
+    /// The URL the error is about, when there is one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Error::InvalidUrl { input, .. } => Some(input),
+            Error::Connect { url, .. }
+            | Error::Tls { url, .. }
+            | Error::Timeout { url, .. }
+            | Error::Transport { url, .. }
+            | Error::TooManyRedirects { url, .. }
+            | Error::RedirectLoop { url, .. }
+            | Error::UnsupportedScheme { url, .. }
+            | Error::InvalidLocation { url, .. }
+            | Error::ResponseTooLarge { url, .. }
+            | Error::RedirectRejected { url, .. }
+            | Error::UpgradeRequired { url, .. } => Some(url),
+            Error::InsecureRedirect { to, .. } => Some(to),
+            Error::BodyNotReplayable { location, .. } => Some(location),
+            _ => None,
+        }
+    }
+
+    /// The redirect hops taken before the error, oldest first (empty when none).
+    pub fn history(&self) -> &[Hop] {
+        match self {
+            Error::TooManyRedirects { history, .. }
+            | Error::RedirectLoop { history, .. }
+            | Error::InsecureRedirect { history, .. }
+            | Error::UnsupportedScheme { history, .. }
+            | Error::InvalidLocation { history, .. }
+            | Error::BodyNotReplayable { history, .. }
+            | Error::RedirectRejected { history, .. } => history,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn set_history(&mut self, hops: Vec<Hop>) {
+        match self {
+            Error::TooManyRedirects { history, .. }
+            | Error::RedirectLoop { history, .. }
+            | Error::InsecureRedirect { history, .. }
+            | Error::UnsupportedScheme { history, .. }
+            | Error::InvalidLocation { history, .. }
+            | Error::BodyNotReplayable { history, .. }
+            | Error::RedirectRejected { history, .. } => *history = hops,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn invalid_config(reason: impl Into<String>) -> Self {
+        Error::InvalidConfig {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `Result` with hopsafe's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,180 @@
+//! `Idempotency-Key` (IETF httpapi draft-ietf-httpapi-idempotency-key-header-07).
+//!
+//! Writes whose method is not idempotent (POST, PATCH) get a fresh UUID v4 key by default.
+//! The same header value goes with every 307/308 hop and every retry; when a 301/302/303
+//! turns the write into a GET the key goes with the body.
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use crate::error::{Error, Result};
+
+/// The header field name.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// How the key is written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFormat {
+    /// A Structured Field string, as the draft specifies: `Idempotency-Key: "8e03..."`.
+    #[default]
+    Quoted,
+    /// The bare key, as Stripe-style servers expect: `Idempotency-Key: 8e03...`.
+    Bare,
+}
+
+/// Client-wide idempotency settings.
+#[derive(Debug, Clone)]
+pub struct IdempotencyConfig {
+    /// Generate a key for requests that have none (default true).
+    pub generate: bool,
+    /// Methods that get a generated key (default POST and PATCH).
+    pub methods: Vec<Method>,
+    /// Wire format (default [`KeyFormat::Quoted`]).
+    pub format: KeyFormat,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        IdempotencyConfig {
+            generate: true,
+            methods: vec![Method::POST, Method::PATCH],
+            format: KeyFormat::Quoted,
+        }
+    }
+}
+
+/// A request's choice, overriding the client default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// Follow the client configuration.
+    #[default]
+    Auto,
+    /// Send no key (and never generate one).
+    Off,
+    /// Generate a key even if the method is not in the client's list.
+    Generate,
+    /// Use this key.
+    Use(String),
+}
+
+/// Decides the key of a request and sets the header. Returns the key (without quotes), or
+/// `None` when the request carries none. A key the caller put in `headers` is kept as is.
+pub fn assign_key(
+    config: &IdempotencyConfig,
+    choice: &KeyChoice,
+    method: &Method,
+    headers: &mut HeaderMap,
+) -> Result<Option<String>> {
+    if *choice == KeyChoice::Off {
+        headers.remove(IDEMPOTENCY_KEY);
+        return Ok(None);
+    }
+    if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
+        let raw = existing.to_str().unwrap_or_default();
+        return Ok(Some(unquote(raw).to_owned()));
+    }
+    let key = match choice {
+        KeyChoice::Use(k) => k.clone(),
+        KeyChoice::Generate => new_key(),
+        KeyChoice::Auto if config.generate && config.methods.contains(method) => new_key(),
+        _ => return Ok(None),
+    };
+    headers.insert(IDEMPOTENCY_KEY, encode_key(&key, config.format)?);
+    Ok(Some(key))
+}
+
+/// A fresh random key: a UUID v4 from the operating system's CSPRNG.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Writes `key` in `format`. Keys must be printable ASCII; bare keys may not contain
+/// spaces or quotes.
+pub fn encode_key(key: &str, format: KeyFormat) -> Result<HeaderValue> {
+    let bad = |why: &str| Error::InvalidHeader {
+        name: IDEMPOTENCY_KEY.to_string(),
+        reason: format!("key {key:?} {why}"),
+    };
+    if key.is_empty() || key.len() > 255 {
+        return Err(bad("must be 1 to 255 characters"));
+    }
+    if !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(bad("must be printable ASCII"));
+    }
+    let text = match format {
+        KeyFormat::Quoted => {
+            let escaped = key.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{escaped}\"")
+        }
+        KeyFormat::Bare if key.contains([' ', '"', '\\', ',']) => {
+            return Err(bad("cannot be sent bare (space, quote, backslash or comma)"))
+        }
+        KeyFormat::Bare => key.to_owned(),
+    };
+    HeaderValue::from_str(&text).map_err(|e| bad(&e.to_string()))
+}
+
+fn unquote(raw: &str) -> &str {
+    raw.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_get_a_quoted_uuid() {
+        let mut h = HeaderMap::new();
+        let key = assign_key(
+            &IdempotencyConfig::default(),
+            &KeyChoice::Auto,
+            &Method::POST,
+            &mut h,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(key.len(), 36);
+        assert_eq!(h[IDEMPOTENCY_KEY], format!("\"{key}\"").as_str());
+    }
+
+    #[test]
+    fn gets_and_puts_get_none_by_default() {
+        for m in [Method::GET, Method::PUT, Method::DELETE] {
+            let mut h = HeaderMap::new();
+            let cfg = IdempotencyConfig::default();
+            assert_eq!(assign_key(&cfg, &KeyChoice::Auto, &m, &mut h).unwrap(), None);
+            assert!(h.is_empty());
+        }
+    }
+
+    #[test]
+    fn user_keys_and_formats() {
+        let mut h = HeaderMap::new();
+        let cfg = IdempotencyConfig {
+            format: KeyFormat::Bare,
+            ..Default::default()
+        };
+        let k = assign_key(&cfg, &KeyChoice::Use("abc".into()), &Method::PUT, &mut h).unwrap();
+        assert_eq!(k.as_deref(), Some("abc"));
+        assert_eq!(h[IDEMPOTENCY_KEY], "abc");
+        assert!(encode_key("a b", KeyFormat::Bare).is_err());
+        assert_eq!(encode_key("a\"b", KeyFormat::Quoted).unwrap(), "\"a\\\"b\"");
+        assert!(encode_key("é", KeyFormat::Quoted).is_err());
+        assert!(encode_key("", KeyFormat::Quoted).is_err());
+    }
+
+    #[test]
+    fn off_removes_and_header_wins() {
+        let cfg = IdempotencyConfig::default();
+        let mut h = HeaderMap::new();
+        h.insert(IDEMPOTENCY_KEY, "\"mine\"".parse().unwrap());
+        let k = assign_key(&cfg, &KeyChoice::Auto, &Method::POST, &mut h).unwrap();
+        assert_eq!(k.as_deref(), Some("mine"));
+        assert_eq!(
+            assign_key(&cfg, &KeyChoice::Off, &Method::POST, &mut h).unwrap(),
+            None
+        );
+        assert!(h.is_empty());
+    }
+}

@@ -1,0 +1,56 @@
+//! # hopsafe
+//!
+//! An HTTP client core for writes that survive redirects:
+//!
+//! - spec-correct following: 307/308 keep method, body and headers; 301/302 turn only POST
+//!   into GET; 303 turns all but HEAD into GET ([`redirect`]);
+//! - credentials stay home: `Authorization`, `Proxy-Authorization`, `Cookie` and named
+//!   headers are stripped on cross-origin hops, for the rest of the chain ([`credentials`]);
+//! - no duplicate writes: `Idempotency-Key` on POST/PATCH, stable across hops and retries
+//!   ([`idempotency`]), and retries only where they are safe ([`retry`]).
+//!
+//! ```no_run
+//! # async fn demo() -> hopsafe::Result<()> {
+//! let client = hopsafe::Client::builder()
+//!     .trust_origin("https://*.api.example.com")
+//!     .build()?;
+//! let resp = client
+//!     .post("https://api.example.com/v1/orders")
+//!     .bearer_auth("secret")
+//!     .body(r#"{"sku":"A-1"}"#)
+//!     .send()
+//!     .await?;
+//! println!("{} after {} redirects, key {:?}", resp.status(), resp.history().len(), resp.idempotency_key());
+//! # Ok(()) }
+//! ```
+
+pub mod body;
+pub mod client;
+pub mod credentials;
+mod decode;
+mod engine;
+pub mod error;
+pub mod idempotency;
+pub mod location;
+pub mod origin;
+pub mod redirect;
+pub mod request;
+pub mod response;
+pub mod retry;
+pub mod runtime;
+mod transport;
+
+pub use body::Body;
+pub use client::{Client, ClientBuilder, RequestBuilder};
+pub use error::{Error, Result, TimeoutPhase};
+pub use idempotency::{KeyChoice, KeyFormat};
+pub use redirect::{RedirectAction, RedirectAttempt};
+pub use request::{parse_header, parse_method, parse_url, Request, RequestOptions};
+pub use response::{DropReason, DroppedHeader, Hop, Response};
+pub use retry::RetryPolicy;
+
+/// The version of this core, compiled in.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub use http::{HeaderMap, Method, StatusCode};
+pub use url::Url;

@@ -1,0 +1,142 @@
+//! Requests, per-request options, and validation of caller input.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use url::Url;
+
+use crate::body::Body;
+use crate::error::{Error, Result};
+use crate::idempotency::KeyChoice;
+use crate::retry::RetryPolicy;
+
+/// Options that override the client's defaults for one request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Follow redirects (client default when `None`).
+    pub follow_redirects: Option<bool>,
+    /// Maximum redirects; 0 means never follow (client default when `None`).
+    pub max_redirects: Option<u32>,
+    /// Idempotency key choice.
+    pub idempotency_key: KeyChoice,
+    /// Total deadline for redirects and retries together (client default when `None`).
+    pub timeout: Option<Duration>,
+    /// Retry policy (client default when `None`).
+    pub retry: Option<RetryPolicy>,
+}
+
+/// An HTTP request.
+#[derive(Debug)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Absolute http(s) URL.
+    pub url: Url,
+    /// Header fields.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Body,
+    /// Per-request options.
+    pub options: RequestOptions,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Body::empty(),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Parses method and URL: the usual entry point for bindings.
+    pub fn parse(method: &str, url: &str) -> Result<Self> {
+        Ok(Request::new(parse_method(method)?, parse_url(url)?))
+    }
+
+    /// Appends a header after validating it.
+    pub fn append_header(&mut self, name: &str, value: &str) -> Result<()> {
+        let (n, v) = parse_header(name, value)?;
+        self.headers.append(n, v);
+        Ok(())
+    }
+}
+
+/// Parses an absolute http or https URL. Credentials in the URL are allowed (the engine
+/// turns them into origin-scoped `Authorization: Basic`).
+pub fn parse_url(input: &str) -> Result<Url> {
+    let url = Url::parse(input.trim()).map_err(|e| Error::InvalidUrl {
+        input: input.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(Error::UnsupportedScheme {
+            scheme: url.scheme().to_owned(),
+            url: input.to_owned(),
+            history: Vec::new(),
+        });
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::InvalidUrl {
+            input: input.to_owned(),
+            reason: "no host".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// Parses a method token (case is kept: `get` is not `GET`, as in RFC 9110; bindings
+/// upper-case the standard names first).
+pub fn parse_method(method: &str) -> Result<Method> {
+    Method::from_bytes(method.as_bytes()).map_err(|_| Error::InvalidMethod {
+        method: method.to_owned(),
+    })
+}
+
+/// Validates a header name and value (no CR, LF or NUL; names are tokens).
+pub fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidHeader {
+        name: name.to_owned(),
+        reason: "not a valid header name".into(),
+    })?;
+    let v = HeaderValue::from_str(value).map_err(|_| Error::InvalidHeader {
+        name: name.to_owned(),
+        reason: "value must be visible ASCII, spaces or tabs (no CR, LF, NUL or non-ASCII)".into(),
+    })?;
+    Ok((n, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_validation() {
+        assert!(matches!(parse_url("nope"), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(
+            parse_url("ftp://a.test/"),
+            Err(Error::UnsupportedScheme { .. })
+        ));
+        assert!(parse_url("http://a.test/").is_ok());
+        assert!(matches!(
+            parse_method("GE T"),
+            Err(Error::InvalidMethod { .. })
+        ));
+        assert!(matches!(
+            parse_header("x", "a\r\nb: c"),
+            Err(Error::InvalidHeader { .. })
+        ));
+        assert!(matches!(
+            parse_header("bad name", "v"),
+            Err(Error::InvalidHeader { .. })
+        ));
+        assert!(matches!(
+            parse_header("x-ok", "café"),
+            Err(Error::InvalidHeader { .. })
+        ));
+        assert!(parse_header("x-ok", "a\tb c").is_ok());
+    }
+}

@@ -1,0 +1,190 @@
+//! The wire: a pooled hyper-util client over TCP and rustls (ring provider), HTTP/1.1 and
+//! HTTP/2 by ALPN, and the translation of transport failures into [`Error`]s.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Uri;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use url::Url;
+
+use crate::body::OutBody;
+use crate::error::{Error, Result, TimeoutPhase};
+use crate::retry::Failure;
+
+/// TLS and connection settings.
+#[derive(Debug, Clone)]
+pub(crate) struct TransportConfig {
+    pub connect_timeout: Option<Duration>,
+    pub extra_roots_pem: Vec<Vec<u8>>,
+    pub builtin_roots: bool,
+    pub http2: bool,
+    pub pool_idle_timeout: Duration,
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            connect_timeout: Some(Duration::from_secs(10)),
+            extra_roots_pem: Vec::new(),
+            builtin_roots: true,
+            http2: true,
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 32,
+        }
+    }
+}
+
+pub(crate) type Wire = HyperClient<HttpsConnector<HttpConnector>, OutBody>;
+
+/// Builds the pooled client. Must not need a runtime: connections are spawned lazily.
+pub(crate) fn build(cfg: &TransportConfig) -> Result<Wire> {
+    let mut roots = RootCertStore::empty();
+    if cfg.builtin_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for pem in &cfg.extra_roots_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::invalid_config(format!("CA PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::invalid_config(format!("CA certificate: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::invalid_config("CA PEM holds no certificate"));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::invalid_config(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(cfg.connect_timeout);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    let https = if cfg.http2 {
+        https.enable_all_versions().wrap_connector(http)
+    } else {
+        https.enable_http1().wrap_connector(http)
+    };
+    Ok(HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(cfg.pool_idle_timeout)
+        .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .build(https))
+}
+
+/// The request-target URI for hyper (no fragment, no credentials).
+pub(crate) fn to_uri(url: &Url) -> Result<Uri> {
+    let host = url.host_str().unwrap_or_default();
+    let mut s = format!("{}://{}", url.scheme(), host);
+    if let Some(port) = url.port() {
+        s.push_str(&format!(":{port}"));
+    }
+    s.push_str(url.path());
+    if let Some(q) = url.query() {
+        s.push('?');
+        s.push_str(q);
+    }
+    s.parse::<Uri>().map_err(|e| Error::InvalidUrl {
+        input: url.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// A failed attempt: the error to report and how retries should see it.
+pub(crate) struct SendError {
+    pub error: Error,
+    pub failure: Failure,
+}
+
+/// Classifies a hyper-util client error.
+pub(crate) fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> SendError {
+    let url_s = url.to_string();
+    let reason = describe(&err);
+    if err.is_connect() {
+        if let Some(io) = find::<std::io::Error>(&err) {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return SendError {
+                    error: Error::Timeout {
+                        url: url_s,
+                        phase: TimeoutPhase::Connect,
+                        after: Duration::ZERO,
+                    },
+                    failure: Failure::Connect,
+                };
+            }
+        }
+        let error = if find::<rustls::Error>(&err).is_some() {
+            Error::Tls {
+                url: url_s,
+                reason,
+            }
+        } else {
+            Error::Connect {
+                url: url_s,
+                reason,
+            }
+        };
+        return SendError {
+            error,
+            failure: Failure::Connect,
+        };
+    }
+    let refused = find::<h2::Error>(&err).is_some_and(|h| {
+        h.reason() == Some(h2::Reason::REFUSED_STREAM)
+            || (h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
+    });
+    SendError {
+        error: Error::Transport {
+            url: url_s,
+            reason,
+        },
+        failure: if refused {
+            Failure::Refused
+        } else {
+            Failure::AfterSend
+        },
+    }
+}
+
+fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// A one-line description of an error and its causes.
+pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask <command>`: everything a developer or CI runs, with set-up included.
+//!
+//! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
+//! - `test [--only STEP,...]`: every test in every language (installs what it needs).
+
+mod rust;
+mod util;
+
+use util::Result;
+
+/// Crates whose tests cannot run under plain `cargo test` (they are tested from their own
+/// runtime by their own step).
+pub const RUST_TEST_EXCLUDES: &[&str] = &[];
+
+/// The steps of `cargo xtask test`, in order.
+const TEST_STEPS: &[(&str, fn() -> Result)] = &[("lint", rust::lint), ("rust", rust::test)];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("demo") => demo(),
+        Some("help") | Some("--help") | None => {
+            println!("{}", USAGE);
+            0
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+  demo                 run a POST through a 307 regional failover on local lab servers
+  test [--only a,b]    run every test in every language (steps: lint, rust, ...)";
+
+fn test(args: &[String]) -> i32 {
+    let only: Option<Vec<&str>> = match args {
+        [flag, list] if flag == "--only" => Some(list.split(',').collect()),
+        [] => None,
+        _ => {
+            eprintln!("usage: cargo xtask test [--only step,step]");
+            return 2;
+        }
+    };
+    let (mut passed, mut failed) = (0, Vec::new());
+    for (name, f) in TEST_STEPS {
+        if only.as_ref().is_some_and(|o| !o.contains(name)) {
+            continue;
+        }
+        match util::step(name, f) {
+            Ok(()) => passed += 1,
+            Err(_) => failed.push(*name),
+        }
+    }
+    eprintln!();
+    if !failed.is_empty() {
+        eprintln!("failed steps: {}", failed.join(", "));
+    }
+    println!("xtask: {passed} passed, {} failed", failed.len());
+    i32::from(!failed.is_empty())
+}
+
+fn demo() -> i32 {
+    eprintln!("demo: not wired yet");
+    1
+}
