@@ -287,7 +287,9 @@ impl http_body::Body for OutBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
-            OutBody::Full(b) => http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            OutBody::Full(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
             OutBody::Tee(_) => http_body::SizeHint::default(),
         }
     }

@@ -283,7 +283,9 @@ impl ClientBuilder {
     /// Retry policy (default [`RetryPolicy::default`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         if policy.max_attempts == 0 {
-            self.fail(Error::invalid_config("retry max_attempts must be at least 1"));
+            self.fail(Error::invalid_config(
+                "retry max_attempts must be at least 1",
+            ));
         }
         self.config.retry = policy;
         self

@@ -33,10 +33,12 @@ pub(crate) fn decode(headers: &HeaderMap, body: Bytes, url: &Url) -> Result<Byte
     let mut out = Vec::new();
     let limit = MAX_DECODED_LEN as u64 + 1;
     let read = match encoding.as_deref() {
-        Some("gzip") | Some("x-gzip") => {
-            flate2::read::MultiGzDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
-        }
-        Some("br") => brotli::Decompressor::new(&body[..], 8192).take(limit).read_to_end(&mut out),
+        Some("gzip") | Some("x-gzip") => flate2::read::MultiGzDecoder::new(&body[..])
+            .take(limit)
+            .read_to_end(&mut out),
+        Some("br") => brotli::Decompressor::new(&body[..], 8192)
+            .take(limit)
+            .read_to_end(&mut out),
         _ => return Ok(body),
     };
     read.map_err(|e| crate::Error::Transport {

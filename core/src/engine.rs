@@ -62,7 +62,13 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
     let follow = req.options.follow_redirects.unwrap_or(cfg.follow_redirects);
     let max = req.options.max_redirects.unwrap_or(cfg.max_redirects);
     let policy = req.options.retry.as_ref().unwrap_or(&cfg.retry);
-    let mut chain = start(inner, &req.options.idempotency_key, req.method, req.url, req.headers)?;
+    let mut chain = start(
+        inner,
+        &req.options.idempotency_key,
+        req.method,
+        req.url,
+        req.headers,
+    )?;
     chain.body = Replayable::new(req.body);
     loop {
         chain
@@ -194,7 +200,7 @@ fn next_hop(
             history: Vec::new(),
         },
         other => Error::InvalidLocation {
-            location: location.clone(),
+            location: truncate(&location, 512),
             url: chain.url.to_string(),
             reason: other.to_string(),
             history: Vec::new(),
@@ -400,6 +406,18 @@ async fn drain_redirect_body(mut body: Incoming) {
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+}
+
+/// At most `max` bytes of `s` (on a char boundary), marked when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let cut = (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}... ({} bytes)", &s[..cut], s.len())
 }
 
 fn without_fragment(url: &Url) -> String {

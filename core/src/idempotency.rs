@@ -106,7 +106,9 @@ pub fn encode_key(key: &str, format: KeyFormat) -> Result<HeaderValue> {
             format!("\"{escaped}\"")
         }
         KeyFormat::Bare if key.contains([' ', '"', '\\', ',']) => {
-            return Err(bad("cannot be sent bare (space, quote, backslash or comma)"))
+            return Err(bad(
+                "cannot be sent bare (space, quote, backslash or comma)",
+            ))
         }
         KeyFormat::Bare => key.to_owned(),
     };
@@ -143,7 +145,10 @@ mod tests {
         for m in [Method::GET, Method::PUT, Method::DELETE] {
             let mut h = HeaderMap::new();
             let cfg = IdempotencyConfig::default();
-            assert_eq!(assign_key(&cfg, &KeyChoice::Auto, &m, &mut h).unwrap(), None);
+            assert_eq!(
+                assign_key(&cfg, &KeyChoice::Auto, &m, &mut h).unwrap(),
+                None
+            );
             assert!(h.is_empty());
         }
     }

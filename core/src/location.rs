@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(r(b, "/g?x=1").unwrap(), "http://a.test/g?x=1");
         assert_eq!(r(b, "?y").unwrap(), "http://a.test/b/c/d;p?y");
         assert_eq!(r(b, "//other.test/x").unwrap(), "http://other.test/x");
-        assert_eq!(r("https://a.test/", "//o.test/").unwrap(), "https://o.test/");
+        assert_eq!(
+            r("https://a.test/", "//o.test/").unwrap(),
+            "https://o.test/"
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl TrustedOrigin {
             .ok_or_else(|| bad("only https origins can be trusted"))?;
         if let Some(domain) = rest.strip_prefix("*.") {
             let url = Url::parse(&format!("https://{domain}")).map_err(|e| bad(&e.to_string()))?;
-            check_bare(&url, pattern).map_err(|w| bad(w))?;
+            check_bare(&url, pattern).map_err(&bad)?;
             return match url.host() {
                 Some(Host::Domain(d)) if d.contains('.') || d == "localhost" => {
                     Ok(TrustedOrigin::Subdomains {
@@ -85,7 +85,7 @@ impl TrustedOrigin {
             };
         }
         let url = Url::parse(pattern).map_err(|e| bad(&e.to_string()))?;
-        check_bare(&url, pattern).map_err(|w| bad(w))?;
+        check_bare(&url, pattern).map_err(&bad)?;
         let origin = Origin::of(&url).ok_or_else(|| bad("no host"))?;
         Ok(TrustedOrigin::Exact(origin))
     }
@@ -133,7 +133,10 @@ mod tests {
 
     #[test]
     fn default_ports_and_case_are_normalised() {
-        assert_eq!(origin("HTTP://Example.COM:80/x"), origin("http://example.com"));
+        assert_eq!(
+            origin("HTTP://Example.COM:80/x"),
+            origin("http://example.com")
+        );
         assert_ne!(origin("http://localhost:1"), origin("http://127.0.0.1:1"));
         assert_ne!(origin("http://a.com"), origin("https://a.com"));
     }

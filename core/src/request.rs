@@ -102,7 +102,9 @@ pub fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)
         name: name.to_owned(),
         reason: "not a valid header name".into(),
     })?;
-    let v = HeaderValue::from_str(value).map_err(|_| Error::InvalidHeader {
+    // Non-ASCII is refused outright (as httpx and fetch do) rather than sent as obs-text.
+    let ascii = if value.is_ascii() { value } else { "\n" };
+    let v = HeaderValue::from_str(ascii).map_err(|_| Error::InvalidHeader {
         name: name.to_owned(),
         reason: "value must be visible ASCII, spaces or tabs (no CR, LF, NUL or non-ASCII)".into(),
     })?;

@@ -132,15 +132,9 @@ pub(crate) fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> Sen
             }
         }
         let error = if find::<rustls::Error>(&err).is_some() {
-            Error::Tls {
-                url: url_s,
-                reason,
-            }
+            Error::Tls { url: url_s, reason }
         } else {
-            Error::Connect {
-                url: url_s,
-                reason,
-            }
+            Error::Connect { url: url_s, reason }
         };
         return SendError {
             error,
@@ -152,10 +146,7 @@ pub(crate) fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> Sen
             || (h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
     });
     SendError {
-        error: Error::Transport {
-            url: url_s,
-            reason,
-        },
+        error: Error::Transport { url: url_s, reason },
         failure: if refused {
             Failure::Refused
         } else {
@@ -170,7 +161,12 @@ fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<
         if let Some(t) = e.downcast_ref::<T>() {
             return Some(t);
         }
-        cur = e.source();
+        // `io::Error::source` skips the wrapped error itself; look inside it too.
+        let wrapped = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn StdError + 'static));
+        cur = wrapped.or_else(|| e.source());
     }
     None
 }

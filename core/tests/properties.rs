@@ -1,0 +1,108 @@
+//! Property tests of the pure policy functions: URL resolution and credential stripping.
+
+use hopsafe::credentials::CredentialPolicy;
+use hopsafe::location::resolve_location;
+use hopsafe::origin::Origin;
+use hopsafe::redirect::{drops_body, is_followed_status, method_after_redirect};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use proptest::prelude::*;
+use url::Url;
+
+fn base() -> impl Strategy<Value = Url> {
+    (
+        prop_oneof![Just("http"), Just("https")],
+        prop_oneof![
+            Just("a.test"),
+            Just("b.test"),
+            Just("127.0.0.1"),
+            Just("[::1]")
+        ],
+        proptest::option::of(1u16..65535),
+        "(/[a-z0-9._~-]{0,6}){0,4}",
+        proptest::option::of("[a-z]{1,5}"),
+    )
+        .prop_map(|(s, h, p, path, frag)| {
+            let port = p.map(|p| format!(":{p}")).unwrap_or_default();
+            let frag = frag.map(|f| format!("#{f}")).unwrap_or_default();
+            Url::parse(&format!("{s}://{h}{port}{path}{frag}")).unwrap()
+        })
+}
+
+proptest! {
+    /// Any bytes at all: no panic, and a result is always an http(s) URL with a host,
+    /// without credentials, that inherits the fragment when the Location has none.
+    #[test]
+    fn resolution_is_total_and_safe(base in base(), raw in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(next) = resolve_location(&base, &raw) {
+            prop_assert!(next.scheme() == "http" || next.scheme() == "https");
+            prop_assert!(next.host_str().is_some_and(|h| !h.is_empty()));
+            prop_assert!(next.username().is_empty() && next.password().is_none());
+            if !raw.contains(&b'#') {
+                prop_assert_eq!(next.fragment(), base.fragment());
+            }
+        }
+    }
+
+    /// URL-ish Locations built from pieces resolve, stay http(s), and are idempotent:
+    /// resolving the result against anything gives the result back (the fragment being
+    /// inherited from the new base only when the result has none).
+    #[test]
+    fn absolute_results_are_fixed_points(base in base(), other in base(), rel in "[a-z0-9/._?=&% -]{0,40}") {
+        if let Ok(next) = resolve_location(&base, rel.as_bytes()) {
+            let again = resolve_location(&other, next.as_str().as_bytes()).unwrap();
+            let mut expected = next.clone();
+            if next.fragment().is_none() {
+                expected.set_fragment(other.fragment());
+            }
+            prop_assert_eq!(again, expected);
+        }
+    }
+
+    /// Whatever the headers, origins and case: a cross-origin hop leaves no sensitive
+    /// header, a same-origin hop changes nothing.
+    #[test]
+    fn stripping_invariants(
+        from in base(),
+        to in base(),
+        names in proptest::collection::vec(prop_oneof![
+            Just("Authorization"), Just("authorization"), Just("COOKIE"), Just("Proxy-Authorization"),
+            Just("x-api-key"), Just("X-Api-Key"), Just("accept"), Just("x-trace"),
+        ], 0..8),
+    ) {
+        let mut policy = CredentialPolicy::default();
+        policy.add_sensitive(HeaderName::from_static("x-api-key"));
+        let mut headers = HeaderMap::new();
+        for n in &names {
+            headers.append(HeaderName::from_bytes(n.as_bytes()).unwrap(), HeaderValue::from_static("v"));
+        }
+        let before = headers.clone();
+        let (fo, to_o) = (Origin::of(&from).unwrap(), Origin::of(&to).unwrap());
+        let dropped = policy.strip_for_hop(&mut headers, &fo, &to_o);
+        if fo == to_o {
+            prop_assert_eq!(headers, before);
+            prop_assert!(dropped.is_empty());
+        } else {
+            for s in policy.sensitive() {
+                prop_assert!(!headers.contains_key(s));
+            }
+            for keep in ["accept", "x-trace"] {
+                prop_assert_eq!(headers.get_all(keep).iter().count(), before.get_all(keep).iter().count());
+            }
+        }
+    }
+
+    /// The body is dropped exactly when the method changes, and 307/308 never change it.
+    #[test]
+    fn bodies_are_dropped_only_with_a_method_change(code in 300u16..400, m in prop_oneof![
+        Just("GET"), Just("HEAD"), Just("POST"), Just("PUT"), Just("PATCH"), Just("DELETE"), Just("OPTIONS"),
+    ]) {
+        let status = StatusCode::from_u16(code).unwrap();
+        let method = Method::from_bytes(m.as_bytes()).unwrap();
+        let next = method_after_redirect(status, &method);
+        if code == 307 || code == 308 || !is_followed_status(status) {
+            prop_assert_eq!(&next, &method);
+        }
+        prop_assert_eq!(drops_body(&method, &next), next != method);
+        prop_assert!(next == method || next == Method::GET);
+    }
+}
