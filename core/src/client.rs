@@ -9,6 +9,7 @@ use crate::body::Body;
 use crate::credentials::CredentialPolicy;
 use crate::error::{Error, Result};
 use crate::idempotency::{IdempotencyConfig, KeyChoice, KeyFormat};
+use crate::identity::SdkIdentity;
 use crate::origin::TrustedOrigin;
 use crate::redirect::{RedirectAction, RedirectAttempt, RedirectHook};
 use crate::request::{parse_header, parse_method, parse_url, Request};
@@ -37,16 +38,13 @@ pub(crate) struct Config {
     pub idempotency: IdempotencyConfig,
     pub retry: RetryPolicy,
     pub default_headers: HeaderMap,
+    pub identity: SdkIdentity,
     pub transport: TransportConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let mut default_headers = HeaderMap::new();
-        default_headers.insert(
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(concat!("hopsafe/", env!("CARGO_PKG_VERSION"))),
-        );
         if let Some(enc) = crate::decode::ACCEPT_ENCODING {
             default_headers.insert(
                 http::header::ACCEPT_ENCODING,
@@ -65,6 +63,7 @@ impl Default for Config {
             idempotency: IdempotencyConfig::default(),
             retry: RetryPolicy::default(),
             default_headers,
+            identity: SdkIdentity::default(),
             transport: TransportConfig::default(),
         }
     }
@@ -291,7 +290,22 @@ impl ClientBuilder {
         self
     }
 
-    /// Replace the `User-Agent` (default `hopsafe/<version>`).
+    /// The SDK this client belongs to (e.g. `acme-python`, `2.4.0`), sent in `User-Agent`
+    /// and `Client-SDK` so servers can pin a minimum version.
+    pub fn sdk(mut self, name: &str, version: &str) -> Self {
+        self.config.identity.name = name.to_owned();
+        self.config.identity.version = version.to_owned();
+        self
+    }
+
+    /// The language token and runtime (`python`, `Some("cpython/3.11.7")`); set by bindings.
+    pub fn sdk_language(mut self, language: &str, runtime: Option<&str>) -> Self {
+        self.config.identity.language = language.to_owned();
+        self.config.identity.runtime = runtime.map(str::to_owned);
+        self
+    }
+
+    /// A `User-Agent` prefix; hopsafe appends its identity products after it.
     pub fn user_agent(self, value: &str) -> Self {
         self.default_header("user-agent", value)
     }
@@ -312,6 +326,7 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.config.identity.validate()?;
         let wire = crate::transport::build(&self.config.transport)?;
         Ok(Client {
             inner: Arc::new(Inner {

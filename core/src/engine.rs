@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, LOCATION};
+use http::header::{AUTHORIZATION, LOCATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -19,6 +19,7 @@ use crate::body::{Replayable, SettleError};
 use crate::client::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::idempotency::{assign_key, IDEMPOTENCY_KEY};
+use crate::identity::{self, CLIENT_SDK};
 use crate::location::{resolve_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, RedirectAction, RedirectAttempt, BODY_HEADERS};
@@ -83,7 +84,7 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
         let location = parts.headers.get(LOCATION).cloned();
         let raw_location = match location {
             Some(loc) if follow && max > 0 && redirect::is_followed_status(parts.status) => loc,
-            _ => return Ok(finish(inner, chain, parts, incoming, attempts, deadline)),
+            _ => return finish(inner, chain, parts, incoming, attempts, deadline).await,
         };
         let body_len = body_len.or(chain.body.known_len());
         let mut hop = Hop {
@@ -100,7 +101,7 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
         };
         let next = match next_hop(inner, &chain, &hop, &raw_location, max) {
             Ok(Some(next)) => next,
-            Ok(None) => return Ok(finish(inner, chain, parts, incoming, attempts, deadline)),
+            Ok(None) => return finish(inner, chain, parts, incoming, attempts, deadline).await,
             Err(mut e) => {
                 chain.history.push(hop);
                 e.set_history(chain.history);
@@ -169,6 +170,12 @@ fn start(
         }
         let _ = url.set_username("");
         let _ = url.set_password(None);
+    }
+    let identity = &inner.config.identity;
+    let user_agent = identity.user_agent(headers.get(USER_AGENT));
+    headers.insert(USER_AGENT, user_agent);
+    if !headers.contains_key(CLIENT_SDK) {
+        headers.insert(CLIENT_SDK, identity.client_sdk_header());
     }
     let key = assign_key(&inner.config.idempotency, choice, &method, &mut headers)?;
     Ok(Chain {
@@ -270,15 +277,26 @@ fn drop_body(chain: &mut Chain) -> Vec<DroppedHeader> {
         .collect()
 }
 
-fn finish(
+/// The final response. A `426` problem from a version-pinning server becomes
+/// [`Error::UpgradeRequired`].
+async fn finish(
     inner: &Inner,
     chain: Chain,
     parts: http::response::Parts,
     incoming: Incoming,
     attempts: u32,
     deadline: Deadline,
-) -> Response {
-    Response {
+) -> Result<Response> {
+    let mut body = ResponseBody::new(incoming, inner.config.read_timeout, deadline);
+    if parts.status == http::StatusCode::UPGRADE_REQUIRED && is_problem_json(&parts.headers) {
+        let bytes = read_capped(&mut body, &chain.url, PROBLEM_BODY_LIMIT).await?;
+        let url = chain.url.as_str();
+        if let Some(e) = identity::upgrade_required(&bytes, &inner.config.identity, url) {
+            return Err(e);
+        }
+        body = ResponseBody::buffered(bytes);
+    }
+    Ok(Response {
         status: parts.status,
         version: parts.version,
         url: chain.url,
@@ -287,8 +305,33 @@ fn finish(
         history: chain.history,
         idempotency_key: chain.key,
         attempts,
-        body: ResponseBody::new(incoming, inner.config.read_timeout, deadline),
+        body,
+    })
+}
+
+/// Problem documents larger than this are not inspected.
+const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
+
+fn is_problem_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/problem+json")
+        })
+}
+
+async fn read_capped(body: &mut ResponseBody, url: &Url, limit: usize) -> Result<Bytes> {
+    let mut out = Vec::new();
+    while let Some(chunk) = body.chunk(url).await? {
+        out.extend_from_slice(&chunk);
+        if out.len() > limit {
+            break;
+        }
     }
+    Ok(out.into())
 }
 
 /// Sends one hop, retrying when [`retry::is_retry_safe`] allows it.

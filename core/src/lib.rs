@@ -31,6 +31,7 @@ mod decode;
 mod engine;
 pub mod error;
 pub mod idempotency;
+pub mod identity;
 pub mod location;
 pub mod origin;
 pub mod redirect;
@@ -54,3 +55,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use http::{HeaderMap, Method, StatusCode};
 pub use url::Url;
+
+/// Compiles the README's Rust examples as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

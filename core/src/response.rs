@@ -141,6 +141,7 @@ impl Response {
 /// The body of a response, read with the read timeout and the total deadline.
 #[derive(Debug)]
 pub(crate) struct ResponseBody {
+    buffered: Option<Bytes>,
     incoming: Option<hyper::body::Incoming>,
     read_timeout: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
@@ -153,13 +154,27 @@ impl ResponseBody {
         deadline: Option<(Instant, Duration)>,
     ) -> Self {
         ResponseBody {
+            buffered: None,
             incoming: Some(incoming),
             read_timeout,
             deadline,
         }
     }
 
-    async fn chunk(&mut self, url: &Url) -> Result<Option<Bytes>> {
+    /// A body already read into memory.
+    pub(crate) fn buffered(bytes: Bytes) -> Self {
+        ResponseBody {
+            buffered: Some(bytes),
+            incoming: None,
+            read_timeout: None,
+            deadline: None,
+        }
+    }
+
+    pub(crate) async fn chunk(&mut self, url: &Url) -> Result<Option<Bytes>> {
+        if let Some(bytes) = self.buffered.take() {
+            return Ok(Some(bytes));
+        }
         let Some(incoming) = self.incoming.as_mut() else {
             return Ok(None);
         };
