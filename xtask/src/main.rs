@@ -20,6 +20,7 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
             0
@@ -34,7 +35,32 @@ fn main() {
 
 const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
-  test [--only a,b]    run every test in every language (steps: lint, rust, ...)";
+  test [--only a,b]    run every test in every language (steps: lint, rust, ...)
+  fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
+
+fn fuzz(args: &[String]) -> i32 {
+    let minutes = match args {
+        [] => 5,
+        [flag, n] if flag == "--minutes" => match n.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                eprintln!("--minutes takes a whole number");
+                return 2;
+            }
+        },
+        _ => {
+            eprintln!("usage: cargo xtask fuzz [--minutes N]");
+            return 2;
+        }
+    };
+    match rust::fuzz(minutes) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("fuzz: {e}");
+            1
+        }
+    }
+}
 
 fn test(args: &[String]) -> i32 {
     let only: Option<Vec<&str>> = match args {
