@@ -102,7 +102,12 @@ mod tests {
 
     #[test]
     fn expands_templates() {
-        let m = origin_map(Ports { p1: 1, p2: 2, p3: 3, p4: None });
+        let m = origin_map(Ports {
+            p1: 1,
+            p2: 2,
+            p3: 3,
+            p4: None,
+        });
         assert_eq!(
             expand("{b}/s/{id}/1 {tls_name}", &m, "s7"),
             "http://127.0.0.2:3/s/s7/1 https://localhost:1"

@@ -105,7 +105,10 @@ impl Step {
     /// Checks status and fault names.
     pub(crate) fn validate(&self) -> Result<(), String> {
         if !(200..=999).contains(&self.status) {
-            return Err(format!("step status {} out of range 200..=999", self.status));
+            return Err(format!(
+                "step status {} out of range 200..=999",
+                self.status
+            ));
         }
         for f in &self.faults {
             f.parse::<Fault>()?;
@@ -168,7 +171,9 @@ mod tests {
     fn deliveries_pick_faults() {
         let mut st = ScriptStore::default();
         let id = st
-            .add(vec![Step::ok().with_fault("status_503").with_fault("delay_ms:5")])
+            .add(vec![Step::ok()
+                .with_fault("status_503")
+                .with_fault("delay_ms:5")])
             .unwrap();
         assert_eq!(st.deliver(&id, 0).unwrap().1, Some(Fault::Status(503)));
         assert_eq!(st.deliver(&id, 0).unwrap().1, Some(Fault::DelayMs(5)));
