@@ -53,3 +53,33 @@ pub(crate) fn decode(headers: &HeaderMap, body: Bytes, url: &Url) -> Result<Byte
     }
     Ok(out.into())
 }
+
+#[cfg(all(test, feature = "decompress"))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn headers(enc: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_ENCODING, enc.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn gzip_and_brotli_are_decoded() {
+        let url = Url::parse("http://a.test/").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello gzip").unwrap();
+        let body = Bytes::from(gz.finish().unwrap());
+        assert_eq!(decode(&headers("gzip"), body, &url).unwrap(), "hello gzip");
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            w.write_all(b"hello br").unwrap();
+        }
+        assert_eq!(decode(&headers("br"), br.into(), &url).unwrap(), "hello br");
+        let plain = Bytes::from_static(b"as is");
+        assert_eq!(decode(&headers("identity"), plain.clone(), &url).unwrap(), plain);
+        assert!(decode(&headers("gzip"), Bytes::from_static(b"not gzip"), &url).is_err());
+    }
+}
