@@ -79,7 +79,10 @@ mod tests {
         }
         assert_eq!(decode(&headers("br"), br.into(), &url).unwrap(), "hello br");
         let plain = Bytes::from_static(b"as is");
-        assert_eq!(decode(&headers("identity"), plain.clone(), &url).unwrap(), plain);
+        assert_eq!(
+            decode(&headers("identity"), plain.clone(), &url).unwrap(),
+            plain
+        );
         assert!(decode(&headers("gzip"), Bytes::from_static(b"not gzip"), &url).is_err());
     }
 }

@@ -3,7 +3,9 @@
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
 
+mod kotlin;
 mod rust;
+mod swift;
 mod util;
 
 use util::Result;
@@ -12,8 +14,16 @@ use util::Result;
 /// runtime by their own step).
 pub const RUST_TEST_EXCLUDES: &[&str] = &[];
 
+/// One step of `cargo xtask test`: its name and what it runs.
+type TestStep = (&'static str, fn() -> Result);
+
 /// The steps of `cargo xtask test`, in order.
-const TEST_STEPS: &[(&str, fn() -> Result)] = &[("lint", rust::lint), ("rust", rust::test)];
+const TEST_STEPS: &[TestStep] = &[
+    ("lint", rust::lint),
+    ("rust", rust::test),
+    ("kotlin", kotlin::test),
+    ("swift", swift::test),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -7,7 +7,9 @@ const CORE_FEATURES: &str = "hopsafe/decompress";
 
 /// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace.
 pub fn lint() -> Result {
-    run(cargo().args(["fmt", "--all", "--", "--check"]).current_dir(root()))?;
+    run(cargo()
+        .args(["fmt", "--all", "--", "--check"])
+        .current_dir(root()))?;
     run(cargo()
         .args(["clippy", "--workspace", "--all-targets", "--quiet"])
         .args(["--features", CORE_FEATURES, "--", "-D", "warnings"])
@@ -18,7 +20,11 @@ pub fn lint() -> Result {
 pub fn test() -> Result {
     run(cargo()
         .args(["test", "--workspace", "--features", CORE_FEATURES])
-        .args(crate::RUST_TEST_EXCLUDES.iter().flat_map(|c| ["--exclude", c]))
+        .args(
+            crate::RUST_TEST_EXCLUDES
+                .iter()
+                .flat_map(|c| ["--exclude", c]),
+        )
         .current_dir(root()))
 }
 
@@ -32,7 +38,17 @@ pub fn fuzz(minutes: u64) -> Result {
     while rounds == 0 || std::time::Instant::now() < deadline {
         rounds += 1;
         let out = cargo()
-            .args(["test", "--release", "-q", "-p", "hopsafe", "--test", "fuzz", "--", "--nocapture"])
+            .args([
+                "test",
+                "--release",
+                "-q",
+                "-p",
+                "hopsafe",
+                "--test",
+                "fuzz",
+                "--",
+                "--nocapture",
+            ])
             .env("HOPSAFE_FUZZ_CASES", "100000")
             .current_dir(root())
             .output()
@@ -40,13 +56,19 @@ pub fn fuzz(minutes: u64) -> Result {
         let stderr = String::from_utf8_lossy(&out.stderr);
         for line in stderr.lines().filter_map(|l| l.strip_prefix("fuzz ")) {
             if let Some((name, rest)) = line.split_once(": ") {
-                let n = rest.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let n = rest
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
                 *totals.entry(name.to_owned()).or_default() += n;
             }
         }
         if !out.status.success() {
             eprintln!("{stderr}");
-            return Err(format!("fuzzing found a failure in round {rounds} (see above)"));
+            return Err(format!(
+                "fuzzing found a failure in round {rounds} (see above)"
+            ));
         }
     }
     for (name, n) in &totals {

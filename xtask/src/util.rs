@@ -17,6 +17,7 @@ pub fn root() -> PathBuf {
 
 /// Where xtask keeps what it installs (venv, generated code, toolchain roots): `.hopsafe/`
 /// in the workspace, ignored by git.
+#[allow(dead_code)] // used by the steps that install into .hopsafe/
 pub fn state_dir() -> PathBuf {
     let d = root().join(".hopsafe");
     let _ = std::fs::create_dir_all(&d);
@@ -88,7 +89,9 @@ pub fn step(name: &str, f: impl FnOnce() -> Result) -> Result {
 
 /// Builds the test server binary and returns its path.
 pub fn testserver_bin() -> Result<PathBuf> {
-    run(cargo().args(["build", "--quiet", "-p", "hopsafe-testserver"]).current_dir(root()))?;
+    run(cargo()
+        .args(["build", "--quiet", "-p", "hopsafe-testserver"])
+        .current_dir(root()))?;
     Ok(target_dir().join("debug").join("hopsafe-testserver"))
 }
 

@@ -1,0 +1,213 @@
+// The Kotlin conformance runner (tests/conformance/PROTOCOL.md):
+// `Runner SERVER_READY_JSON SCENARIOS_JSON OUT_JSON`; each argument is JSON text or a file.
+package dev.hopsafe.conformance
+
+import com.google.gson.GsonBuilder
+import com.google.gson.JsonArray
+import com.google.gson.JsonElement
+import com.google.gson.JsonNull
+import com.google.gson.JsonObject
+import com.google.gson.JsonParser
+import dev.hopsafe.ClientConfig
+import dev.hopsafe.Header
+import dev.hopsafe.Hop
+import dev.hopsafe.HopsafeClient
+import dev.hopsafe.HopsafeException
+import dev.hopsafe.HttpRequest
+import dev.hopsafe.IdempotencyKey
+import dev.hopsafe.IdempotencyKeyFormat
+import dev.hopsafe.RetryConfig
+import java.io.File
+import kotlin.system.exitProcess
+
+private fun load(arg: String): JsonElement =
+    JsonParser.parseString(if (arg.trimStart().startsWith("{") || arg.trimStart().startsWith("[")) arg else File(arg).readText())
+
+private fun JsonObject.opt(name: String): JsonElement? = get(name)?.takeIf { !it.isJsonNull }
+
+/** Replaces `{label}` templates with origin bases. */
+private fun template(
+    s: String,
+    origins: JsonObject,
+): String = origins.entrySet().fold(s) { acc, (label, base) -> acc.replace("{$label}", base.asString) }
+
+/** Builds the client config of a scenario. */
+internal fun clientConfig(
+    c: JsonObject,
+    origins: JsonObject,
+    caPem: String,
+): ClientConfig {
+    val idem = c.opt("idempotency")?.asJsonObject
+    val retry =
+        c.opt("retry")?.asJsonObject?.let { r ->
+            val d = RetryConfig()
+            RetryConfig(
+                maxAttempts = r.opt("max_attempts")?.asInt?.toUInt() ?: d.maxAttempts,
+                baseDelayMs = r.opt("base_delay_ms")?.asLong?.toULong() ?: d.baseDelayMs,
+                maxDelayMs = r.opt("max_delay_ms")?.asLong?.toULong() ?: d.maxDelayMs,
+                maxRetryAfterMs = r.opt("max_retry_after_ms")?.asLong?.toULong() ?: d.maxRetryAfterMs,
+                statuses = r.opt("statuses")?.asJsonArray?.map { it.asInt.toUShort() },
+                retryKeyedWrites = r.opt("retry_keyed_writes")?.asBoolean ?: d.retryKeyedWrites,
+            )
+        }
+    val d = ClientConfig()
+    return ClientConfig(
+        trustedOrigins = c.opt("trusted_origins")?.asJsonArray?.map { template(it.asString, origins) } ?: emptyList(),
+        sensitiveHeaders = c.opt("sensitive_headers")?.asJsonArray?.map { it.asString } ?: emptyList(),
+        allowHttpsDowngrade = c.opt("allow_https_downgrade")?.asBoolean ?: d.allowHttpsDowngrade,
+        followRedirects = c.opt("follow_redirects")?.asBoolean ?: d.followRedirects,
+        maxRedirects = c.opt("max_redirects")?.asInt?.toUInt() ?: d.maxRedirects,
+        idempotencyKeys = idem?.opt("generate")?.asBoolean ?: d.idempotencyKeys,
+        idempotencyKeyFormat =
+            when (idem?.opt("format")?.asString) {
+                "bare" -> IdempotencyKeyFormat.BARE
+                "quoted" -> IdempotencyKeyFormat.QUOTED
+                else -> null
+            },
+        retry = retry,
+        caPem = caPem,
+        readTimeoutMs = c.opt("read_timeout_ms")?.asLong?.toULong(),
+        timeoutMs = c.opt("timeout_ms")?.asLong?.toULong(),
+        replayLimit = c.opt("replay_limit")?.asLong?.toULong(),
+    )
+}
+
+/** Builds the request of a scenario (`null` with a reason when it cannot be expressed). */
+internal fun request(
+    r: JsonObject,
+    url: String,
+): Pair<HttpRequest?, String?> {
+    if (r.opt("stream")?.asBoolean == true) return null to "the uniffi API has no streamed request bodies"
+    val body =
+        r.opt("body")?.asString?.toByteArray()
+            ?: r.opt("body_size")?.asInt?.let { ByteArray(it) { 'x'.code.toByte() } }
+    val key =
+        r.opt("idempotency_key")?.let { k ->
+            if (k.asJsonPrimitive.isBoolean) {
+                if (k.asBoolean) IdempotencyKey.Generate else IdempotencyKey.Off
+            } else {
+                IdempotencyKey.Use(k.asString)
+            }
+        }
+    val headers =
+        r
+            .opt("headers")
+            ?.asJsonObject
+            ?.entrySet()
+            ?.map { (n, v) -> Header(n, v.asString) } ?: emptyList()
+    return HttpRequest(
+        method = r.get("method").asString,
+        url = url,
+        headers = headers,
+        body = body,
+        idempotencyKey = key,
+        followRedirects = r.opt("follow_redirects")?.asBoolean,
+        maxRedirects = r.opt("max_redirects")?.asInt?.toUInt(),
+        timeoutMs = r.opt("timeout_ms")?.asLong?.toULong(),
+    ) to null
+}
+
+private fun history(hops: List<Hop>): JsonArray =
+    JsonArray().apply {
+        for (h in hops) {
+            add(
+                JsonObject().apply {
+                    addProperty("method", h.method)
+                    addProperty("url", h.url)
+                    addProperty("status", h.status.toInt())
+                },
+            )
+        }
+    }
+
+/** Plays one scenario and returns its observation. */
+private fun play(
+    s: JsonObject,
+    origins: JsonObject,
+    caPem: String,
+    control: HopsafeClient,
+): JsonObject {
+    val obs = JsonObject()
+    for (k in listOf("error", "status", "final_url", "final_method", "idempotency_key", "skipped")) obs.add(k, JsonNull.INSTANCE)
+    obs.addProperty("id", s.get("id").asString)
+    obs.add("history", JsonArray())
+    val steps = JsonObject().apply { add("steps", s.get("steps")) }
+    val created =
+        control.requestBlocking(
+            HttpRequest(
+                "POST",
+                origins.get("a").asString + "/__scripts",
+                listOf(Header("content-type", "application/json")),
+                steps.toString().toByteArray(),
+                IdempotencyKey.Off,
+            ),
+        )
+    val scriptId =
+        JsonParser
+            .parseString(created.body.decodeToString())
+            .asJsonObject
+            .get("id")
+            .asString
+    obs.addProperty("script_id", scriptId)
+    val req = s.getAsJsonObject("request")
+    val url = origins.get(req.get("origin").asString).asString + "/s/$scriptId/0"
+    val (request, skipped) = request(req, url)
+    if (request == null) {
+        obs.addProperty("skipped", skipped)
+        return obs
+    }
+    try {
+        HopsafeClient(clientConfig(s.opt("client")?.asJsonObject ?: JsonObject(), origins, caPem)).use { client ->
+            val resp = client.requestBlocking(request)
+            obs.addProperty("status", resp.status.toInt())
+            obs.addProperty("final_url", resp.url)
+            obs.addProperty("final_method", resp.method)
+            obs.addProperty("idempotency_key", resp.idempotencyKey)
+            obs.add("history", history(resp.history))
+        }
+    } catch (e: HopsafeException) {
+        obs.addProperty("error", e::class.simpleName)
+        val hops =
+            when (e) {
+                is HopsafeException.TooManyRedirects -> e.history
+                is HopsafeException.RedirectLoop -> e.history
+                is HopsafeException.InsecureRedirect -> e.history
+                is HopsafeException.UnsupportedScheme -> e.history
+                is HopsafeException.InvalidLocation -> e.history
+                is HopsafeException.BodyNotReplayable -> e.history
+                is HopsafeException.RedirectRejected -> e.history
+                else -> emptyList()
+            }
+        obs.add("history", history(hops))
+    }
+    return obs
+}
+
+/** Entry point: see the file comment. */
+fun main(args: Array<String>) {
+    if (args.size != 3) {
+        System.err.println("usage: Runner SERVER_READY_JSON SCENARIOS_JSON OUT_JSON")
+        exitProcess(2)
+    }
+    val ready = load(args[0]).asJsonObject
+    val origins = ready.getAsJsonObject("origins")
+    val caPem = ready.get("ca_pem").asString
+    val scenariosJson = load(args[1])
+    val scenarios = if (scenariosJson.isJsonArray) scenariosJson.asJsonArray else scenariosJson.asJsonObject.getAsJsonArray("scenarios")
+    val observations = JsonArray()
+    HopsafeClient(ClientConfig()).use { control ->
+        for (s in scenarios) observations.add(play(s.asJsonObject, origins, caPem, control))
+    }
+    val out =
+        JsonObject().apply {
+            addProperty("runtime", "kotlin")
+            add("observations", observations)
+        }
+    File(args[2]).writeText(
+        GsonBuilder()
+            .serializeNulls()
+            .setPrettyPrinting()
+            .create()
+            .toJson(out),
+    )
+}

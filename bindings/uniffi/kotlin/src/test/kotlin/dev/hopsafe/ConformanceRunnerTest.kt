@@ -1,0 +1,32 @@
+package dev.hopsafe
+
+import com.google.gson.JsonParser
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import java.io.File
+
+class ConformanceRunnerTest {
+    @Test
+    fun `the runner records observations in the protocol's shape`() {
+        // The smoke scenarios shared with the Swift runner check in xtask/src/swift.rs.
+        val scenarios = "../conformance-smoke.json"
+        val out = File.createTempFile("kotlin-observations", ".json")
+        dev.hopsafe.conformance.main(arrayOf(System.getenv("HOPSAFE_SERVER_READY"), scenarios, out.path))
+        val json = JsonParser.parseString(out.readText()).asJsonObject
+        assertEquals("kotlin", json.get("runtime").asString)
+        val obs = json.getAsJsonArray("observations").map { it.asJsonObject }
+        assertEquals(listOf("307-post-cross-host", "too-many", "stream"), obs.map { it.get("id").asString })
+
+        val first = obs[0]
+        assertTrue(first.get("error").isJsonNull, first.toString())
+        assertEquals(200, first.get("status").asInt)
+        assertEquals("POST", first.get("final_method").asString)
+        assertTrue(first.get("final_url").asString.startsWith(TestServer.origin("b")), first.toString())
+        assertEquals(listOf(307), first.getAsJsonArray("history").map { it.asJsonObject.get("status").asInt })
+
+        assertEquals("TooManyRedirects", obs[1].get("error").asString, obs[1].toString())
+        assertTrue(obs[2].get("skipped").asString.isNotEmpty())
+        out.delete()
+    }
+}

@@ -1,0 +1,142 @@
+//! The client object, its async and blocking calls, and explicit cancellation.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::ClientConfig;
+use crate::error::HopsafeError;
+use crate::types::{HttpRequest, HttpResponse};
+
+/// Cancels the requests it was passed to. Kotlin coroutine cancellation works without it;
+/// Swift task cancellation does not reach Rust, so the Swift `send` extension wires a
+/// `CancelHandle` to `withTaskCancellationHandler`. Once cancelled it stays cancelled.
+#[derive(Debug, uniffi::Object)]
+pub struct CancelHandle {
+    tx: watch::Sender<bool>,
+}
+
+#[uniffi::export]
+impl CancelHandle {
+    /// A handle that is not cancelled yet.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(CancelHandle {
+            tx: watch::Sender::new(false),
+        })
+    }
+
+    /// Cancels every request using this handle: the connection is dropped and the call fails
+    /// with `Cancelled`.
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.tx.borrow()
+    }
+}
+
+impl CancelHandle {
+    async fn cancelled(mut rx: watch::Receiver<bool>) {
+        // The request holds the handle, so the sender cannot close first; if it ever did,
+        // waiting forever (never cancelling) is the safe reading.
+        if rx.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A spawned task that is aborted when the handle is dropped (Kotlin cancels a coroutine by
+/// dropping the uniffi future).
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, HopsafeError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| match r {
+            Ok(v) => Ok(v),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(HopsafeError::cancelled()),
+        })
+    }
+}
+
+/// An HTTP client whose writes survive redirects. Thread-safe; share one per process.
+#[derive(Debug, uniffi::Object)]
+pub struct HopsafeClient {
+    inner: hopsafe::Client,
+}
+
+#[uniffi::export]
+impl HopsafeClient {
+    /// Builds a client; an invalid option fails with `InvalidConfig` or `InvalidHeader`.
+    #[uniffi::constructor]
+    pub fn new(config: ClientConfig) -> Result<Arc<Self>, HopsafeError> {
+        Ok(Arc::new(HopsafeClient {
+            inner: config.build()?,
+        }))
+    }
+
+    /// Sends a request, following redirects and retrying as configured, and reads the whole
+    /// body. Runs on hopsafe's shared runtime; cancelling the caller (Kotlin coroutine) or
+    /// `cancel` aborts it.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn request(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<HttpResponse, HopsafeError> {
+        let work = self.work(request, cancel);
+        AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
+    }
+
+    /// Like `request`, blocking the calling thread. Do not call it from an async context.
+    #[uniffi::method(default(cancel = None))]
+    pub fn request_blocking(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<HttpResponse, HopsafeError> {
+        hopsafe::runtime::block_on(self.work(request, cancel))
+    }
+}
+
+impl HopsafeClient {
+    /// The whole call as a `'static` future: validate, send, read the body; racing `cancel`.
+    fn work(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+        let client = self.inner.clone();
+        async move {
+            // Holding `cancel` keeps its sender alive for the whole call.
+            let rx = cancel.as_ref().map(|c| c.tx.subscribe());
+            let exchange = async {
+                let resp = client.execute(request.into_core()?).await?;
+                HttpResponse::read(resp).await
+            };
+            match rx {
+                None => exchange.await,
+                Some(rx) => tokio::select! {
+                    biased;
+                    () = CancelHandle::cancelled(rx) => Err(HopsafeError::cancelled()),
+                    r = exchange => r,
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// The Swift conformance runner (tests/conformance/PROTOCOL.md):
+// `hopsafe-conformance SERVER_READY_JSON SCENARIOS_JSON OUT_JSON`; each input is JSON text or a file.
+
+import Foundation
+import Hopsafe
+
+func load(_ arg: String) throws -> Any {
+    let trimmed = arg.trimmingCharacters(in: .whitespaces)
+    let data = trimmed.hasPrefix("{") || trimmed.hasPrefix("[")
+        ? Data(arg.utf8) : try Data(contentsOf: URL(fileURLWithPath: arg))
+    return try JSONSerialization.jsonObject(with: data)
+}
+
+func template(_ s: String, _ origins: [String: String]) -> String {
+    origins.reduce(s) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+}
+
+func u64(_ v: Any?) -> UInt64? { (v as? NSNumber).map { $0.uint64Value } }
+func u32(_ v: Any?) -> UInt32? { (v as? NSNumber).map { $0.uint32Value } }
+
+/// The client config of a scenario.
+func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: String) -> ClientConfig {
+    var config = ClientConfig(caPem: caPem)
+    config.trustedOrigins = (c["trusted_origins"] as? [String] ?? []).map { template($0, origins) }
+    config.sensitiveHeaders = c["sensitive_headers"] as? [String] ?? []
+    if let v = c["allow_https_downgrade"] as? Bool { config.allowHttpsDowngrade = v }
+    if let v = c["follow_redirects"] as? Bool { config.followRedirects = v }
+    if let v = u32(c["max_redirects"]) { config.maxRedirects = v }
+    if let idem = c["idempotency"] as? [String: Any] {
+        if let v = idem["generate"] as? Bool { config.idempotencyKeys = v }
+        switch idem["format"] as? String {
+        case "bare": config.idempotencyKeyFormat = .bare
+        case "quoted": config.idempotencyKeyFormat = .quoted
+        default: break
+        }
+    }
+    if let r = c["retry"] as? [String: Any] {
+        var retry = RetryConfig()
+        if let v = u32(r["max_attempts"]) { retry.maxAttempts = v }
+        if let v = u64(r["base_delay_ms"]) { retry.baseDelayMs = v }
+        if let v = u64(r["max_delay_ms"]) { retry.maxDelayMs = v }
+        if let v = u64(r["max_retry_after_ms"]) { retry.maxRetryAfterMs = v }
+        if let v = r["statuses"] as? [NSNumber] { retry.statuses = v.map { $0.uint16Value } }
+        if let v = r["retry_keyed_writes"] as? Bool { retry.retryKeyedWrites = v }
+        config.retry = retry
+    }
+    config.readTimeoutMs = u64(c["read_timeout_ms"])
+    config.timeoutMs = u64(c["timeout_ms"])
+    config.replayLimit = u64(c["replay_limit"])
+    return config
+}
+
+/// The request of a scenario, or the reason it cannot be expressed.
+func request(_ r: [String: Any], url: String) -> (HttpRequest?, String?) {
+    if r["stream"] as? Bool == true { return (nil, "the uniffi API has no streamed request bodies") }
+    var req = HttpRequest(method: r["method"] as? String ?? "GET", url: url)
+    if let body = r["body"] as? String {
+        req.body = Data(body.utf8)
+    } else if let n = (r["body_size"] as? NSNumber)?.intValue {
+        req.body = Data(repeating: UInt8(ascii: "x"), count: n)
+    }
+    if let key = r["idempotency_key"] {
+        if let s = key as? String {
+            req.idempotencyKey = .use(key: s)
+        } else if let b = key as? Bool {
+            req.idempotencyKey = b ? .generate : .off
+        }
+    }
+    req.headers = (r["headers"] as? [String: String] ?? [:]).map { Header(name: $0.key, value: $0.value) }
+    req.followRedirects = r["follow_redirects"] as? Bool
+    req.maxRedirects = u32(r["max_redirects"])
+    req.timeoutMs = u64(r["timeout_ms"])
+    return (req, nil)
+}
+
+func history(_ hops: [Hop]) -> [[String: Any]] {
+    hops.map { ["method": $0.method, "url": $0.url, "status": Int($0.status)] }
+}
+
+/// The error name and history of a HopsafeError (the case name is the core's error name).
+func describe(_ error: Error) -> (String, [Hop]) {
+    guard let e = error as? HopsafeError else { return ("\(type(of: error))", []) }
+    let mirror = Mirror(reflecting: e)
+    let name = mirror.children.first?.label ?? "\(e)"
+    let fields = mirror.children.first.map { Mirror(reflecting: $0.value).children.map(\.value) } ?? []
+    return (name, fields.compactMap { $0 as? [Hop] }.first ?? [])
+}
+
+func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ control: HopsafeClient) async throws -> [String: Any] {
+    var obs: [String: Any] = ["id": s["id"] ?? NSNull(), "error": NSNull(), "status": NSNull(), "final_url": NSNull(),
+                              "final_method": NSNull(), "idempotency_key": NSNull(), "history": [Any](), "skipped": NSNull()]
+    let steps = try JSONSerialization.data(withJSONObject: ["steps": s["steps"] ?? []])
+    let created = try await control.request(request: HttpRequest(
+        method: "POST", url: origins["a"]! + "/__scripts",
+        headers: [Header(name: "content-type", value: "application/json")], body: steps, idempotencyKey: .off))
+    let scriptId = (try JSONSerialization.jsonObject(with: created.body) as! [String: Any])["id"] as! String
+    obs["script_id"] = scriptId
+    let r = s["request"] as? [String: Any] ?? [:]
+    let url = origins[r["origin"] as? String ?? "a"]! + "/s/\(scriptId)/0"
+    let (req, skipped) = request(r, url: url)
+    guard let req else {
+        obs["skipped"] = skipped
+        return obs
+    }
+    do {
+        let client = try HopsafeClient(config: clientConfig(s["client"] as? [String: Any] ?? [:], origins, caPem))
+        let resp = try await client.send(req)
+        obs["status"] = Int(resp.status)
+        obs["final_url"] = resp.url
+        obs["final_method"] = resp.method
+        obs["idempotency_key"] = resp.idempotencyKey ?? NSNull()
+        obs["history"] = history(resp.history)
+    } catch {
+        let (name, hops) = describe(error)
+        obs["error"] = name
+        obs["history"] = history(hops)
+    }
+    return obs
+}
+
+let args = CommandLine.arguments
+guard args.count == 4 else {
+    FileHandle.standardError.write(Data("usage: hopsafe-conformance SERVER_READY_JSON SCENARIOS_JSON OUT_JSON\n".utf8))
+    exit(2)
+}
+do {
+    let ready = try load(args[1]) as! [String: Any]
+    let origins = ready["origins"] as! [String: String]
+    let caPem = ready["ca_pem"] as! String
+    let loaded = try load(args[2])
+    let scenarios = (loaded as? [[String: Any]]) ?? ((loaded as? [String: Any])?["scenarios"] as? [[String: Any]]) ?? []
+    let control = try HopsafeClient(config: ClientConfig())
+    var observations: [[String: Any]] = []
+    for s in scenarios {
+        observations.append(try await play(s, origins, caPem, control))
+    }
+    let out = try JSONSerialization.data(withJSONObject: ["runtime": "swift", "observations": observations],
+                                         options: [.prettyPrinted, .sortedKeys])
+    try out.write(to: URL(fileURLWithPath: args[3]))
+} catch {
+    FileHandle.standardError.write(Data("hopsafe-conformance: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,15 @@
+// Hand-written addition to the generated Hopsafe module: Swift task cancellation does not
+// reach Rust futures, so `send` wires a CancelHandle to the task's cancellation.
+
+extension HopsafeClient {
+    /// Sends `request` like `request(request:cancel:)`; cancelling the calling Task cancels
+    /// the request (the connection is dropped and `HopsafeError.Cancelled` is thrown).
+    public func send(_ request: HttpRequest) async throws -> HttpResponse {
+        let handle = CancelHandle()
+        return try await withTaskCancellationHandler {
+            try await self.request(request: request, cancel: handle)
+        } onCancel: {
+            handle.cancel()
+        }
+    }
+}

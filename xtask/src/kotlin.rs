@@ -1,0 +1,176 @@
+//! The `kotlin` step: build the uniffi cdylib, generate Kotlin with the pinned
+//! `uniffi-bindgen`, and run the Maven project's JUnit tests against the test server.
+//! Also the pieces the `swift` step shares (cdylib build, code generation, test server).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::util::{cargo, have, root, run, target_dir, testserver_bin, Result};
+
+/// The Maven project.
+fn project() -> PathBuf {
+    root().join("bindings/uniffi/kotlin")
+}
+
+/// Builds `hopsafe-ffi` (debug) and the pinned bindgen; returns the cdylib's path.
+pub fn build_cdylib() -> Result<PathBuf> {
+    run(cargo()
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "hopsafe-ffi",
+            "-p",
+            "hopsafe-uniffi-bindgen",
+        ])
+        .current_dir(root()))?;
+    let lib = target_dir()
+        .join("debug")
+        .join(if cfg!(target_os = "macos") {
+            "libhopsafe_ffi.dylib"
+        } else {
+            "libhopsafe_ffi.so"
+        });
+    if lib.exists() {
+        Ok(lib)
+    } else {
+        Err(format!(
+            "cargo built hopsafe-ffi but {} is missing",
+            lib.display()
+        ))
+    }
+}
+
+/// Generates `language` bindings for `lib` into `out` (emptied first).
+pub fn generate(language: &str, lib: &Path, out: &Path) -> Result {
+    let _ = std::fs::remove_dir_all(out);
+    run(
+        Command::new(target_dir().join("debug").join("uniffi-bindgen"))
+            .args([
+                "generate",
+                "--no-format",
+                "--language",
+                language,
+                "--out-dir",
+            ])
+            .arg(out)
+            .arg(lib)
+            .current_dir(root()),
+    )
+}
+
+/// The first fenced code block in `language` of bindings/uniffi/README.md (the quick start,
+/// compiled by the test steps so it keeps compiling as written).
+pub fn readme_block(language: &str) -> Result<String> {
+    let path = root().join("bindings/uniffi/README.md");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let start = format!("```{language}\n");
+    let body = text
+        .split_once(&start)
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(code, _)| format!("{code}\n"));
+    body.ok_or_else(|| format!("{} has no ```{language} block", path.display()))
+}
+
+/// Writes a file with a clear error.
+pub fn write(path: &Path, text: &str) -> Result {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A running `hopsafe-testserver`; it exits when this is dropped (its stdin closes).
+pub struct TestServer {
+    child: Child,
+    /// The server's JSON ready line.
+    pub ready: String,
+}
+
+impl TestServer {
+    /// Builds and starts the test server and waits for its ready line.
+    pub fn start() -> Result<TestServer> {
+        let bin = testserver_bin()?;
+        let mut child = Command::new(&bin)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut ready = String::new();
+        let stdout = child.stdout.take().ok_or("test server has no stdout")?;
+        let read = BufReader::new(stdout).read_line(&mut ready);
+        if read.is_err() || !ready.trim_start().starts_with('{') {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the test server did not print its ready line: {ready:?}"
+            ));
+        }
+        Ok(TestServer {
+            child,
+            ready: ready.trim().to_owned(),
+        })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if !matches!(self.child.try_wait(), Ok(Some(_))) {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// `cargo xtask test --only kotlin`.
+pub fn test() -> Result {
+    if !have("mvn") || !have("java") {
+        return Err("the kotlin step needs `mvn` and a JDK 17+ on PATH".into());
+    }
+    let lib = build_cdylib()?;
+    let generated = project().join("target/generated-sources/uniffi");
+    generate("kotlin", &lib, &generated)?;
+    let readme = project().join("target/generated-sources/readme");
+    std::fs::create_dir_all(&readme)
+        .map_err(|e| format!("cannot create {}: {e}", readme.display()))?;
+    write(
+        &readme.join("ReadmeQuickStart.kt"),
+        &readme_block("kotlin")?,
+    )?;
+    let server = TestServer::start()?;
+    let lib_dir = lib.parent().ok_or("cdylib has no directory")?;
+    let result = run(Command::new("mvn")
+        .args(["-q", "-B", "test"])
+        .arg(format!("-Dhopsafe.lib.dir={}", lib_dir.display()))
+        .env("HOPSAFE_SERVER_READY", &server.ready)
+        .current_dir(project()));
+    if let Some((tests, failed)) = surefire_counts(&project().join("target/surefire-reports")) {
+        eprintln!("  kotlin: {} passed, {failed} failed", tests - failed);
+    }
+    result
+}
+
+/// Sums `tests` and `failures + errors` over Surefire's XML reports.
+fn surefire_counts(dir: &Path) -> Option<(u64, u64)> {
+    let attr = |xml: &str, name: &str| -> u64 {
+        xml.split_once(&format!(" {name}=\""))
+            .and_then(|(_, rest)| rest.split('"').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (mut tests, mut failed) = (0, 0);
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("TEST-") && name.ends_with(".xml") {
+            let xml = std::fs::read_to_string(entry.path()).ok()?;
+            let head = xml.split_once("<testsuite").map(|(_, h)| h).unwrap_or("");
+            let head = head.split_once('>').map(|(h, _)| h).unwrap_or("");
+            tests += attr(head, "tests");
+            failed += attr(head, "failures") + attr(head, "errors");
+        }
+    }
+    Some((tests, failed))
+}
