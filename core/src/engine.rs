@@ -296,7 +296,9 @@ async fn finish(
         }
         body = ResponseBody::buffered(bytes);
     }
+    let sent_headers = chain.headers.keys().map(|k| k.to_string()).collect();
     Ok(Response {
+        sent_headers,
         status: parts.status,
         version: parts.version,
         url: chain.url,

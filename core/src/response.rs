@@ -74,6 +74,7 @@ pub struct Response {
     pub(crate) history: Vec<Hop>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) attempts: u32,
+    pub(crate) sent_headers: Vec<String>,
     pub(crate) body: ResponseBody,
 }
 
@@ -109,6 +110,10 @@ impl Response {
     /// Attempts made for the final request (1 without retries).
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+    /// Names of the headers sent with the final request (values are not kept).
+    pub fn sent_headers(&self) -> &[String] {
+        &self.sent_headers
     }
 
     /// Reads the next raw chunk of the body (not decompressed); `None` at the end.

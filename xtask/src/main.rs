@@ -3,6 +3,8 @@
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
 
+mod conformance;
+mod demo;
 mod kotlin;
 mod rust;
 mod swift;
@@ -23,13 +25,15 @@ const TEST_STEPS: &[TestStep] = &[
     ("rust", rust::test),
     ("kotlin", kotlin::test),
     ("swift", swift::test),
+    ("conformance", conformance::test),
 ];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
-        Some("demo") => demo(),
+        Some("demo") => exit_code(demo::demo()),
+        Some("conformance") => conformance_cmd(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
@@ -45,6 +49,7 @@ fn main() {
 
 const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
+  conformance [--runtimes a,b]  play every scenario in every built runtime; print the matrix
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
 
@@ -99,7 +104,24 @@ fn test(args: &[String]) -> i32 {
     i32::from(!failed.is_empty())
 }
 
-fn demo() -> i32 {
-    eprintln!("demo: not wired yet");
-    1
+fn conformance_cmd(args: &[String]) -> i32 {
+    let only: Option<Vec<&str>> = match args {
+        [] => None,
+        [flag, list] if flag == "--runtimes" => Some(list.split(',').collect()),
+        _ => {
+            eprintln!("usage: cargo xtask conformance [--runtimes rust,python,node,kotlin,swift]");
+            return 2;
+        }
+    };
+    exit_code(conformance::conformance(only.as_deref()))
+}
+
+fn exit_code(r: Result) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            1
+        }
+    }
 }

@@ -197,3 +197,34 @@ fn check_smoke_observations(path: &Path) -> Result {
         Err(format!("unexpected Swift runner observations:\n{text}"))
     }
 }
+
+/// Whether the Swift conformance runner was compiled by the swift step.
+pub fn conformance_built() -> bool {
+    swift_root()
+        .join(BUILD_DIR)
+        .join("hopsafe-conformance")
+        .exists()
+}
+
+/// Runs the compiled Swift conformance runner inside the root on copies of the inputs,
+/// then copies its observations out to `out`.
+pub fn conformance_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let r = swift_root();
+    let build = r.join(BUILD_DIR);
+    let _ = std::fs::copy(ready, build.join("ready.json"));
+    let _ = std::fs::copy(scenarios, build.join("scenarios.json"));
+    let script = format!(
+        "p=0; d=0; \
+         mountpoint -q {r}/proc || {{ mount -t proc proc {r}/proc && p=1; }}; \
+         mountpoint -q {r}/dev || {{ mount --bind /dev {r}/dev && d=1; }}; \
+         st=0; chroot {r} sh -c 'cd /{BUILD_DIR} && ./hopsafe-conformance ready.json scenarios.json swift-observations.json' || st=$?; \
+         [ $p = 1 ] && umount {r}/proc; [ $d = 1 ] && umount {r}/dev; \
+         [ $st = 0 ] && cp {b}/swift-observations.json {out}; exit $st",
+        r = r.display(),
+        b = build.display(),
+        out = out.display()
+    );
+    let mut c = Command::new("sh");
+    c.args(["-c", &script]);
+    c
+}

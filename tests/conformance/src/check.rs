@@ -1,0 +1,170 @@
+//! The checker: judges one runtime's observation of one scenario against the expectation,
+//! using the server's own records of what it received.
+
+use serde_json::Value;
+
+use crate::control::Server;
+use crate::scenario::{Observation, Scenario};
+use crate::sha256_hex;
+
+/// The verdict on one observation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Verdict {
+    /// Everything expected happened.
+    Pass,
+    /// The runtime could not express the scenario (reason).
+    Skipped(String),
+    /// What differed.
+    Fail(Vec<String>),
+}
+
+/// Judges `obs` against `scenario.expect`.
+pub async fn judge(server: &Server, scenario: &Scenario, obs: &Observation) -> Verdict {
+    if let Some(reason) = &obs.skipped {
+        return Verdict::Skipped(reason.clone());
+    }
+    let mut problems = Vec::new();
+    let e = &scenario.expect;
+    if obs.error != e.error {
+        problems.push(format!(
+            "error: expected {:?}, got {:?}",
+            e.error, obs.error
+        ));
+    }
+    if e.error.is_none() {
+        if let Some(status) = e.status {
+            if obs.status != Some(status) {
+                problems.push(format!("status: expected {status}, got {:?}", obs.status));
+            }
+        }
+        if let Some(m) = &e.final_method {
+            if obs.final_method.as_ref() != Some(m) {
+                problems.push(format!(
+                    "final method: expected {m}, got {:?}",
+                    obs.final_method
+                ));
+            }
+        }
+    }
+    if let Some(n) = e.history_len {
+        if obs.history.len() != n {
+            problems.push(format!(
+                "history: expected {n} hops, got {}",
+                obs.history.len()
+            ));
+        }
+    }
+    let Some(id) = &obs.script_id else {
+        problems.push("no script id".into());
+        return Verdict::Fail(problems);
+    };
+    if let Some(want) = &e.received {
+        match server.records(id).await {
+            Ok(records) => check_records(scenario, want, &records, obs, &mut problems),
+            Err(err) => problems.push(err),
+        }
+    }
+    if let Some(want) = &e.writes {
+        match server.writes(id).await {
+            Ok(w) => {
+                for (k, v) in want {
+                    if w[k].as_u64() != Some(*v) {
+                        problems.push(format!("writes.{k}: expected {v}, got {}", w[k]));
+                    }
+                }
+            }
+            Err(err) => problems.push(err),
+        }
+    }
+    if problems.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(problems)
+    }
+}
+
+fn check_records(
+    scenario: &Scenario,
+    want: &[crate::scenario::Received],
+    records: &[Value],
+    obs: &Observation,
+    problems: &mut Vec<String>,
+) {
+    if records.len() != want.len() {
+        problems.push(format!(
+            "server received {} requests, expected {}",
+            records.len(),
+            want.len()
+        ));
+        return;
+    }
+    let body_sha = sha256_hex(&scenario.request.body_bytes());
+    let empty_sha = sha256_hex(b"");
+    let mut same_key: Option<String> = None;
+    for (i, (w, r)) in want.iter().zip(records).enumerate() {
+        let at = |what: &str| format!("request {i}: {what}");
+        let field = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+        if let Some(step) = w.step {
+            if r["step"].as_u64() != Some(step as u64) {
+                problems.push(at(&format!("step {} expected {step}", r["step"])));
+            }
+        }
+        if let Some(o) = &w.origin {
+            if field("origin") != *o {
+                problems.push(at(&format!("origin {} expected {o}", field("origin"))));
+            }
+        }
+        if let Some(m) = &w.method {
+            if field("method") != *m {
+                problems.push(at(&format!("method {} expected {m}", field("method"))));
+            }
+        }
+        match w.body.as_deref() {
+            Some("same") if field("body_sha256") != body_sha => problems.push(at(&format!(
+                "body of {} bytes is not the request body",
+                r["body_len"]
+            ))),
+            Some("empty") if field("body_sha256") != empty_sha => problems.push(at(&format!(
+                "body of {} bytes, expected none",
+                r["body_len"]
+            ))),
+            _ => {}
+        }
+        let has = |name: &str| r["headers"].get(name.to_ascii_lowercase()).is_some();
+        for p in &w.present {
+            if !has(p) {
+                problems.push(at(&format!("{p} missing")));
+            }
+        }
+        for a in &w.absent {
+            if has(a) {
+                problems.push(at(&format!("{a} must not be sent here")));
+            }
+        }
+        let key = r["idempotency_key"].as_str().map(str::to_owned);
+        match w.key.as_deref() {
+            Some("absent") if key.is_some() => problems.push(at("an idempotency key was sent")),
+            Some("same") => match (&key, &same_key) {
+                (None, _) => problems.push(at("idempotency key missing")),
+                (Some(k), Some(first)) if k != first => {
+                    problems.push(at(&format!("key {k} differs from {first}")))
+                }
+                (Some(k), None) => same_key = Some(k.clone()),
+                _ => {}
+            },
+            _ => {}
+        }
+        if let Some(v) = &w.key_value {
+            if key.as_ref() != Some(v) {
+                problems.push(at(&format!("key {key:?} expected {v:?}")));
+            }
+        }
+    }
+    if let (Some(wire), Some(reported)) = (&same_key, &obs.idempotency_key) {
+        if !wire.contains(reported.as_str()) {
+            problems.push(format!(
+                "response reports key {reported}, wire carried {wire}"
+            ));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The scenario file format (see PROTOCOL.md).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ScenarioFile {
+    pub version: u32,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One scenario: a client, a request, the chain the server plays, the expected outcome.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub client: ClientSpec,
+    pub request: RequestSpec,
+    pub steps: Vec<Value>,
+    pub expect: Expect,
+}
+
+/// Client options (all optional).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    #[serde(default)]
+    pub trusted_origins: Vec<String>,
+    #[serde(default)]
+    pub sensitive_headers: Vec<String>,
+    pub allow_https_downgrade: Option<bool>,
+    pub follow_redirects: Option<bool>,
+    pub max_redirects: Option<u32>,
+    pub replay_limit: Option<usize>,
+    pub idempotency: Option<IdempotencySpec>,
+    pub retry: Option<RetrySpec>,
+    pub timeout_ms: Option<u64>,
+    pub read_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySpec {
+    pub generate: Option<bool>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    pub max_attempts: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+    pub max_retry_after_ms: Option<u64>,
+    pub retry_keyed_writes: Option<bool>,
+    pub statuses: Option<Vec<u16>>,
+}
+
+/// The request to send.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    pub method: String,
+    pub origin: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub body_size: Option<usize>,
+    #[serde(default)]
+    pub stream: bool,
+    /// A string uses it, `false` turns keys off, absent is the client default.
+    pub idempotency_key: Option<Value>,
+    pub follow_redirects: Option<bool>,
+    pub max_redirects: Option<u32>,
+    pub timeout_ms: Option<u64>,
+}
+
+impl RequestSpec {
+    /// The body bytes this request sends.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match (&self.body, self.body_size) {
+            (Some(b), _) => b.as_bytes().to_vec(),
+            (None, Some(n)) => vec![b'x'; n],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// What must happen.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub error: Option<String>,
+    pub status: Option<u16>,
+    pub final_method: Option<String>,
+    pub history_len: Option<usize>,
+    pub received: Option<Vec<Received>>,
+    pub writes: Option<BTreeMap<String, u64>>,
+}
+
+/// One request the server must have received.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Received {
+    pub step: Option<usize>,
+    pub origin: Option<String>,
+    pub method: Option<String>,
+    /// `same` (the request body) or `empty`.
+    pub body: Option<String>,
+    #[serde(default)]
+    pub present: Vec<String>,
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// `same` (one key on every record marked so) or `absent`.
+    pub key: Option<String>,
+    /// The exact `Idempotency-Key` header value.
+    pub key_value: Option<String>,
+}
+
+/// What a runner saw for one scenario.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Observation {
+    pub id: String,
+    pub script_id: Option<String>,
+    pub error: Option<String>,
+    pub status: Option<u16>,
+    pub final_url: Option<String>,
+    pub final_method: Option<String>,
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub history: Vec<HopSeen>,
+    pub skipped: Option<String>,
+}
+
+/// A hop as a runner reports it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct HopSeen {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+}
+
+/// A runner's output file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Observations {
+    pub runtime: String,
+    pub observations: Vec<Observation>,
+}
+
+/// Loads the scenario file.
+pub fn load(path: &std::path::Path) -> Result<ScenarioFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,176 @@
+//! `cargo xtask conformance`: one test server, every runtime's runner, one checker, one matrix.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::kotlin::TestServer;
+use crate::util::{cargo, root, run, target_dir, Result};
+
+/// A runtime's runner: its name, whether it is built, and the command that plays
+/// `READY SCENARIOS OUT`.
+struct Runtime {
+    name: &'static str,
+    built: fn() -> bool,
+    command: fn(&Path, &Path, &Path) -> Command,
+}
+
+const RUNTIMES: &[Runtime] = &[
+    Runtime {
+        name: "rust",
+        built: || true,
+        command: rust_runner,
+    },
+    Runtime {
+        name: "python",
+        built: python_built,
+        command: python_runner,
+    },
+    Runtime {
+        name: "node",
+        built: node_built,
+        command: node_runner,
+    },
+    Runtime {
+        name: "kotlin",
+        built: kotlin_built,
+        command: kotlin_runner,
+    },
+    Runtime {
+        name: "swift",
+        built: crate::swift::conformance_built,
+        command: crate::swift::conformance_runner,
+    },
+];
+
+fn out_dir() -> PathBuf {
+    target_dir().join("conformance")
+}
+
+fn rust_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new(target_dir().join("debug/hopsafe-conformance"));
+    c.arg("run").args([ready, scenarios, out]);
+    c
+}
+
+fn venv_python() -> PathBuf {
+    root().join(".hopsafe/venv/bin/python")
+}
+
+fn python_built() -> bool {
+    venv_python().exists()
+        && root()
+            .join("bindings/python/conformance_runner.py")
+            .exists()
+}
+
+fn python_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new(venv_python());
+    c.arg(root().join("bindings/python/conformance_runner.py"))
+        .args([ready, scenarios, out]);
+    c
+}
+
+fn node_built() -> bool {
+    let dir = root().join("bindings/node");
+    dir.join("conformance-runner.mjs").exists()
+        && std::fs::read_dir(&dir).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".node"))
+        })
+}
+
+fn node_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new("node");
+    c.arg(root().join("bindings/node/conformance-runner.mjs"))
+        .args([ready, scenarios, out]);
+    c
+}
+
+fn kotlin_project() -> PathBuf {
+    root().join("bindings/uniffi/kotlin")
+}
+
+fn kotlin_built() -> bool {
+    kotlin_project()
+        .join("target/generated-sources/uniffi")
+        .exists()
+        && target_dir().join("debug/libhopsafe_ffi.so").exists()
+}
+
+fn kotlin_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new("mvn");
+    c.args(["-q", "-B", "compile", "exec:java"])
+        .arg(format!(
+            "-Dhopsafe.lib.dir={}",
+            target_dir().join("debug").display()
+        ))
+        .arg(format!(
+            "-Dexec.args={} {} {}",
+            ready.display(),
+            scenarios.display(),
+            out.display()
+        ))
+        .current_dir(kotlin_project());
+    c
+}
+
+/// Runs the runtimes named in `only` (all built ones when `None`) and checks them.
+pub fn conformance(only: Option<&[&str]>) -> Result {
+    run(cargo()
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "hopsafe-testserver",
+            "-p",
+            "hopsafe-conformance",
+        ])
+        .current_dir(root()))?;
+    let dir = out_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let server = TestServer::start()?;
+    let ready = dir.join("server.json");
+    std::fs::write(&ready, &server.ready).map_err(|e| e.to_string())?;
+    let scenarios = root().join("tests/conformance/scenarios.json");
+    let mut observed = Vec::new();
+    let mut problems = Vec::new();
+    for rt in RUNTIMES {
+        if only.is_some_and(|o| !o.contains(&rt.name)) {
+            continue;
+        }
+        if !(rt.built)() {
+            if only.is_some() {
+                problems.push(format!(
+                    "{} is not built (run `cargo xtask test --only {}` first)",
+                    rt.name, rt.name
+                ));
+            } else {
+                eprintln!("  {}: not built, not in the matrix", rt.name);
+            }
+            continue;
+        }
+        let out = dir.join(format!("{}.json", rt.name));
+        let _ = std::fs::remove_file(&out);
+        match run(&mut (rt.command)(&ready, &scenarios, &out)) {
+            Ok(()) if out.exists() => observed.push(out),
+            Ok(()) => problems.push(format!("the {} runner wrote no observations", rt.name)),
+            Err(e) => problems.push(format!("the {} runner failed: {e}", rt.name)),
+        }
+    }
+    let mut check = Command::new(target_dir().join("debug/hopsafe-conformance"));
+    check
+        .arg("check")
+        .args([&ready, &scenarios, &dir])
+        .args(&observed);
+    let checked = run(&mut check);
+    drop(server);
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    checked
+}
+
+/// The `conformance` step of `cargo xtask test`: every runtime that the earlier steps built.
+pub fn test() -> Result {
+    conformance(None)
+}
