@@ -60,10 +60,10 @@ pub fn generate(language: &str, lib: &Path, out: &Path) -> Result {
     )
 }
 
-/// The first fenced code block in `language` of bindings/uniffi/README.md (the quick start,
+/// The first fenced code block in `language` of the top-level README.md (the quick start,
 /// compiled by the test steps so it keeps compiling as written).
 pub fn readme_block(language: &str) -> Result<String> {
-    let path = root().join("bindings/uniffi/README.md");
+    let path = root().join("README.md");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let start = format!("```{language}\n");

@@ -9,6 +9,7 @@ mod kotlin;
 mod rust;
 mod swift;
 mod util;
+mod versions;
 
 use util::Result;
 
@@ -21,6 +22,7 @@ type TestStep = (&'static str, fn() -> Result);
 
 /// The steps of `cargo xtask test`, in order.
 const TEST_STEPS: &[TestStep] = &[
+    ("versions", versions::check),
     ("lint", rust::lint),
     ("rust", rust::test),
     ("kotlin", kotlin::test),
@@ -34,6 +36,7 @@ fn main() {
         Some("test") => test(&args[1..]),
         Some("demo") => exit_code(demo::demo()),
         Some("conformance") => conformance_cmd(&args[1..]),
+        Some("check-versions") => exit_code(versions::check()),
         Some("fuzz") => fuzz(&args[1..]),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
@@ -51,6 +54,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
   conformance [--runtimes a,b]  play every scenario in every built runtime; print the matrix
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
+  check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
 
 fn fuzz(args: &[String]) -> i32 {
