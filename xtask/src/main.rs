@@ -6,6 +6,7 @@
 mod conformance;
 mod demo;
 mod kotlin;
+mod python;
 mod rust;
 mod swift;
 mod util;
@@ -25,6 +26,7 @@ const TEST_STEPS: &[TestStep] = &[
     ("versions", versions::check),
     ("lint", rust::lint),
     ("rust", rust::test),
+    ("python", python::test),
     ("kotlin", kotlin::test),
     ("swift", swift::test),
     ("conformance", conformance::test),

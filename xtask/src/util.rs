@@ -17,7 +17,6 @@ pub fn root() -> PathBuf {
 
 /// Where xtask keeps what it installs (venv, generated code, toolchain roots): `.hopsafe/`
 /// in the workspace, ignored by git.
-#[allow(dead_code)] // used by the steps that install into .hopsafe/
 pub fn state_dir() -> PathBuf {
     let d = root().join(".hopsafe");
     let _ = std::fs::create_dir_all(&d);

@@ -1,0 +1,102 @@
+"""The Python conformance runner (tests/conformance/PROTOCOL.md).
+
+Usage: python conformance_runner.py SERVER_READY_JSON SCENARIOS_JSON OUT_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from typing import Any
+
+import hopsafe
+
+
+def expand(origins: dict[str, str], text: str) -> str:
+    for label, base in origins.items():
+        text = text.replace("{" + label + "}", base)
+    return text
+
+
+def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
+    kw: dict[str, Any] = {"ca_pem": ready["ca_pem"]}
+    kw["trusted_origins"] = [expand(ready["origins"], t) for t in spec.get("trusted_origins", [])]
+    kw["sensitive_headers"] = spec.get("sensitive_headers", [])
+    for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit"):
+        if key in spec:
+            kw[key] = spec[key]
+    idem = spec.get("idempotency") or {}
+    if "generate" in idem:
+        kw["idempotency_keys"] = idem["generate"]
+    if "format" in idem:
+        kw["idempotency_key_format"] = idem["format"]
+    if "retry" in spec:
+        r = spec["retry"]
+        d = hopsafe.RetryPolicy()
+        ms = lambda key, default: r[key] / 1000 if key in r else default  # noqa: E731
+        kw["retry"] = hopsafe.RetryPolicy(
+            max_attempts=r.get("max_attempts", d.max_attempts),
+            base_delay=ms("base_delay_ms", d.base_delay), max_delay=ms("max_delay_ms", d.max_delay),
+            max_retry_after=ms("max_retry_after_ms", d.max_retry_after),
+            statuses=tuple(r.get("statuses", d.statuses)),
+            retry_keyed_writes=r.get("retry_keyed_writes", d.retry_keyed_writes),
+        )
+    if "timeout_ms" in spec:
+        kw["timeout"] = spec["timeout_ms"] / 1000
+    if "read_timeout_ms" in spec:
+        kw["read_timeout"] = spec["read_timeout_ms"] / 1000
+    return hopsafe.Client(**kw)
+
+
+def hops(history: list[hopsafe.Hop]) -> list[dict[str, Any]]:
+    return [{"method": h.method, "url": h.url, "status": h.status_code} for h in history]
+
+
+def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
+    a = ready["origins"]["a"]
+    req = urllib.request.Request(a + "/__scripts", data=json.dumps({"steps": scenario["steps"]}).encode(),
+                                 method="POST", headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        sid = json.loads(resp.read())["id"]
+    obs: dict[str, Any] = {"id": scenario["id"], "script_id": sid, "error": None, "status": None,
+                           "final_url": None, "final_method": None, "idempotency_key": None,
+                           "history": [], "skipped": None}
+    r = scenario["request"]
+    if r.get("stream"):
+        obs["skipped"] = "iterables are buffered before sending, so there is no streamed body to cut"
+        return obs
+    url = f"{ready['origins'][r['origin']]}/s/{sid}/0"
+    body = r["body"].encode() if "body" in r else (b"x" * r["body_size"] if "body_size" in r else None)
+    kw: dict[str, Any] = {"headers": r.get("headers", {}), "content": body}
+    if "idempotency_key" in r:
+        kw["idempotency_key"] = r["idempotency_key"]
+    for key in ("follow_redirects", "max_redirects"):
+        if key in r:
+            kw[key] = r[key]
+    if "timeout_ms" in r:
+        kw["timeout"] = r["timeout_ms"] / 1000
+    try:
+        resp = client(ready, scenario.get("client", {})).request(r["method"], url, **kw)
+    except hopsafe.HopsafeError as e:
+        obs["error"] = type(e).__name__
+        obs["history"] = hops(e.history)
+        return obs
+    obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
+               idempotency_key=resp.idempotency_key, history=hops(resp.history))
+    return obs
+
+
+def main() -> None:
+    ready_path, scenarios_path, out_path = sys.argv[1:4]
+    with open(ready_path) as f:
+        ready = json.load(f)
+    with open(scenarios_path) as f:
+        scenarios = json.load(f)["scenarios"]
+    observations = [play(ready, s) for s in scenarios]
+    with open(out_path, "w") as f:
+        json.dump({"runtime": "python", "observations": observations}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

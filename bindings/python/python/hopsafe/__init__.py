@@ -1,0 +1,97 @@
+"""hopsafe: HTTP writes that survive redirects.
+
+307/308 keep method, body and headers; 301/302 turn only POST into GET; 303 turns all but
+HEAD into GET. Credentials are stripped on cross-origin hops and never restored. POST and
+PATCH carry an Idempotency-Key that is the same on every hop and retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _native
+from ._client import AsyncClient, Client, RetryPolicy
+from ._errors import (
+    BodyNotReplayable,
+    BodyStream,
+    Cancelled,
+    Connect,
+    HopsafeError,
+    HTTPStatusError,
+    InsecureRedirect,
+    InvalidConfig,
+    InvalidHeader,
+    InvalidLocation,
+    InvalidMethod,
+    InvalidUrl,
+    RedirectLoop,
+    RedirectRejected,
+    ResponseTooLarge,
+    Timeout,
+    Tls,
+    TooManyRedirects,
+    Transport,
+    UnsupportedScheme,
+    UpgradeRequired,
+)
+from ._models import Headers, Hop, Response
+
+__version__: str = _native.core_version()
+
+__all__ = [
+    "AsyncClient", "BodyNotReplayable", "BodyStream", "Cancelled", "Client", "Connect",
+    "HTTPStatusError", "Headers", "Hop", "HopsafeError", "InsecureRedirect", "InvalidConfig",
+    "InvalidHeader", "InvalidLocation", "InvalidMethod", "InvalidUrl", "RedirectLoop",
+    "RedirectRejected", "Response", "ResponseTooLarge", "RetryPolicy", "Timeout", "Tls",
+    "TooManyRedirects", "Transport", "UnsupportedScheme", "UpgradeRequired", "__version__",
+    "delete", "get", "head", "options", "patch", "post", "put", "request",
+]
+
+_default: Client | None = None
+
+
+def _client() -> Client:
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def request(method: str, url: str, **kw: Any) -> Response:
+    """A one-off request with a shared default client."""
+    return _client().request(method, url, **kw)
+
+
+def get(url: str, **kw: Any) -> Response:
+    """One-off GET."""
+    return request("GET", url, **kw)
+
+
+def head(url: str, **kw: Any) -> Response:
+    """One-off HEAD."""
+    return request("HEAD", url, **kw)
+
+
+def options(url: str, **kw: Any) -> Response:
+    """One-off OPTIONS."""
+    return request("OPTIONS", url, **kw)
+
+
+def post(url: str, **kw: Any) -> Response:
+    """One-off POST."""
+    return request("POST", url, **kw)
+
+
+def put(url: str, **kw: Any) -> Response:
+    """One-off PUT."""
+    return request("PUT", url, **kw)
+
+
+def patch(url: str, **kw: Any) -> Response:
+    """One-off PATCH."""
+    return request("PATCH", url, **kw)
+
+
+def delete(url: str, **kw: Any) -> Response:
+    """One-off DELETE."""
+    return request("DELETE", url, **kw)

@@ -1,0 +1,315 @@
+"""Client and AsyncClient: the requests/httpx-style API over the native core."""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import platform
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from . import _native
+from ._errors import HopsafeError, from_native
+from ._models import Response
+
+HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]] | None
+Content = bytes | bytearray | memoryview | str | Iterable[bytes] | None
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how often failed attempts are retried (only where it cannot apply a write
+    twice; see the README). Delays are in seconds."""
+
+    max_attempts: int = 3
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+    max_retry_after: float = 30.0
+    statuses: tuple[int, ...] = (429, 503)
+    retry_keyed_writes: bool = True
+
+
+def _pairs(headers: HeadersLike, what: str) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out = []
+    for item in items:
+        try:
+            k, v = item
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must be a mapping or (name, value) pairs") from None
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(f"{what} names and values must be str, got {type(k).__name__}: {type(v).__name__}")
+        out.append((k, v))
+    return out
+
+
+def _seconds(v: float | None, what: str) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds or None")
+    return float(v)
+
+
+def _body(content: Content, json: Any) -> bytes | None:
+    if json is not _UNSET:
+        if content is not None:
+            raise TypeError("pass either content= or json=, not both")
+        return _json.dumps(json, separators=(",", ":")).encode()
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content.encode()
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return bytes(content)
+    if isinstance(content, Iterable):
+        # Iterables are read in full before sending, so a 307/308 or a retry can always
+        # replay them: nothing is ever dropped or truncated.
+        chunks = []
+        for chunk in content:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
+            chunks.append(bytes(chunk))
+        return b"".join(chunks)
+    raise TypeError(f"content must be bytes, str or an iterable of bytes, not {type(content).__name__}")
+
+
+def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = urlencode([(k, v) for k, v in params.items()], doseq=True)
+    return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
+
+
+class _Base:
+    def __init__(
+        self,
+        *,
+        headers: HeadersLike = None,
+        trusted_origins: Iterable[str] = (),
+        sensitive_headers: Iterable[str] = (),
+        allow_https_downgrade: bool = False,
+        follow_redirects: bool = True,
+        max_redirects: int = 20,
+        retry: RetryPolicy | None = None,
+        ca_file: str | None = None,
+        ca_pem: str | bytes | None = None,
+        timeout: float | None = None,
+        connect_timeout: float | None = 10.0,
+        read_timeout: float | None = 30.0,
+        idempotency_keys: bool = True,
+        idempotency_key_format: str = "quoted",
+        replay_limit: int | None = None,
+        user_agent: str | None = None,
+        sdk_name: str | None = None,
+        sdk_version: str | None = None,
+        http2: bool = True,
+    ) -> None:
+        if isinstance(trusted_origins, str) or isinstance(sensitive_headers, str):
+            raise TypeError("trusted_origins and sensitive_headers take a list of str")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError("retry must be a hopsafe.RetryPolicy")
+        pem = ca_pem.decode() if isinstance(ca_pem, bytes) else ca_pem
+        if ca_file is not None:
+            with open(ca_file, encoding="ascii") as f:
+                pem = (pem or "") + f.read()
+        config = {
+            "headers": _pairs(headers, "headers"),
+            "trusted_origins": list(trusted_origins),
+            "sensitive_headers": list(sensitive_headers),
+            "allow_https_downgrade": bool(allow_https_downgrade),
+            "follow_redirects": bool(follow_redirects),
+            "max_redirects": max_redirects,
+            "retry": {**asdict(retry), "statuses": list(retry.statuses)} if retry else None,
+            "ca_pem": pem,
+            "timeout": _seconds(timeout, "timeout"),
+            "connect_timeout": _seconds(connect_timeout, "connect_timeout"),
+            "read_timeout": _seconds(read_timeout, "read_timeout"),
+            "idempotency_keys": bool(idempotency_keys),
+            "idempotency_key_format": idempotency_key_format,
+            "replay_limit": replay_limit,
+            "user_agent": user_agent,
+            "sdk_name": sdk_name,
+            "sdk_version": sdk_version,
+            "runtime": f"{platform.python_implementation().lower()}/{platform.python_version()}",
+            "http2": bool(http2),
+        }
+        try:
+            doc = _json.dumps(config)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"invalid client option: {e}") from None
+        native, err = _native.NativeClient.create(doc)
+        if err is not None:
+            raise from_native(_json.loads(err))
+        self._native = native
+
+    @staticmethod
+    def _prepare(
+        method: str, url: str, headers: HeadersLike, content: Content, json: Any,
+        params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
+        idempotency_key: str | bool | None, timeout: float | None,
+    ) -> tuple[str, bytes | None]:
+        if not isinstance(method, str):
+            raise TypeError(f"method must be str, not {type(method).__name__}")
+        if not isinstance(url, str):
+            raise TypeError(f"url must be str, not {type(url).__name__}")
+        if idempotency_key is not None and not isinstance(idempotency_key, (str, bool)):
+            raise TypeError("idempotency_key must be a str, True, False or None")
+        pairs = _pairs(headers, "headers")
+        body = _body(content, json)
+        if json is not _UNSET and not any(k.lower() == "content-type" for k, _ in pairs):
+            pairs.append(("content-type", "application/json"))
+        doc = {
+            "method": method.upper(), "url": _with_params(url, params), "headers": pairs,
+            "idempotency_key": idempotency_key, "follow_redirects": follow_redirects,
+            "max_redirects": max_redirects, "timeout": _seconds(timeout, "timeout"),
+        }
+        return _json.dumps(doc), body
+
+    @staticmethod
+    def _result(ok: bool, meta: str, body: bytes) -> Response:
+        doc = _json.loads(meta)
+        if not ok:
+            raise from_native(doc)
+        return Response(doc, body)
+
+
+class Client(_Base):
+    """A blocking client with a connection pool; safe to share between threads. The network
+    work runs with the GIL released.
+
+    >>> with hopsafe.Client(trusted_origins=["https://*.api.example.com"]) as c:
+    ...     r = c.post("https://api.example.com/v1/orders", json={"sku": "A-1"})
+    """
+
+    def request(
+        self, method: str, url: str, *, headers: HeadersLike = None, content: Content = None,
+        json: Any = _UNSET, params: Mapping[str, Any] | None = None,
+        follow_redirects: bool | None = None, max_redirects: int | None = None,
+        idempotency_key: str | bool | None = None, timeout: float | None = None,
+    ) -> Response:
+        """Sends a request, following redirects and retrying as configured."""
+        doc, body = self._prepare(method, url, headers, content, json, params,
+                                  follow_redirects, max_redirects, idempotency_key, timeout)
+        return self._result(*self._native.send(doc, body))
+
+    def get(self, url: str, **kw: Any) -> Response:
+        """GET."""
+        return self.request("GET", url, **kw)
+
+    def head(self, url: str, **kw: Any) -> Response:
+        """HEAD."""
+        return self.request("HEAD", url, **kw)
+
+    def options(self, url: str, **kw: Any) -> Response:
+        """OPTIONS."""
+        return self.request("OPTIONS", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Response:
+        """POST (gets an Idempotency-Key by default)."""
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> Response:
+        """PUT."""
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> Response:
+        """PATCH (gets an Idempotency-Key by default)."""
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Response:
+        """DELETE."""
+        return self.request("DELETE", url, **kw)
+
+    def close(self) -> None:
+        """Releases the connection pool."""
+        self._native = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """An asyncio client. Requests run on hopsafe's shared runtime; cancelling the awaiting
+    task aborts the request (the connection is dropped)."""
+
+    async def request(
+        self, method: str, url: str, *, headers: HeadersLike = None, content: Content = None,
+        json: Any = _UNSET, params: Mapping[str, Any] | None = None,
+        follow_redirects: bool | None = None, max_redirects: int | None = None,
+        idempotency_key: str | bool | None = None, timeout: float | None = None,
+    ) -> Response:
+        """Sends a request, following redirects and retrying as configured."""
+        doc, body = self._prepare(method, url, headers, content, json, params,
+                                  follow_redirects, max_redirects, idempotency_key, timeout)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[bool, str, bytes]] = loop.create_future()
+
+        def settle(result: tuple[bool, str, bytes]) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        def done(ok: bool, meta: str, payload: bytes) -> None:
+            try:
+                loop.call_soon_threadsafe(settle, (ok, meta, payload))
+            except RuntimeError:
+                pass  # the loop is closed: nobody is waiting any more
+
+        if self._native is None:
+            raise HopsafeError("the client is closed")
+        handle = self._native.start(doc, body, done)
+        try:
+            result = await future
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
+        return self._result(*result)
+
+    async def get(self, url: str, **kw: Any) -> Response:
+        """GET."""
+        return await self.request("GET", url, **kw)
+
+    async def head(self, url: str, **kw: Any) -> Response:
+        """HEAD."""
+        return await self.request("HEAD", url, **kw)
+
+    async def options(self, url: str, **kw: Any) -> Response:
+        """OPTIONS."""
+        return await self.request("OPTIONS", url, **kw)
+
+    async def post(self, url: str, **kw: Any) -> Response:
+        """POST (gets an Idempotency-Key by default)."""
+        return await self.request("POST", url, **kw)
+
+    async def put(self, url: str, **kw: Any) -> Response:
+        """PUT."""
+        return await self.request("PUT", url, **kw)
+
+    async def patch(self, url: str, **kw: Any) -> Response:
+        """PATCH (gets an Idempotency-Key by default)."""
+        return await self.request("PATCH", url, **kw)
+
+    async def delete(self, url: str, **kw: Any) -> Response:
+        """DELETE."""
+        return await self.request("DELETE", url, **kw)
+
+    async def aclose(self) -> None:
+        """Releases the connection pool."""
+        self._native = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

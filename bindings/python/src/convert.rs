@@ -1,0 +1,251 @@
+//! JSON documents <-> core types.
+
+use std::time::Duration;
+
+use hopsafe::{Client, Error, KeyChoice, KeyFormat, RetryPolicy};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Client configuration as the Python layer sends it (seconds as floats).
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Config {
+    trusted_origins: Vec<String>,
+    sensitive_headers: Vec<String>,
+    allow_https_downgrade: bool,
+    follow_redirects: Option<bool>,
+    max_redirects: Option<u32>,
+    replay_limit: Option<usize>,
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    read_timeout: Option<f64>,
+    idempotency_keys: Option<bool>,
+    idempotency_key_format: Option<String>,
+    retry: Option<Retry>,
+    ca_pem: Option<String>,
+    headers: Vec<(String, String)>,
+    user_agent: Option<String>,
+    sdk_name: Option<String>,
+    sdk_version: Option<String>,
+    runtime: Option<String>,
+    http2: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Retry {
+    max_attempts: Option<u32>,
+    base_delay: Option<f64>,
+    max_delay: Option<f64>,
+    max_retry_after: Option<f64>,
+    statuses: Option<Vec<u16>>,
+    retry_keyed_writes: Option<bool>,
+}
+
+/// A request as the Python layer sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    /// A string uses it, `false` turns keys off, `true` generates one, null = default.
+    #[serde(default)]
+    idempotency_key: Value,
+    follow_redirects: Option<bool>,
+    max_redirects: Option<u32>,
+    timeout: Option<f64>,
+}
+
+fn secs(v: f64, what: &str) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(v).map_err(|_| Error::InvalidConfig {
+        reason: format!("{what} must be a non-negative number of seconds, not {v}"),
+    })
+}
+
+fn opt_secs(v: Option<f64>, what: &str) -> Result<Option<Duration>, Error> {
+    v.map(|v| secs(v, what)).transpose()
+}
+
+fn bad_doc(e: serde_json::Error) -> Error {
+    Error::InvalidConfig {
+        reason: e.to_string(),
+    }
+}
+
+pub fn build_client(config: &str) -> Result<Client, Error> {
+    let c: Config = serde_json::from_str(config).map_err(bad_doc)?;
+    let mut b = Client::builder().allow_https_downgrade(c.allow_https_downgrade);
+    for t in &c.trusted_origins {
+        b = b.trust_origin(t);
+    }
+    for h in &c.sensitive_headers {
+        b = b.sensitive_header(h);
+    }
+    if let Some(v) = c.follow_redirects {
+        b = b.follow_redirects(v);
+    }
+    if let Some(v) = c.max_redirects {
+        b = b.max_redirects(v);
+    }
+    if let Some(v) = c.replay_limit {
+        b = b.replay_buffer_limit(v);
+    }
+    b = b.timeout(opt_secs(c.timeout, "timeout")?);
+    if let Some(v) = c.connect_timeout {
+        b = b.connect_timeout(Some(secs(v, "connect_timeout")?));
+    }
+    if let Some(v) = c.read_timeout {
+        b = b.read_timeout(Some(secs(v, "read_timeout")?));
+    }
+    if let Some(v) = c.idempotency_keys {
+        b = b.idempotency_keys(v);
+    }
+    match c.idempotency_key_format.as_deref() {
+        None | Some("quoted") => {}
+        Some("bare") => b = b.idempotency_key_format(KeyFormat::Bare),
+        Some(other) => {
+            return Err(Error::InvalidConfig {
+                reason: format!("idempotency_key_format must be 'quoted' or 'bare', not {other:?}"),
+            })
+        }
+    }
+    if let Some(r) = c.retry {
+        let d = RetryPolicy::default();
+        b = b.retry(RetryPolicy {
+            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+            base_delay: opt_secs(r.base_delay, "base_delay")?.unwrap_or(d.base_delay),
+            max_delay: opt_secs(r.max_delay, "max_delay")?.unwrap_or(d.max_delay),
+            max_retry_after: opt_secs(r.max_retry_after, "max_retry_after")?
+                .unwrap_or(d.max_retry_after),
+            statuses: r.statuses.unwrap_or(d.statuses),
+            retry_keyed_writes: r.retry_keyed_writes.unwrap_or(d.retry_keyed_writes),
+            jitter_seed: None,
+        });
+    }
+    if let Some(pem) = &c.ca_pem {
+        b = b.add_root_certificates_pem(pem.as_bytes());
+    }
+    for (k, v) in &c.headers {
+        b = b.default_header(k, v);
+    }
+    if let Some(ua) = &c.user_agent {
+        b = b.user_agent(ua);
+    }
+    if let Some(v) = c.http2 {
+        b = b.http2(v);
+    }
+    if let (Some(n), Some(v)) = (&c.sdk_name, &c.sdk_version) {
+        b = b.sdk(n, v);
+    }
+    b = b.sdk_language("python", c.runtime.as_deref());
+    b.build()
+}
+
+pub fn build_request(
+    client: &Client,
+    doc: &str,
+    body: Option<Vec<u8>>,
+) -> Result<hopsafe::Request, Error> {
+    let r: Request = serde_json::from_str(doc).map_err(bad_doc)?;
+    let mut rb = client.request(&r.method, &r.url);
+    for (k, v) in &r.headers {
+        rb = rb.header(k, v);
+    }
+    if let Some(b) = body {
+        rb = rb.body(b);
+    }
+    rb = match r.idempotency_key {
+        Value::String(k) => rb.idempotency_key(KeyChoice::Use(k)),
+        Value::Bool(false) => rb.idempotency_key(KeyChoice::Off),
+        Value::Bool(true) => rb.idempotency_key(KeyChoice::Generate),
+        _ => rb,
+    };
+    if let Some(v) = r.follow_redirects {
+        rb = rb.follow_redirects(v);
+    }
+    if let Some(v) = r.max_redirects {
+        rb = rb.max_redirects(v);
+    }
+    if let Some(t) = r.timeout {
+        rb = rb.timeout(secs(t, "timeout")?);
+    }
+    rb.build()
+}
+
+/// The result of one call, ready to cross into Python.
+pub enum Outcome {
+    Ok { meta: String, body: Vec<u8> },
+    Err(String),
+}
+
+pub async fn execute(client: Client, doc: &str, body: Option<Vec<u8>>) -> Outcome {
+    let req = match build_request(&client, doc, body) {
+        Ok(req) => req,
+        Err(e) => return Outcome::Err(error_json(&e)),
+    };
+    let mut resp = match client.execute(req).await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Err(error_json(&e)),
+    };
+    match resp.read_all().await {
+        Ok(body) => Outcome::Ok {
+            meta: response_json(&resp).to_string(),
+            body: body.to_vec(),
+        },
+        Err(e) => Outcome::Err(error_json(&e)),
+    }
+}
+
+fn hops_json(hops: &[hopsafe::Hop]) -> Value {
+    hops.iter()
+        .map(|h| {
+            json!({
+                "method": h.method.as_str(), "url": h.url.as_str(), "status_code": h.status.as_u16(),
+                "location": h.location, "idempotency_key": h.idempotency_key, "attempts": h.attempts,
+                "dropped": h.dropped.iter().map(|d| (d.name.as_str(), d.reason.as_str())).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+fn response_json(r: &hopsafe::Response) -> Value {
+    let headers: Vec<(&str, String)> = r
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    json!({
+        "status_code": r.status().as_u16(), "url": r.url().as_str(), "method": r.method().as_str(),
+        "http_version": format!("{:?}", r.version()), "headers": headers,
+        "history": hops_json(r.history()), "idempotency_key": r.idempotency_key(), "attempts": r.attempts(),
+    })
+}
+
+/// An error as `{"name", "message", "url", "history", ...}`; `name` is the core variant name.
+pub fn error_json(e: &Error) -> String {
+    let mut v = json!({
+        "name": e.name(), "message": e.to_string(), "url": e.url(), "history": hops_json(e.history()),
+    });
+    if let Error::UpgradeRequired {
+        minimum_version,
+        current_version,
+        sdk,
+        ..
+    } = e
+    {
+        v["minimum_version"] = json!(minimum_version);
+        v["current_version"] = json!(current_version);
+        v["sdk"] = json!(sdk);
+    }
+    if let Error::Timeout { phase, .. } = e {
+        v["phase"] = json!(phase.to_string());
+    }
+    v.to_string()
+}

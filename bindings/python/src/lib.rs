@@ -1,0 +1,114 @@
+//! `hopsafe._native`: the thin layer between Python and the hopsafe core.
+//!
+//! Requests and responses cross the boundary as a JSON document plus the body bytes, so this
+//! file only translates; the Python API (`python/hopsafe/__init__.py`) builds the documents
+//! and raises the exception classes. Network work runs on the core's shared tokio runtime with
+//! the GIL released.
+
+mod convert;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use convert::{build_client, build_request, Outcome};
+
+/// A configured hopsafe client (connection pool included). Thread-safe.
+#[pyclass(frozen, module = "hopsafe._native")]
+struct NativeClient {
+    client: hopsafe::Client,
+}
+
+#[pymethods]
+impl NativeClient {
+    /// Builds a client from a JSON configuration; returns (client, None) or (None, error JSON).
+    #[staticmethod]
+    fn create(config: &str) -> (Option<NativeClient>, Option<String>) {
+        match build_client(config) {
+            Ok(client) => (Some(NativeClient { client }), None),
+            Err(e) => (None, Some(convert::error_json(&e))),
+        }
+    }
+
+    /// Sends a request and waits, with the GIL released. Returns (ok, meta JSON, body).
+    fn send<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        body: Option<Vec<u8>>,
+    ) -> (bool, String, Bound<'py, PyBytes>) {
+        let client = self.client.clone();
+        let request = request.to_owned();
+        let outcome = py.detach(move || {
+            hopsafe::runtime::block_on(
+                async move { convert::execute(client, &request, body).await },
+            )
+        });
+        outcome.into_py(py)
+    }
+
+    /// Starts a request on the runtime; `callback(ok, meta, body)` is called from a runtime
+    /// thread when it ends (not at all when cancelled). Returns a handle to cancel it.
+    fn start(&self, request: &str, body: Option<Vec<u8>>, callback: Py<PyAny>) -> NativeHandle {
+        let client = self.client.clone();
+        let request = request.to_owned();
+        let task = hopsafe::runtime::shared().spawn(async move {
+            let outcome = convert::execute(client, &request, body).await;
+            Python::attach(|py| {
+                let (ok, meta, body) = outcome.into_py(py);
+                if let Err(e) = callback.call1(py, (ok, meta, body)) {
+                    e.print(py);
+                }
+            });
+        });
+        NativeHandle {
+            abort: task.abort_handle(),
+        }
+    }
+}
+
+/// A request in flight; `cancel()` aborts it (the connection is dropped).
+#[pyclass(frozen, module = "hopsafe._native")]
+struct NativeHandle {
+    abort: tokio::task::AbortHandle,
+}
+
+#[pymethods]
+impl NativeHandle {
+    /// Aborts the request.
+    fn cancel(&self) {
+        self.abort.abort();
+    }
+}
+
+impl Outcome {
+    fn into_py(self, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes>) {
+        match self {
+            Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body)),
+            Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"")),
+        }
+    }
+}
+
+/// Validates a request document without sending it (used by tests of argument errors).
+#[pyfunction]
+fn validate(request: &str) -> Option<String> {
+    let client = hopsafe::Client::new().ok()?;
+    build_request(&client, request, None)
+        .err()
+        .map(|e| convert::error_json(&e))
+}
+
+/// The hopsafe core version compiled into this module.
+#[pyfunction]
+fn core_version() -> &'static str {
+    hopsafe::VERSION
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeClient>()?;
+    m.add_class::<NativeHandle>()?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(core_version, m)?)?;
+    Ok(())
+}
