@@ -88,6 +88,15 @@ pub fn test() -> Result {
         ])
         .current_dir(&dir))?;
     let server = testserver_bin()?;
+    let quick_start = crate::kotlin::readme_block("python")?;
+    run(Command::new(&python).args([
+        "-c",
+        "import sys; compile(sys.argv[1], 'README quick start', 'exec')",
+        &quick_start,
+    ]))?;
+    run(Command::new(&python)
+        .arg(root().join("examples/python/failover.py"))
+        .env("HOPSAFE_TESTSERVER", &server))?;
     run(Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
         .env("HOPSAFE_TESTSERVER", server)
