@@ -5,12 +5,11 @@
 //! and raises the exception classes. Network work runs on the core's shared tokio runtime with
 //! the GIL released.
 
-mod convert;
-
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use convert::{build_client, build_request, Outcome};
+use hopsafe_bridge as convert;
+use hopsafe_bridge::{build_client, build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
 #[pyclass(frozen, module = "hopsafe._native")]
@@ -23,7 +22,7 @@ impl NativeClient {
     /// Builds a client from a JSON configuration; returns (client, None) or (None, error JSON).
     #[staticmethod]
     fn create(config: &str) -> (Option<NativeClient>, Option<String>) {
-        match build_client(config) {
+        match build_client(config, "python") {
             Ok(client) => (Some(NativeClient { client }), None),
             Err(e) => (None, Some(convert::error_json(&e))),
         }
@@ -43,26 +42,23 @@ impl NativeClient {
                 async move { convert::execute(client, &request, body).await },
             )
         });
-        outcome.into_py(py)
+        into_py(outcome, py)
     }
 
     /// Starts a request on the runtime; `callback(ok, meta, body)` is called from a runtime
     /// thread when it ends (not at all when cancelled). Returns a handle to cancel it.
     fn start(&self, request: &str, body: Option<Vec<u8>>, callback: Py<PyAny>) -> NativeHandle {
-        let client = self.client.clone();
-        let request = request.to_owned();
-        let task = hopsafe::runtime::shared().spawn(async move {
-            let outcome = convert::execute(client, &request, body).await;
+        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
+        hopsafe::runtime::shared().spawn(async move {
+            let outcome = outcome.await;
             Python::attach(|py| {
-                let (ok, meta, body) = outcome.into_py(py);
+                let (ok, meta, body) = into_py(outcome, py);
                 if let Err(e) = callback.call1(py, (ok, meta, body)) {
                     e.print(py);
                 }
             });
         });
-        NativeHandle {
-            abort: task.abort_handle(),
-        }
+        NativeHandle { abort }
     }
 }
 
@@ -80,12 +76,11 @@ impl NativeHandle {
     }
 }
 
-impl Outcome {
-    fn into_py(self, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes>) {
-        match self {
-            Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body)),
-            Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"")),
-        }
+/// An outcome as the `(ok, meta, body)` tuple Python receives.
+fn into_py(outcome: Outcome, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes>) {
+    match outcome {
+        Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body)),
+        Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"")),
     }
 }
 

@@ -1,4 +1,7 @@
-//! JSON documents <-> core types.
+//! The document protocol between a dynamic language and the core: a client configuration,
+//! a request, and the response or error, as JSON (bodies travel as bytes beside them). The
+//! Python and Node bindings only move these documents across their FFI; this crate decides
+//! nothing, it translates.
 
 use std::time::Duration;
 
@@ -74,7 +77,8 @@ fn bad_doc(e: serde_json::Error) -> Error {
     }
 }
 
-pub fn build_client(config: &str) -> Result<Client, Error> {
+/// Builds a client from a configuration document; `language` is the SDK language token.
+pub fn build_client(config: &str, language: &str) -> Result<Client, Error> {
     let c: Config = serde_json::from_str(config).map_err(bad_doc)?;
     let mut b = Client::builder().allow_https_downgrade(c.allow_https_downgrade);
     for t in &c.trusted_origins {
@@ -139,10 +143,11 @@ pub fn build_client(config: &str) -> Result<Client, Error> {
     if let (Some(n), Some(v)) = (&c.sdk_name, &c.sdk_version) {
         b = b.sdk(n, v);
     }
-    b = b.sdk_language("python", c.runtime.as_deref());
+    b = b.sdk_language(language, c.runtime.as_deref());
     b.build()
 }
 
+/// Parses a request document into a core request (input errors are typed core errors).
 pub fn build_request(
     client: &Client,
     doc: &str,
@@ -176,10 +181,13 @@ pub fn build_request(
 
 /// The result of one call, ready to cross into Python.
 pub enum Outcome {
+    /// The response document and the body.
     Ok { meta: String, body: Vec<u8> },
+    /// The error document.
     Err(String),
 }
 
+/// Sends a request document and reads the whole body.
 pub async fn execute(client: Client, doc: &str, body: Option<Vec<u8>>) -> Outcome {
     let req = match build_request(&client, doc, body) {
         Ok(req) => req,
@@ -248,4 +256,87 @@ pub fn error_json(e: &Error) -> String {
         v["phase"] = json!(phase.to_string());
     }
     v.to_string()
+}
+
+/// The error document of a cancelled request.
+pub fn cancelled_json() -> String {
+    error_json(&Error::Cancelled)
+}
+
+/// The error document of a task that failed unexpectedly (never a panic across the boundary).
+pub fn internal_json() -> String {
+    json!({"name": "HopsafeError", "message": "internal error in the hopsafe addon", "url": null, "history": []}).to_string()
+}
+
+/// Starts a request as its own task on the core's shared runtime. Returns the handle that
+/// aborts it and the future of its outcome: a panic becomes an error document and an abort
+/// becomes `Cancelled`, so nothing ever unwinds into the host language.
+pub fn spawn(
+    client: Client,
+    doc: String,
+    body: Option<Vec<u8>>,
+) -> (
+    tokio::task::AbortHandle,
+    impl std::future::Future<Output = Outcome> + Send,
+) {
+    let task = hopsafe::runtime::shared().spawn(async move { execute(client, &doc, body).await });
+    let abort = task.abort_handle();
+    let outcome = async move {
+        match task.await {
+            Ok(o) => o,
+            Err(e) if e.is_cancelled() => Outcome::Err(cancelled_json()),
+            Err(_) => Outcome::Err(internal_json()),
+        }
+    };
+    (abort, outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(doc: &str) -> Value {
+        serde_json::from_str(doc).unwrap()
+    }
+
+    #[test]
+    fn invalid_documents_are_typed_errors() {
+        let e = build_client(r#"{"trusted_origins": ["http://x"]}"#, "python").unwrap_err();
+        assert_eq!(e.name(), "InvalidConfig");
+        assert_eq!(
+            build_client(r#"{"nope": 1}"#, "node").unwrap_err().name(),
+            "InvalidConfig"
+        );
+        assert_eq!(
+            build_client(r#"{"timeout": -1}"#, "node")
+                .unwrap_err()
+                .name(),
+            "InvalidConfig"
+        );
+        let c = build_client("{}", "node").unwrap();
+        let e = build_request(&c, r#"{"method": "GET", "url": "nope"}"#, None).unwrap_err();
+        assert_eq!(parse(&error_json(&e))["name"], "InvalidUrl");
+        let e = build_request(
+            &c,
+            r#"{"method": "GET", "url": "http://a/", "headers": [["x", "a\nb"]]}"#,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.name(), "InvalidHeader");
+        assert_eq!(parse(&cancelled_json())["name"], "Cancelled");
+    }
+
+    #[test]
+    fn spawned_requests_report_connect_errors_as_documents() {
+        let c = build_client(r#"{"retry": {"max_attempts": 1}}"#, "node").unwrap();
+        let (_, fut) = spawn(
+            c,
+            r#"{"method": "GET", "url": "http://127.0.0.1:9/"}"#.into(),
+            None,
+        );
+        match hopsafe::runtime::block_on(fut) {
+            Outcome::Err(doc) => assert_eq!(parse(&doc)["name"], "Connect"),
+            Outcome::Ok { .. } => panic!("port 9 answered"),
+        }
+    }
 }
