@@ -6,6 +6,7 @@
 mod conformance;
 mod demo;
 mod kotlin;
+mod node;
 mod python;
 mod rust;
 mod swift;
@@ -27,6 +28,7 @@ const TEST_STEPS: &[TestStep] = &[
     ("lint", rust::lint),
     ("rust", rust::test),
     ("python", python::test),
+    ("node", node::test),
     ("kotlin", kotlin::test),
     ("swift", swift::test),
     ("conformance", conformance::test),

@@ -1,0 +1,60 @@
+// The Node conformance runner (tests/conformance/PROTOCOL.md):
+//   node conformance-runner.mjs SERVER_READY_JSON SCENARIOS_JSON OUT_JSON
+import { readFileSync, writeFileSync } from 'node:fs'
+
+import { Client, HopsafeError } from './index.mjs'
+
+const [readyPath, scenariosPath, outPath] = process.argv.slice(2)
+const ready = JSON.parse(readFileSync(readyPath, 'utf8'))
+const { scenarios } = JSON.parse(readFileSync(scenariosPath, 'utf8'))
+const expand = (s) => Object.entries(ready.origins).reduce((t, [label, base]) => t.replaceAll(`{${label}}`, base), s)
+
+function client (spec = {}) {
+  const o = { ca: ready.ca_pem, trustedOrigins: (spec.trusted_origins ?? []).map(expand), sensitiveHeaders: spec.sensitive_headers ?? [] }
+  if ('allow_https_downgrade' in spec) o.allowHttpsDowngrade = spec.allow_https_downgrade
+  if ('follow_redirects' in spec) o.followRedirects = spec.follow_redirects
+  if ('max_redirects' in spec) o.maxRedirects = spec.max_redirects
+  if ('replay_limit' in spec) o.replayLimit = spec.replay_limit
+  if (spec.idempotency?.generate !== undefined) o.idempotencyKeys = spec.idempotency.generate
+  if (spec.idempotency?.format !== undefined) o.idempotencyKeyFormat = spec.idempotency.format
+  if (spec.retry) {
+    const r = spec.retry
+    o.retry = { maxAttempts: r.max_attempts, baseDelayMs: r.base_delay_ms, maxDelayMs: r.max_delay_ms, maxRetryAfterMs: r.max_retry_after_ms, statuses: r.statuses, retryKeyedWrites: r.retry_keyed_writes }
+  }
+  if ('timeout_ms' in spec) o.timeoutMs = spec.timeout_ms
+  if ('read_timeout_ms' in spec) o.readTimeoutMs = spec.read_timeout_ms
+  return new Client(o)
+}
+
+const hops = (h) => h.map(({ method, url, status }) => ({ method, url, status }))
+
+async function play (s) {
+  const res = await fetch(`${ready.origins.a}/__scripts`, { method: 'POST', body: JSON.stringify({ steps: s.steps }) })
+  const { id } = await res.json()
+  const obs = { id: s.id, script_id: id, error: null, status: null, final_url: null, final_method: null, idempotency_key: null, history: [], skipped: null }
+  const r = s.request
+  if (r.stream) {
+    obs.skipped = 'streams are read in full before sending, so there is no streamed body to cut'
+    return obs
+  }
+  const init = { method: r.method, url: `${ready.origins[r.origin]}/s/${id}/0`, headers: r.headers ?? {} }
+  if ('body' in r) init.body = r.body
+  else if ('body_size' in r) init.body = Buffer.alloc(r.body_size, 'x')
+  if ('idempotency_key' in r) init.idempotencyKey = r.idempotency_key
+  if ('follow_redirects' in r) init.followRedirects = r.follow_redirects
+  if ('max_redirects' in r) init.maxRedirects = r.max_redirects
+  if ('timeout_ms' in r) init.timeoutMs = r.timeout_ms
+  try {
+    const resp = await client(s.client).request(init)
+    Object.assign(obs, { status: resp.status, final_url: resp.url, final_method: resp.method, idempotency_key: resp.idempotencyKey, history: hops(resp.history) })
+  } catch (e) {
+    if (!(e instanceof HopsafeError)) throw e
+    obs.error = e.name
+    obs.history = hops(e.history)
+  }
+  return obs
+}
+
+const observations = []
+for (const s of scenarios) observations.push(await play(s))
+writeFileSync(outPath, JSON.stringify({ runtime: 'node', observations }, null, 1))

@@ -1,0 +1,235 @@
+'use strict'
+// hopsafe for Node: the fetch/undici-style API over the Rust core (see README.md).
+
+const native = require('./native.js')
+
+const ERROR_NAMES = [
+  'InvalidUrl', 'InvalidHeader', 'InvalidMethod', 'InvalidConfig', 'Connect', 'Tls', 'Timeout',
+  'Transport', 'TooManyRedirects', 'RedirectLoop', 'InsecureRedirect', 'UnsupportedScheme',
+  'InvalidLocation', 'BodyNotReplayable', 'BodyStream', 'ResponseTooLarge', 'RedirectRejected',
+  'UpgradeRequired', 'Cancelled',
+]
+
+/** Root of every hopsafe error; `code`, `url` and `history` give the context. */
+class HopsafeError extends Error {
+  constructor (message, { url = null, history = [], code = 'HOPSAFE_ERROR', cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = new.target.name
+    this.code = code
+    this.url = url
+    this.history = history
+  }
+}
+
+const errors = { HopsafeError }
+for (const name of ERROR_NAMES) {
+  const code = 'HOPSAFE_' + name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()
+  errors[name] = { [name]: class extends HopsafeError {
+    constructor (message, opts = {}) { super(message, { ...opts, code }) }
+  } }[name]
+}
+
+function hops (list) {
+  return (list || []).map((h) => Object.freeze({
+    method: h.method,
+    url: h.url,
+    status: h.status_code,
+    location: h.location ?? null,
+    idempotencyKey: h.idempotency_key ?? null,
+    attempts: h.attempts,
+    dropped: h.dropped.map(([name, reason]) => Object.freeze({ name, reason })),
+  }))
+}
+
+function toError (doc, cause) {
+  const Cls = errors[doc.name] || HopsafeError
+  const err = new Cls(doc.message, { url: doc.url ?? null, history: hops(doc.history), cause })
+  for (const [k, js] of [['phase', 'phase'], ['minimum_version', 'minimumVersion'], ['current_version', 'currentVersion'], ['sdk', 'sdk']]) {
+    if (k in doc) err[js] = doc[k]
+  }
+  return err
+}
+
+/** Case-insensitive, multi-valued response headers (like the WHATWG `Headers`). */
+class Headers {
+  #items
+  constructor (items = []) { this.#items = items.map(([k, v]) => [k.toLowerCase(), v]) }
+  get (name) {
+    const v = this.getAll(name)
+    return v.length ? v.join(', ') : null
+  }
+
+  getAll (name) {
+    const key = String(name).toLowerCase()
+    return this.#items.filter(([k]) => k === key).map(([, v]) => v)
+  }
+
+  has (name) { return this.getAll(name).length > 0 }
+  * keys () { yield * new Set(this.#items.map(([k]) => k)) }
+  * entries () { for (const k of this.keys()) yield [k, this.get(k)] }
+  [Symbol.iterator] () { return this.entries() }
+  forEach (fn, thisArg) { for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this) }
+}
+
+/** A response after every redirect was followed (the body is already read). */
+class Response {
+  #body
+  constructor (meta, body) {
+    this.status = meta.status_code
+    this.ok = this.status >= 200 && this.status < 300
+    this.url = meta.url
+    this.method = meta.method
+    this.httpVersion = meta.http_version
+    this.headers = new Headers(meta.headers)
+    this.history = hops(meta.history)
+    this.idempotencyKey = meta.idempotency_key ?? null
+    this.attempts = meta.attempts
+    this.#body = body
+  }
+
+  async bytes () { return new Uint8Array(this.#body) }
+  async arrayBuffer () { return this.#body.buffer.slice(this.#body.byteOffset, this.#body.byteOffset + this.#body.byteLength) }
+  async text () { return this.#body.toString('utf8') }
+  async json () { return JSON.parse(this.#body.toString('utf8')) }
+}
+
+function pairs (headers, what) {
+  if (headers == null) return []
+  const list = typeof headers.entries === 'function' && !Array.isArray(headers)
+    ? [...headers.entries()]
+    : Array.isArray(headers) ? headers : Object.entries(headers)
+  return list.map((item) => {
+    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string' || typeof item[1] !== 'string') {
+      throw new TypeError(`${what} must map string names to string values`)
+    }
+    return [item[0], item[1]]
+  })
+}
+
+async function toBuffer (body) {
+  if (body == null) return null
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  // Copied once: the caller's buffer stays usable, and a 307/308 or a retry replays the copy.
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return Buffer.from(body)
+  if (body instanceof ArrayBuffer) return Buffer.from(new Uint8Array(body))
+  if (ArrayBuffer.isView(body)) return Buffer.from(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
+  if (typeof body[Symbol.asyncIterator] === 'function' || typeof body.getReader === 'function') {
+    // Streams are read in full before sending so any hop or retry can replay them: a body
+    // is never dropped or cut short.
+    const chunks = []
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk))
+    return Buffer.concat(chunks)
+  }
+  throw new TypeError('body must be a string, Buffer, Uint8Array, ArrayBuffer, async iterable or ReadableStream')
+}
+
+function seconds (ms, what) {
+  if (ms == null) return null
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what} must be a non-negative number of milliseconds`)
+  return ms / 1000
+}
+
+/** A client with a connection pool; every method returns a Promise. */
+class Client {
+  #native
+  constructor (options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    const o = options
+    const retry = o.retry
+    const config = {
+      headers: pairs(o.headers, 'headers'),
+      trusted_origins: [...(o.trustedOrigins ?? [])],
+      sensitive_headers: [...(o.sensitiveHeaders ?? [])],
+      allow_https_downgrade: Boolean(o.allowHttpsDowngrade),
+      follow_redirects: o.followRedirects ?? null,
+      max_redirects: o.maxRedirects ?? null,
+      replay_limit: o.replayLimit ?? null,
+      timeout: seconds(o.timeoutMs, 'timeoutMs'),
+      connect_timeout: seconds(o.connectTimeoutMs, 'connectTimeoutMs'),
+      read_timeout: seconds(o.readTimeoutMs, 'readTimeoutMs'),
+      idempotency_keys: o.idempotencyKeys ?? null,
+      idempotency_key_format: o.idempotencyKeyFormat ?? null,
+      retry: retry == null
+        ? null
+        : {
+            max_attempts: retry.maxAttempts ?? null,
+            base_delay: seconds(retry.baseDelayMs, 'retry.baseDelayMs'),
+            max_delay: seconds(retry.maxDelayMs, 'retry.maxDelayMs'),
+            max_retry_after: seconds(retry.maxRetryAfterMs, 'retry.maxRetryAfterMs'),
+            statuses: retry.statuses ?? null,
+            retry_keyed_writes: retry.retryKeyedWrites ?? null,
+          },
+      ca_pem: o.ca ?? (o.caFile ? require('node:fs').readFileSync(o.caFile, 'utf8') : null),
+      user_agent: o.userAgent ?? null,
+      sdk_name: o.sdkName ?? null,
+      sdk_version: o.sdkVersion ?? null,
+      runtime: `node/${process.versions.node}`,
+    }
+    try {
+      this.#native = new native.NativeClient(JSON.stringify(config))
+    } catch (e) {
+      let doc
+      try { doc = JSON.parse(e.message) } catch { throw new errors.InvalidConfig(String(e.message)) }
+      throw toError(doc)
+    }
+  }
+
+  /** Sends a request, following redirects and retrying as configured. */
+  async request (init) {
+    if (init === null || typeof init !== 'object') throw new TypeError('request() takes an options object')
+    const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, signal } = init
+    if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('url must be a string or URL')
+    if (typeof method !== 'string') throw new TypeError('method must be a string')
+    if (idempotencyKey != null && typeof idempotencyKey !== 'string' && typeof idempotencyKey !== 'boolean') {
+      throw new TypeError('idempotencyKey must be a string, true, false or undefined')
+    }
+    const list = pairs(headers, 'headers')
+    let payload
+    if (json !== undefined) {
+      if (body != null) throw new TypeError('pass either body or json, not both')
+      payload = Buffer.from(JSON.stringify(json))
+      if (!list.some(([k]) => k.toLowerCase() === 'content-type')) list.push(['content-type', 'application/json'])
+    } else {
+      payload = await toBuffer(body)
+    }
+    const doc = JSON.stringify({
+      method: method.toUpperCase(),
+      url: String(url),
+      headers: list,
+      idempotency_key: idempotencyKey ?? null,
+      follow_redirects: followRedirects ?? null,
+      max_redirects: maxRedirects ?? null,
+      timeout: seconds(timeoutMs, 'timeoutMs'),
+    })
+    if (signal?.aborted) throw new errors.Cancelled('request aborted', { cause: signal.reason })
+    const handle = new native.CancelHandle()
+    const onAbort = () => handle.cancel()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    let result
+    try {
+      result = await this.#native.send(doc, payload, handle)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const meta = JSON.parse(result.meta)
+    if (!result.ok) throw toError(meta, meta.name === 'Cancelled' ? signal?.reason : undefined)
+    return new Response(meta, result.body)
+  }
+
+  get (url, init = {}) { return this.request({ ...init, method: 'GET', url }) }
+  head (url, init = {}) { return this.request({ ...init, method: 'HEAD', url }) }
+  options (url, init = {}) { return this.request({ ...init, method: 'OPTIONS', url }) }
+  post (url, init = {}) { return this.request({ ...init, method: 'POST', url }) }
+  put (url, init = {}) { return this.request({ ...init, method: 'PUT', url }) }
+  patch (url, init = {}) { return this.request({ ...init, method: 'PATCH', url }) }
+  delete (url, init = {}) { return this.request({ ...init, method: 'DELETE', url }) }
+}
+
+let shared
+/** A one-off request with a shared default client. */
+function request (init) {
+  shared ??= new Client()
+  return shared.request(init)
+}
+
+module.exports = { Client, Headers, Response, request, coreVersion: native.coreVersion, ...errors }

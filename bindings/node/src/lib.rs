@@ -1,0 +1,114 @@
+//! The native layer of the `hopsafe` npm package: a thin translation between JS and the core.
+//!
+//! Requests and responses cross as a JSON document plus the body bytes; `index.js` builds the
+//! documents and throws the error classes. Every request runs on the core's shared tokio
+//! runtime; the promise napi returns only awaits it, so the event loop never blocks.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use hopsafe_bridge as convert;
+
+/// The outcome of one call: `ok`, the response or error document, and the body.
+#[napi(object)]
+pub struct NativeResult {
+    pub ok: bool,
+    pub meta: String,
+    pub body: Buffer,
+}
+
+/// A configured client with its connection pool.
+#[napi]
+pub struct NativeClient {
+    client: hopsafe::Client,
+}
+
+#[napi]
+impl NativeClient {
+    /// Builds a client from a JSON configuration; throws an Error whose message is the error
+    /// document when the configuration is invalid.
+    #[napi(constructor)]
+    pub fn new(config: String) -> Result<Self> {
+        convert::build_client(&config, "node")
+            .map(|client| NativeClient { client })
+            .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
+    }
+
+    /// Sends a request; resolves (never rejects) with the outcome.
+    #[napi(ts_return_type = "Promise<NativeResult>")]
+    pub fn send<'env>(
+        &self,
+        env: &'env Env,
+        request: String,
+        body: Option<Buffer>,
+        cancel: &CancelHandle,
+    ) -> Result<PromiseRaw<'env, NativeResult>> {
+        let (abort, outcome) =
+            convert::spawn(self.client.clone(), request, body.map(|b| b.to_vec()));
+        cancel.arm(abort);
+        env.spawn_future(async move {
+            Ok(match outcome.await {
+                convert::Outcome::Ok { meta, body } => NativeResult {
+                    ok: true,
+                    meta,
+                    body: body.into(),
+                },
+                convert::Outcome::Err(meta) => NativeResult {
+                    ok: false,
+                    meta,
+                    body: Vec::new().into(),
+                },
+            })
+        })
+    }
+}
+
+/// Cancels the request it is passed to (wired to an `AbortSignal` by `index.js`).
+#[napi]
+pub struct CancelHandle {
+    state: Arc<Mutex<(bool, Option<tokio::task::AbortHandle>)>>,
+}
+
+impl Default for CancelHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[napi]
+impl CancelHandle {
+    /// A handle not yet used.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        CancelHandle {
+            state: Arc::new(Mutex::new((false, None))),
+        }
+    }
+
+    /// Aborts the request (the connection is dropped); harmless when it already ended.
+    #[napi]
+    pub fn cancel(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 = true;
+        if let Some(h) = &s.1 {
+            h.abort();
+        }
+    }
+
+    fn arm(&self, handle: tokio::task::AbortHandle) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.0 {
+            handle.abort();
+        }
+        s.1 = Some(handle);
+    }
+}
+
+/// The hopsafe core version compiled into this addon.
+#[napi]
+pub fn core_version() -> String {
+    hopsafe::VERSION.to_owned()
+}

@@ -1,0 +1,19 @@
+// Compiled by `tsc --noEmit` in the node test step: the public types in use.
+import { Client, HopsafeError, TooManyRedirects, type Hop, type Response } from '../index.js'
+
+async function demo (): Promise<void> {
+  const client = new Client({ trustedOrigins: ['https://*.api.example.com'], retry: { maxAttempts: 2 } })
+  const ac = new AbortController()
+  try {
+    const resp: Response = await client.post('https://api.example.com/v1/orders', {
+      json: { sku: 'A-1' }, headers: { authorization: 'Bearer s3cret' }, signal: ac.signal, idempotencyKey: 'k',
+    })
+    const first: Hop | undefined = resp.history[0]
+    const key: string | null = resp.idempotencyKey
+    console.log(resp.status, resp.headers.get('content-type'), first?.dropped[0]?.reason, key, await resp.json<{ id: number }>())
+  } catch (e) {
+    if (e instanceof TooManyRedirects) console.log(e.history.length)
+    else if (e instanceof HopsafeError) console.log(e.code, e.url)
+  }
+}
+void demo
