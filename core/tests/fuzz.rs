@@ -195,3 +195,26 @@ fn fuzz_header_sanitisation() {
         },
     );
 }
+
+#[test]
+fn fuzz_identity_header_and_versions() {
+    let header = prop_oneof![
+        any::<String>(),
+        "(n|v|c|l|x)=(\"[ -~]{0,8}\"|[a-z?0-9.]{0,5})(;[a-z]=1)?(, ?(n|v|c|l)=\"[0-9.a-z-]{0,8}\"){0,4}",
+    ];
+    run(
+        "client-sdk",
+        (header, any::<String>(), any::<String>()),
+        |(h, a, b)| {
+            if let Ok(id) = hopsafe::pinning::parse_client_sdk(&h) {
+                assert!(!id.name.is_empty() && !id.version.is_empty());
+            }
+            if let (Some(x), Some(y)) = (
+                hopsafe::pinning::compare_versions(&a, &b),
+                hopsafe::pinning::compare_versions(&b, &a),
+            ) {
+                assert_eq!(x, y.reverse());
+            }
+        },
+    );
+}

@@ -106,3 +106,53 @@ proptest! {
         prop_assert!(next == method || next == Method::GET);
     }
 }
+
+fn semver() -> impl Strategy<Value = String> {
+    let pre = proptest::collection::vec(
+        prop_oneof!["[0-9]{1,2}", "[a-z]{1,3}", Just("rc".to_string())],
+        0..3,
+    );
+    (
+        0u8..12,
+        0u8..12,
+        0u8..12,
+        pre,
+        proptest::option::of("[a-z0-9]{1,4}"),
+    )
+        .prop_map(|(a, b, c, pre, build)| {
+            let pre: Vec<String> = pre
+                .into_iter()
+                .map(|p| p.trim_start_matches('0').to_string())
+                .map(|p| if p.is_empty() { "0".into() } else { p })
+                .collect();
+            let mut v = format!("{a}.{b}.{c}");
+            if !pre.is_empty() {
+                v.push('-');
+                v.push_str(&pre.join("."));
+            }
+            if let Some(b) = build {
+                v.push('+');
+                v.push_str(&b);
+            }
+            v
+        })
+}
+
+proptest! {
+    /// SemVer precedence is a total order: antisymmetric and transitive, build metadata
+    /// ignored, a pre-release always below its release.
+    #[test]
+    fn version_precedence_is_a_total_order(a in semver(), b in semver(), c in semver()) {
+        use hopsafe::pinning::compare_versions as cmp;
+        use std::cmp::Ordering::*;
+        let ab = cmp(&a, &b).unwrap();
+        prop_assert_eq!(cmp(&b, &a).unwrap(), ab.reverse());
+        if ab != Greater && cmp(&b, &c).unwrap() != Greater {
+            prop_assert_ne!(cmp(&a, &c).unwrap(), Greater);
+        }
+        let release = a.split(['-', '+']).next().unwrap();
+        prop_assert_ne!(cmp(&a, release).unwrap(), Greater);
+        let no_build = a.split('+').next().unwrap();
+        prop_assert_eq!(cmp(&a, no_build).unwrap(), Equal);
+    }
+}
