@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::kotlin::TestServer;
-use crate::util::{cargo, root, run, target_dir, Result};
+use crate::util::{cargo, root, run, target_dir, Result, TestServer};
 
 /// A runtime's runner: its name, whether it is built, and the command that plays
 /// `READY SCENARIOS OUT`.

@@ -3,8 +3,7 @@
 
 use std::process::Command;
 
-use crate::kotlin::TestServer;
-use crate::util::{cargo, output, root, run, target_dir, Result};
+use crate::util::{cargo, output, root, run, target_dir, Result, TestServer};
 
 const BODY: &str = r#"{"order":"A-1","qty":2}"#;
 

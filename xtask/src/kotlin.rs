@@ -2,11 +2,10 @@
 //! `uniffi-bindgen`, and run the Maven project's JUnit tests against the test server.
 //! Also the pieces the `swift` step shares (cdylib build, code generation, test server).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use crate::util::{cargo, have, root, run, target_dir, testserver_bin, Result};
+use crate::util::{cargo, have, root, run, target_dir, Result, TestServer};
 
 /// The Maven project.
 fn project() -> PathBuf {
@@ -77,52 +76,6 @@ pub fn readme_block(language: &str) -> Result<String> {
 /// Writes a file with a clear error.
 pub fn write(path: &Path, text: &str) -> Result {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// A running `hopsafe-testserver`; it exits when this is dropped (its stdin closes).
-pub struct TestServer {
-    child: Child,
-    /// The server's JSON ready line.
-    pub ready: String,
-}
-
-impl TestServer {
-    /// Builds and starts the test server and waits for its ready line.
-    pub fn start() -> Result<TestServer> {
-        let bin = testserver_bin()?;
-        let mut child = Command::new(&bin)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let mut ready = String::new();
-        let stdout = child.stdout.take().ok_or("test server has no stdout")?;
-        let read = BufReader::new(stdout).read_line(&mut ready);
-        if read.is_err() || !ready.trim_start().starts_with('{') {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "the test server did not print its ready line: {ready:?}"
-            ));
-        }
-        Ok(TestServer {
-            child,
-            ready: ready.trim().to_owned(),
-        })
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        if !matches!(self.child.try_wait(), Ok(Some(_))) {
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            if !matches!(self.child.try_wait(), Ok(Some(_))) {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-    }
 }
 
 /// `cargo xtask test --only kotlin`.

@@ -3,6 +3,7 @@
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
 
+mod bench;
 mod conformance;
 mod demo;
 mod kotlin;
@@ -41,6 +42,7 @@ fn main() {
         Some("demo") => exit_code(demo::demo()),
         Some("conformance") => conformance_cmd(&args[1..]),
         Some("check-versions") => exit_code(versions::check()),
+        Some("bench") => exit_code(bench::bench(&args[1..])),
         Some("fuzz") => fuzz(&args[1..]),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
@@ -58,6 +60,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
   conformance [--runtimes a,b]  play every scenario in every built runtime; print the matrix
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
+  bench [--quick] [--only rust,python,node]  hopsafe vs its peers; writes bench/results.md
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
 

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::kotlin::{build_cdylib, generate, readme_block, write, TestServer};
-use crate::util::{have, output, root, run, Result};
+use crate::kotlin::{build_cdylib, generate, readme_block, write};
+use crate::util::{have, output, root, run, Result, TestServer};
 
 /// The trixie root holding `swiftc` (`SWIFT_ROOT` overrides it).
 fn swift_root() -> PathBuf {

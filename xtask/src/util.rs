@@ -1,7 +1,8 @@
 //! Small helpers shared by the xtask steps: running commands, paths, timing.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// Error type of xtask steps: a message for the person running the command.
@@ -99,4 +100,50 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
+}
+
+/// A running `hopsafe-testserver`; it exits when this is dropped (its stdin closes).
+pub struct TestServer {
+    child: Child,
+    /// The server's JSON ready line.
+    pub ready: String,
+}
+
+impl TestServer {
+    /// Builds and starts the test server and waits for its ready line.
+    pub fn start() -> Result<TestServer> {
+        let bin = testserver_bin()?;
+        let mut child = Command::new(&bin)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut ready = String::new();
+        let stdout = child.stdout.take().ok_or("test server has no stdout")?;
+        let read = BufReader::new(stdout).read_line(&mut ready);
+        if read.is_err() || !ready.trim_start().starts_with('{') {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the test server did not print its ready line: {ready:?}"
+            ));
+        }
+        Ok(TestServer {
+            child,
+            ready: ready.trim().to_owned(),
+        })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if !matches!(self.child.try_wait(), Ok(Some(_))) {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
 }

@@ -45,27 +45,32 @@ impl NativeClient {
         into_py(outcome, py)
     }
 
-    /// Starts a request on the runtime; `callback(ok, meta, body)` is called from a runtime
-    /// thread when it ends (not at all when cancelled). Returns a handle to cancel it.
-    fn start(&self, request: &str, body: Option<Vec<u8>>, callback: Py<PyAny>) -> NativeHandle {
+    /// Starts a request on the runtime and returns its handle. When it ends, one byte is
+    /// written to `notify_fd` (which this call takes ownership of and closes), so the asyncio
+    /// loop can wake up without any runtime thread ever calling into Python.
+    fn start(&self, request: &str, body: Option<Vec<u8>>, notify_fd: i32) -> NativeHandle {
+        use std::io::Write;
+        use std::os::fd::FromRawFd;
+        // SAFETY: the Python caller hands over a pipe write end it never touches again.
+        let mut notify = unsafe { std::fs::File::from_raw_fd(notify_fd) };
         let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let filled = slot.clone();
         hopsafe::runtime::shared().spawn(async move {
             let outcome = outcome.await;
-            Python::attach(|py| {
-                let (ok, meta, body) = into_py(outcome, py);
-                if let Err(e) = callback.call1(py, (ok, meta, body)) {
-                    e.print(py);
-                }
-            });
+            *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+            let _ = notify.write_all(b"!");
         });
-        NativeHandle { abort }
+        NativeHandle { abort, slot }
     }
 }
 
-/// A request in flight; `cancel()` aborts it (the connection is dropped).
+/// A request in flight: `cancel()` aborts it (the connection is dropped); `result()` takes
+/// the outcome once the notify pipe was written.
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeHandle {
     abort: tokio::task::AbortHandle,
+    slot: std::sync::Arc<std::sync::Mutex<Option<Outcome>>>,
 }
 
 #[pymethods]
@@ -73,6 +78,12 @@ impl NativeHandle {
     /// Aborts the request.
     fn cancel(&self) {
         self.abort.abort();
+    }
+
+    /// The outcome `(ok, meta, body)`, or `None` while the request runs.
+    fn result<'py>(&self, py: Python<'py>) -> Option<(bool, String, Bound<'py, PyBytes>)> {
+        let outcome = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(into_py(outcome, py))
     }
 }
 

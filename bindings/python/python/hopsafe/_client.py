@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+import os
 import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -253,27 +254,31 @@ class AsyncClient(_Base):
         """Sends a request, following redirects and retrying as configured."""
         doc, body = self._prepare(method, url, headers, content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[bool, str, bytes]] = loop.create_future()
-
-        def settle(result: tuple[bool, str, bytes]) -> None:
-            if not future.done():
-                future.set_result(result)
-
-        def done(ok: bool, meta: str, payload: bytes) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, (ok, meta, payload))
-            except RuntimeError:
-                pass  # the loop is closed: nobody is waiting any more
-
         if self._native is None:
             raise HopsafeError("the client is closed")
-        handle = self._native.start(doc, body, done)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        read_end, write_end = os.pipe()
+        # The native side owns write_end from here on: it writes one byte when the request
+        # ends (or closes it when aborted), and no runtime thread ever calls into Python.
+        handle = self._native.start(doc, body, write_end)
+
+        def ready() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        loop.add_reader(read_end, ready)
         try:
-            result = await future
+            await done
         except asyncio.CancelledError:
             handle.cancel()
             raise
+        finally:
+            loop.remove_reader(read_end)
+            os.close(read_end)
+        result = handle.result()
+        if result is None:
+            raise HopsafeError("the request ended without a result")
         return self._result(*result)
 
     async def get(self, url: str, **kw: Any) -> Response:

@@ -1,0 +1,258 @@
+//! `cargo xtask bench [--quick]`: hopsafe against its peers in Rust, Python and Node, on one
+//! loopback server, in one run; writes `bench/results.md`. Never part of `cargo xtask test`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{cargo, output, root, run, state_dir, target_dir, Result};
+
+const PY_PEERS: &[&str] = &[
+    "httpx==0.28.1",
+    "requests==2.34.2",
+    "urllib3==2.8.0",
+    "aiohttp==3.14.5",
+    "pyreqwest==0.15.1",
+    "maturin==1.16.0",
+];
+const PY_CLIENTS: &[&str] = &[
+    "hopsafe",
+    "pyreqwest",
+    "httpx",
+    "requests",
+    "urllib3",
+    "hopsafe-async",
+    "httpx-async",
+    "aiohttp",
+];
+const NODE_CLIENTS: &[&str] = &["hopsafe", "undici-request", "fetch", "axios"];
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn server() -> Result<Server> {
+    let mut child = Command::new(target_dir().join("release/hopsafe-bench-server"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("bench server: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let v: Value =
+        serde_json::from_str(&line).map_err(|e| format!("bench server said {line:?}: {e}"))?;
+    Ok(Server {
+        child,
+        base: v["base"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
+    let venv = state_dir().join("bench-venv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PY_PEERS))?;
+    }
+    run(Command::new(venv.join("bin/maturin"))
+        .args(["develop", "--release", "--quiet", "-m"])
+        .arg(root().join("bindings/python/Cargo.toml"))
+        .env("VIRTUAL_ENV", &venv))?;
+    clients(PY_CLIENTS, |c| {
+        let mut cmd = Command::new(&py);
+        cmd.arg(root().join("bench/python/bench.py"))
+            .args([base, c]);
+        if quick {
+            cmd.arg("--quick");
+        }
+        cmd
+    })
+}
+
+fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
+    let dir = root().join("bindings/node");
+    crate::node::build()?;
+    run(Command::new(dir.join("node_modules/.bin/napi"))
+        .args([
+            "build",
+            "--platform",
+            "--release",
+            "--js",
+            "native.js",
+            "--dts",
+            "native.d.ts",
+        ])
+        .current_dir(&dir))?;
+    let bench = root().join("bench/node");
+    if !bench.join("node_modules").exists() {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&bench))?;
+    }
+    clients(NODE_CLIENTS, |c| {
+        let mut cmd = Command::new("node");
+        cmd.arg(bench.join("bench.mjs")).args([base, c]);
+        if quick {
+            cmd.arg("--quick");
+        }
+        cmd
+    })
+}
+
+fn clients(names: &[&str], cmd: impl Fn(&str) -> Command) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for name in names {
+        eprintln!("  {name}...");
+        let text = output(&mut cmd(name))?;
+        out.push(serde_json::from_str(text.trim()).map_err(|e| format!("{name}: {e}: {text}"))?);
+    }
+    Ok(out)
+}
+
+fn table(title: &str, results: &[Value], baseline: &str) -> String {
+    let workloads = [
+        "sequential GET",
+        "64 concurrent GET",
+        "POST 1 KiB",
+        "POST 1 KiB + 307",
+        "10 MiB download",
+    ];
+    let hop = results.iter().find(|r| r["client"] == baseline);
+    let mut md = format!("### {title}\n\nRequests per second (median); in brackets hopsafe / peer (higher is better for hopsafe).\n\n| workload |");
+    for r in results {
+        let _ = write!(md, " {} |", r["client"].as_str().unwrap_or("?"));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(results.len()));
+    md.push('\n');
+    for w in workloads {
+        if results.iter().all(|r| r["rps"][w].is_null()) {
+            continue;
+        }
+        let _ = write!(md, "| {w} |");
+        let ours = hop.and_then(|h| h["rps"][w].as_f64());
+        for r in results {
+            match (r["rps"][w].as_f64(), ours) {
+                (Some(v), Some(o)) if r["client"] != baseline => {
+                    let _ = write!(md, " {v:.0} ({:.2}×) |", o / v);
+                }
+                (Some(v), _) => {
+                    let _ = write!(md, " {v:.0} |");
+                }
+                (None, _) => md.push_str(" fails |"),
+            }
+        }
+        md.push('\n');
+    }
+    if results.iter().any(|r| !r["peak_rss_kib"].is_null()) {
+        md.push_str("| peak RSS (MiB) |");
+        for r in results {
+            let _ = write!(
+                md,
+                " {:.0} |",
+                r["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0
+            );
+        }
+        md.push('\n');
+    }
+    for r in results.iter().filter(|r| r["error"].is_string()) {
+        let _ = writeln!(
+            md,
+            "\n{}: {}",
+            r["client"].as_str().unwrap_or("?"),
+            r["error"].as_str().unwrap_or("")
+        );
+    }
+    md.push('\n');
+    md
+}
+
+pub fn bench(args: &[String]) -> Result {
+    let quick = args.iter().any(|a| a == "--quick");
+    let only: Option<Vec<&str>> = args
+        .windows(2)
+        .find(|w| w[0] == "--only")
+        .map(|w| w[1].split(',').collect());
+    let want = |x: &str| only.as_ref().is_none_or(|o| o.contains(&x));
+    run(cargo()
+        .args(["build", "--quiet", "--release", "-p", "hopsafe-bench"])
+        .current_dir(root()))?;
+    let srv = server()?;
+    let mut md = String::from("# Benchmarks\n\n");
+    let _ = writeln!(
+        md,
+        "Made by `cargo xtask bench{}` on {} ({} cores, shared and noisy: compare ratios from one run, not absolute numbers across runs). One loopback hyper server, HTTP/1.1 keep-alive, no TLS; each Python/Node client runs in its own process.\n",
+        if quick { " --quick" } else { "" },
+        output(Command::new("date").arg("-u").arg("+%Y-%m-%d"))?.trim(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+    );
+    if want("rust") {
+        let mut cmd = Command::new(target_dir().join("release/hopsafe-bench"));
+        cmd.arg(&srv.base);
+        if quick {
+            cmd.arg("--quick");
+        }
+        let v: Value = serde_json::from_str(output(&mut cmd)?.trim()).map_err(|e| e.to_string())?;
+        let mut by_client: Vec<Value> = Vec::new();
+        for r in v["results"].as_array().into_iter().flatten() {
+            let c = r["client"].clone();
+            if !by_client.iter().any(|x| x["client"] == c) {
+                by_client.push(serde_json::json!({"client": c, "rps": {}}));
+            }
+            let entry = by_client.iter_mut().find(|x| x["client"] == c).unwrap();
+            entry["rps"][r["workload"].as_str().unwrap_or("?")] = r["rps"].clone();
+        }
+        md.push_str(&table(
+            "Rust: hopsafe vs reqwest vs bare hyper-util (the floor)",
+            &by_client,
+            "hopsafe",
+        ));
+        let rss = &v["rss_kib"];
+        let _ = writeln!(
+            md,
+            "- Redirect engine cost per hop (POST+307 minus two plain POSTs): {:.1} µs; the policy path alone (resolve `Location`, method rule, credential check): {:.0} ns.\n- RSS: {} KiB at start, {} KiB with a warm client, {} KiB after {} more requests on it.\n",
+            v["redirect_hop_overhead_us"].as_f64().unwrap_or(f64::NAN),
+            v["policy_path_ns"].as_f64().unwrap_or(f64::NAN),
+            rss["process_start"], rss["after_warm_client"], rss["after_many_requests"], rss["requests"],
+        );
+    }
+    if want("python") {
+        md.push_str(&table(
+            "Python: hopsafe (sync, async) vs pyreqwest, httpx, requests, urllib3, aiohttp",
+            &python(&srv.base, quick)?,
+            "hopsafe",
+        ));
+    }
+    if want("node") {
+        md.push_str(&table(
+            "Node: hopsafe vs undici request, built-in fetch, axios",
+            &node(&srv.base, quick)?,
+            "hopsafe",
+        ));
+    }
+    let path = root().join("bench/results.md");
+    std::fs::write(&path, &md).map_err(|e| e.to_string())?;
+    println!("{md}");
+    eprintln!("written to {}", path.display());
+    Ok(())
+}
