@@ -138,7 +138,7 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
         "10 MiB download",
     ];
     let hop = results.iter().find(|r| r["client"] == baseline);
-    let mut md = format!("### {title}\n\nRequests per second (median); in brackets hopsafe / peer (higher is better for hopsafe).\n\n| workload |");
+    let mut md = format!("### {title}\n\nRequests per second (median); in brackets hopsafe / peer (higher is better for hopsafe); — = not measured for that client.\n\n| workload |");
     for r in results {
         let _ = write!(md, " {} |", r["client"].as_str().unwrap_or("?"));
     }
@@ -159,7 +159,8 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
                 (Some(v), _) => {
                     let _ = write!(md, " {v:.0} |");
                 }
-                (None, _) => md.push_str(" fails |"),
+                (None, _) if r["error"].is_string() => md.push_str(" fails |"),
+                (None, _) => md.push_str(" — |"),
             }
         }
         md.push('\n');

@@ -16,7 +16,8 @@ pub fn lint() -> Result {
         .current_dir(root()))
 }
 
-/// Unit, integration and property tests of the core, the test server and the CLI.
+/// Unit, integration and property tests of the core, the test server and the CLI, then the
+/// failover example.
 pub fn test() -> Result {
     run(cargo()
         .args(["test", "--workspace", "--features", CORE_FEATURES])
@@ -25,6 +26,9 @@ pub fn test() -> Result {
                 .iter()
                 .flat_map(|c| ["--exclude", c]),
         )
+        .current_dir(root()))?;
+    run(cargo()
+        .args(["run", "--quiet", "-p", "hopsafe", "--example", "failover"])
         .current_dir(root()))
 }
 

@@ -1,0 +1,151 @@
+"""Python benchmark: one client per process (so peak RSS is its own), same loopback server.
+
+    python bench.py BASE_URL CLIENT [--quick]   ->  one JSON line
+CLIENT: hopsafe, hopsafe-async, httpx, httpx-async, requests, urllib3, aiohttp, pyreqwest
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import threading
+import time
+
+BASE, CLIENT = sys.argv[1], sys.argv[2]
+QUICK = "--quick" in sys.argv
+N = 500 if QUICK else 3000
+KIB = b"x" * 1024
+
+
+def sync_client():
+    if CLIENT == "hopsafe":
+        import hopsafe
+        c = hopsafe.Client()
+        return lambda m, u, b=None: c.request(m, u, content=b).content
+    if CLIENT == "httpx":
+        import httpx
+        c = httpx.Client(follow_redirects=True)
+        return lambda m, u, b=None: c.request(m, u, content=b).content
+    if CLIENT == "requests":
+        import requests
+        s = requests.Session()
+        return lambda m, u, b=None: s.request(m, u, data=b).content
+    if CLIENT == "urllib3":
+        import urllib3
+        p = urllib3.PoolManager(maxsize=64)
+        return lambda m, u, b=None: p.request(m, u, body=b, redirect=True).data
+    if CLIENT == "pyreqwest":
+        from pyreqwest.client import SyncClientBuilder
+        c = SyncClientBuilder().build()
+
+        def call(m, u, b=None):
+            rb = c.request(m, u)
+            if b is not None:
+                rb = rb.body_bytes(b)
+            return bytes(rb.build().send().bytes())
+        return call
+    raise SystemExit(f"unknown sync client {CLIENT}")
+
+
+def async_client():
+    if CLIENT == "hopsafe-async":
+        import hopsafe
+        c = hopsafe.AsyncClient()
+
+        async def call(m, u, b=None):
+            return (await c.request(m, u, content=b)).content
+        return call
+    if CLIENT == "httpx-async":
+        import httpx
+        c = httpx.AsyncClient(follow_redirects=True, limits=httpx.Limits(max_connections=64))
+
+        async def call(m, u, b=None):
+            return (await c.request(m, u, content=b)).content
+        return call
+    if CLIENT == "aiohttp":
+        import aiohttp
+        holder = {}
+
+        async def call(m, u, b=None):
+            if "s" not in holder:
+                holder["s"] = aiohttp.ClientSession()
+            async with holder["s"].request(m, u, data=b) as r:
+                return await r.read()
+        return call
+    raise SystemExit(f"unknown async client {CLIENT}")
+
+
+def rate(n, seconds):
+    return n / seconds
+
+
+def run_sync():
+    call = sync_client()
+    call("GET", BASE + "/echo")
+    out = {}
+    t = time.perf_counter()
+    for _ in range(N):
+        call("GET", BASE + "/echo")
+    out["sequential GET"] = rate(N, time.perf_counter() - t)
+
+    def worker(k):
+        for _ in range(k):
+            call("GET", BASE + "/echo")
+    threads = [threading.Thread(target=worker, args=(N // 16,)) for _ in range(64)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    out["64 concurrent GET"] = rate(64 * (N // 16), time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(N):
+        call("POST", BASE + "/echo", KIB)
+    out["POST 1 KiB"] = rate(N, time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(N):
+        call("POST", BASE + "/r/307", KIB)
+    out["POST 1 KiB + 307"] = rate(N, time.perf_counter() - t)
+    k = 3 if QUICK else 10
+    t = time.perf_counter()
+    for _ in range(k):
+        assert len(call("GET", BASE + f"/bytes/{10 << 20}")) == 10 << 20
+    out["10 MiB download"] = rate(k, time.perf_counter() - t)
+    return out
+
+
+async def run_async():
+    call = async_client()
+    await call("GET", BASE + "/echo")
+    out = {}
+    t = time.perf_counter()
+    for _ in range(N):
+        await call("GET", BASE + "/echo")
+    out["sequential GET"] = rate(N, time.perf_counter() - t)
+
+    async def worker(k):
+        for _ in range(k):
+            await call("GET", BASE + "/echo")
+    t = time.perf_counter()
+    await asyncio.gather(*(worker(N // 16) for _ in range(64)))
+    out["64 concurrent GET"] = rate(64 * (N // 16), time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(N):
+        await call("POST", BASE + "/echo", KIB)
+    out["POST 1 KiB"] = rate(N, time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(N):
+        await call("POST", BASE + "/r/307", KIB)
+    out["POST 1 KiB + 307"] = rate(N, time.perf_counter() - t)
+    return out
+
+
+try:
+    results = asyncio.run(run_async()) if CLIENT in ("hopsafe-async", "httpx-async", "aiohttp") else run_sync()
+    error = None
+except Exception as e:  # noqa: BLE001 -- a peer that cannot do a workload is reported, not hidden
+    results, error = {}, f"{type(e).__name__}: {e}"[:200]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"client": CLIENT, "rps": results, "peak_rss_kib": peak, "error": error}))
