@@ -18,7 +18,7 @@ type Floor = hyper_util::client::legacy::Client<
 enum Peer {
     Hopsafe(hopsafe::Client),
     Reqwest(reqwest::Client),
-    Floor(Floor),
+    Floor(Box<Floor>),
 }
 
 impl Peer {
@@ -154,10 +154,10 @@ fn main() {
     let peers = vec![
         Peer::Hopsafe(hopsafe::Client::builder().build().unwrap()),
         Peer::Reqwest(reqwest::Client::new()),
-        Peer::Floor(
+        Peer::Floor(Box::new(
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(hyper_util::client::legacy::connect::HttpConnector::new()),
-        ),
+        )),
     ];
     let kib = Bytes::from(vec![b'x'; 1024]);
     let echo = format!("{base}/echo");
