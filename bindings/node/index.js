@@ -2,6 +2,11 @@
 // hopsafe for Node: the fetch/undici-style API over the Rust core (see README.md).
 
 const native = require('./native.js')
+const { version } = require('./package.json')
+
+if (native.coreVersion() !== version) {
+  throw new Error(`hopsafe ${version} found a native addon built from core ${native.coreVersion()}: rebuild or reinstall hopsafe so both match`)
+}
 
 const ERROR_NAMES = [
   'InvalidUrl', 'InvalidHeader', 'InvalidMethod', 'InvalidConfig', 'Connect', 'Tls', 'Timeout',

@@ -137,8 +137,16 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
         "POST 1 KiB + 307",
         "10 MiB download",
     ];
-    let hop = results.iter().find(|r| r["client"] == baseline);
-    let mut md = format!("### {title}\n\nRequests per second (median); in brackets hopsafe / peer (higher is better for hopsafe); — = not measured for that client.\n\n| workload |");
+    let is_async = |c: &str| c.contains("async") || c == "aiohttp";
+    let base_of = |client: &str| {
+        let name = if is_async(client) && baseline == "hopsafe" {
+            "hopsafe-async"
+        } else {
+            baseline
+        };
+        results.iter().find(|r| r["client"] == name)
+    };
+    let mut md = format!("### {title}\n\nRequests per second (median); in brackets hopsafe / peer (async peers against hopsafe's async client; higher is better for hopsafe); — = not measured for that client.\n\n| workload |");
     for r in results {
         let _ = write!(md, " {} |", r["client"].as_str().unwrap_or("?"));
     }
@@ -150,10 +158,11 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
             continue;
         }
         let _ = write!(md, "| {w} |");
-        let ours = hop.and_then(|h| h["rps"][w].as_f64());
         for r in results {
+            let client = r["client"].as_str().unwrap_or("");
+            let ours = base_of(client).and_then(|h| h["rps"][w].as_f64());
             match (r["rps"][w].as_f64(), ours) {
-                (Some(v), Some(o)) if r["client"] != baseline => {
+                (Some(v), Some(o)) if !client.starts_with("hopsafe") => {
                     let _ = write!(md, " {v:.0} ({:.2}×) |", o / v);
                 }
                 (Some(v), _) => {

@@ -113,8 +113,9 @@ fn kotlin_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
     c
 }
 
-/// Runs the runtimes named in `only` (all built ones when `None`) and checks them.
-pub fn conformance(only: Option<&[&str]>) -> Result {
+/// Runs the runtimes named in `only` (all built ones when `None`) and checks them; `peers`
+/// are other clients played for comparison (installed on demand, never failing the run).
+pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
     run(cargo()
         .args([
             "build",
@@ -156,6 +157,27 @@ pub fn conformance(only: Option<&[&str]>) -> Result {
             Err(e) => problems.push(format!("the {} runner failed: {e}", rt.name)),
         }
     }
+    for peer in peers {
+        let out = dir.join(format!("peer-{peer}.json"));
+        let python = crate::python::venv_python()?;
+        if *peer != "httpx" {
+            problems.push(format!("unknown peer {peer:?} (known: httpx)"));
+            continue;
+        }
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "httpx==0.28.1",
+        ]))?;
+        run(Command::new(&python)
+            .arg(root().join("bindings/python/peer_runner.py"))
+            .arg(peer)
+            .args([&ready, &scenarios, &out]))?;
+        observed.push(out);
+    }
     let mut check = Command::new(target_dir().join("debug/hopsafe-conformance"));
     check
         .arg("check")
@@ -171,5 +193,5 @@ pub fn conformance(only: Option<&[&str]>) -> Result {
 
 /// The `conformance` step of `cargo xtask test`: every runtime that the earlier steps built.
 pub fn test() -> Result {
-    conformance(None)
+    conformance(None, &[])
 }

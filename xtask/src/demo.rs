@@ -98,5 +98,5 @@ pub fn demo() -> Result {
     println!("(exit code {})", status.code().unwrap_or(-1));
     drop(server);
     println!("\nConformance: the same scenarios in every runtime built so far (`cargo xtask test` builds them all):\n");
-    crate::conformance::conformance(None)
+    crate::conformance::conformance(None, &[])
 }

@@ -58,7 +58,7 @@ fn main() {
 
 const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
-  conformance [--runtimes a,b]  play every scenario in every built runtime; print the matrix
+  conformance [--runtimes a,b] [--peer httpx]  every scenario in every built runtime (and a peer, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node]  hopsafe vs its peers; writes bench/results.md
   check-versions       fail if any package's version differs from the workspace's
@@ -116,15 +116,19 @@ fn test(args: &[String]) -> i32 {
 }
 
 fn conformance_cmd(args: &[String]) -> i32 {
-    let only: Option<Vec<&str>> = match args {
-        [] => None,
-        [flag, list] if flag == "--runtimes" => Some(list.split(',').collect()),
-        _ => {
-            eprintln!("usage: cargo xtask conformance [--runtimes rust,python,node,kotlin,swift]");
-            return 2;
+    let (mut only, mut peers) = (None, Vec::new());
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match (flag.as_str(), it.next()) {
+            ("--runtimes", Some(list)) => only = Some(list.split(',').collect::<Vec<_>>()),
+            ("--peer", Some(p)) => peers.push(p.as_str()),
+            _ => {
+                eprintln!("usage: cargo xtask conformance [--runtimes rust,python,node,kotlin,swift] [--peer httpx]");
+                return 2;
+            }
         }
-    };
-    exit_code(conformance::conformance(only.as_deref()))
+    }
+    exit_code(conformance::conformance(only.as_deref(), &peers))
 }
 
 fn exit_code(r: Result) -> i32 {

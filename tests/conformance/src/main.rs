@@ -83,6 +83,21 @@ async fn check(
     for f in &failures {
         eprintln!("FAIL {f}");
     }
+    for peer in matrix
+        .runtimes
+        .iter()
+        .filter(|r| hopsafe_conformance::matrix::is_peer(r))
+    {
+        let agree = matrix
+            .scenarios
+            .iter()
+            .filter(|s| matrix.cells[*s].get(peer) == Some(&Verdict::Pass))
+            .count();
+        println!(
+            "conformance: {peer} (for comparison) meets {agree} of {} expectations",
+            matrix.scenarios.len()
+        );
+    }
     let (pass, fail, skip) = matrix.counts();
     println!(
         "conformance: {} scenarios x {} runtimes; matrix in {out_dir}/matrix.md",

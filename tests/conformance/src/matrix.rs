@@ -5,6 +5,11 @@ use std::path::Path;
 
 use crate::check::Verdict;
 
+/// Whether a column is another client shown for comparison, not a hopsafe runtime.
+pub fn is_peer(runtime: &str) -> bool {
+    runtime.starts_with("peer:")
+}
+
 /// Verdicts by scenario id, then runtime.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Matrix {
@@ -28,11 +33,12 @@ impl Matrix {
             .insert(runtime.to_owned(), v);
     }
 
-    /// Failures, as `scenario [runtime]: reason` lines.
+    /// Failures of hopsafe runtimes, as `scenario [runtime]: reason` lines. Peers
+    /// (`peer:NAME`, other clients shown for comparison) never count as failures.
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
         for s in &self.scenarios {
-            for (rt, v) in &self.cells[s] {
+            for (rt, v) in self.cells[s].iter().filter(|(rt, _)| !is_peer(rt)) {
                 if let Verdict::Fail(why) = v {
                     out.push(format!("{s} [{rt}]: {}", why.join("; ")));
                 }
@@ -41,11 +47,11 @@ impl Matrix {
         out
     }
 
-    /// Counts of (passed, failed, skipped) cells.
+    /// Counts of (passed, failed, skipped) cells of hopsafe runtimes.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut c = (0, 0, 0);
         for row in self.cells.values() {
-            for v in row.values() {
+            for (_, v) in row.iter().filter(|(rt, _)| !is_peer(rt)) {
                 match v {
                     Verdict::Pass => c.0 += 1,
                     Verdict::Fail(_) => c.1 += 1,

@@ -38,6 +38,23 @@ from ._models import Headers, Hop, Response
 
 __version__: str = _native.core_version()
 
+
+def _check_native_version() -> None:
+    """Refuses a native module built from another core version than this package."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("hopsafe")
+    except PackageNotFoundError:  # running from a source tree
+        return
+    if package != __version__:
+        raise ImportError(
+            f"hopsafe {package} found a native core {__version__}: reinstall hopsafe so both match"
+        )
+
+
+_check_native_version()
+
 __all__ = [
     "AsyncClient", "BodyNotReplayable", "BodyStream", "Cancelled", "Client", "Connect",
     "HTTPStatusError", "Headers", "Hop", "HopsafeError", "InsecureRedirect", "InvalidConfig",
