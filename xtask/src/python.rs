@@ -85,6 +85,8 @@ pub fn test() -> Result {
             "python",
             "tests",
             "conformance_runner.py",
+            "peer_runner.py",
+            "../../examples/python",
         ])
         .current_dir(&dir))?;
     let server = testserver_bin()?;
