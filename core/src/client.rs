@@ -9,7 +9,7 @@ use crate::body::Body;
 use crate::credentials::CredentialPolicy;
 use crate::error::{Error, Result};
 use crate::idempotency::{IdempotencyConfig, KeyChoice, KeyFormat};
-use crate::identity::SdkIdentity;
+use crate::identity::{IdentityHeaders, SdkIdentity};
 use crate::origin::TrustedOrigin;
 use crate::redirect::{RedirectAction, RedirectAttempt, RedirectHook};
 use crate::request::{parse_header, parse_method, parse_url, Request};
@@ -39,6 +39,7 @@ pub(crate) struct Config {
     pub retry: RetryPolicy,
     pub default_headers: HeaderMap,
     pub identity: SdkIdentity,
+    pub identity_headers: IdentityHeaders,
     pub transport: TransportConfig,
 }
 
@@ -64,6 +65,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             default_headers,
             identity: SdkIdentity::default(),
+            identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
             transport: TransportConfig::default(),
         }
     }
@@ -322,11 +324,14 @@ impl ClientBuilder {
     }
 
     /// Builds the client, or reports the first invalid option.
-    pub fn build(self) -> Result<Client> {
+    pub fn build(mut self) -> Result<Client> {
         if let Some(e) = self.error {
             return Err(e);
         }
         self.config.identity.validate()?;
+        let client_ua = self.config.default_headers.remove(http::header::USER_AGENT);
+        self.config.identity_headers =
+            IdentityHeaders::new(&self.config.identity, client_ua.as_ref());
         let wire = crate::transport::build(&self.config.transport)?;
         Ok(Client {
             inner: Arc::new(Inner {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, LOCATION, USER_AGENT};
+use http::header::{AUTHORIZATION, LOCATION};
 use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -19,7 +19,7 @@ use crate::body::{Replayable, SettleError};
 use crate::client::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::idempotency::{assign_key, IDEMPOTENCY_KEY};
-use crate::identity::{self, CLIENT_SDK};
+use crate::identity;
 use crate::location::{resolve_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, RedirectAction, RedirectAttempt, BODY_HEADERS};
@@ -171,12 +171,7 @@ fn start(
         let _ = url.set_username("");
         let _ = url.set_password(None);
     }
-    let identity = &inner.config.identity;
-    let user_agent = identity.user_agent(headers.get(USER_AGENT));
-    headers.insert(USER_AGENT, user_agent);
-    if !headers.contains_key(CLIENT_SDK) {
-        headers.insert(CLIENT_SDK, identity.client_sdk_header());
-    }
+    inner.config.identity_headers.apply(&mut headers);
     let key = assign_key(&inner.config.idempotency, choice, &method, &mut headers)?;
     Ok(Chain {
         method,

@@ -133,6 +133,43 @@ impl SdkIdentity {
     }
 }
 
+/// The identity headers of one client, rendered once when it is built (not per request).
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityHeaders {
+    products: String,
+    user_agent: HeaderValue,
+    client_sdk: HeaderValue,
+}
+
+impl IdentityHeaders {
+    /// Renders `id`, with the client's own `User-Agent` prefix if it has one.
+    pub(crate) fn new(id: &SdkIdentity, client_user_agent: Option<&HeaderValue>) -> Self {
+        IdentityHeaders {
+            products: id.user_agent_products(),
+            user_agent: id.user_agent(client_user_agent),
+            client_sdk: id.client_sdk_header(),
+        }
+    }
+
+    /// Sets `User-Agent` (a per-request value is kept and extended) and `Client-SDK`.
+    pub(crate) fn apply(&self, headers: &mut http::HeaderMap) {
+        let ua = match headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(theirs) if !theirs.trim().is_empty() => {
+                HeaderValue::from_str(&format!("{} {}", theirs.trim(), self.products))
+                    .unwrap_or_else(|_| self.user_agent.clone())
+            }
+            _ => self.user_agent.clone(),
+        };
+        headers.insert(http::header::USER_AGENT, ua);
+        if !headers.contains_key(CLIENT_SDK) {
+            headers.insert(CLIENT_SDK, self.client_sdk.clone());
+        }
+    }
+}
+
 /// Reads a `426` problem body; returns the typed error when it is a hopsafe version refusal.
 pub(crate) fn upgrade_required(body: &[u8], sdk: &SdkIdentity, url: &str) -> Option<Error> {
     let problem: serde_json::Value = serde_json::from_slice(body).ok()?;
