@@ -260,7 +260,12 @@ pub fn bench(args: &[String]) -> Result {
             "hopsafe",
         ));
     }
-    let path = root().join("bench/results.md");
+    // A partial (`--only`) run must not overwrite the checked-in full results.
+    let path = match only {
+        Some(_) => state_dir().join("bench-results.md"),
+        None => root().join("bench/results.md"),
+    };
+    std::fs::create_dir_all(path.parent().unwrap_or(&root())).map_err(|e| e.to_string())?;
     std::fs::write(&path, &md).map_err(|e| e.to_string())?;
     println!("{md}");
     eprintln!("written to {}", path.display());
