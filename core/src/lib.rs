@@ -54,7 +54,7 @@ pub use retry::RetryPolicy;
 /// The version of this core, compiled in.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub use http::{HeaderMap, Method, StatusCode};
+pub use http::{self, HeaderMap, Method, StatusCode};
 pub use url::Url;
 
 /// Compiles the README's Rust examples as doc tests.

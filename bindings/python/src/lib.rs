@@ -95,6 +95,34 @@ fn into_py(outcome: Outcome, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes
     }
 }
 
+/// A minimum-version pinning policy for servers (`hopsafe.pinning`).
+#[pyclass(frozen, module = "hopsafe._native")]
+struct NativePolicy {
+    policy: hopsafe::pinning::Policy,
+}
+
+#[pymethods]
+impl NativePolicy {
+    /// Loads a policy from JSON or TOML text; returns (policy, None) or (None, error JSON).
+    #[staticmethod]
+    fn load(text: &str, format: &str) -> (Option<NativePolicy>, Option<String>) {
+        match convert::load_policy(text, format) {
+            Ok(policy) => (Some(NativePolicy { policy }), None),
+            Err(e) => (None, Some(convert::error_json(&e))),
+        }
+    }
+
+    /// `None` to let the request through, or `(status, problem JSON)` to refuse it.
+    fn evaluate(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+    ) -> Option<(u16, String)> {
+        convert::evaluate_policy(&self.policy, method, path, &headers)
+    }
+}
+
 /// Validates a request document without sending it (used by tests of argument errors).
 #[pyfunction]
 fn validate(request: &str) -> Option<String> {
@@ -114,6 +142,7 @@ fn core_version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;
+    m.add_class::<NativePolicy>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     Ok(())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _native
+from . import _native, pinning
 from ._client import AsyncClient, Client, RetryPolicy
 from ._errors import (
     BodyNotReplayable,
@@ -61,7 +61,7 @@ __all__ = [
     "InvalidHeader", "InvalidLocation", "InvalidMethod", "InvalidUrl", "RedirectLoop",
     "RedirectRejected", "Response", "ResponseTooLarge", "RetryPolicy", "Timeout", "Tls",
     "TooManyRedirects", "Transport", "UnsupportedScheme", "UpgradeRequired", "__version__",
-    "delete", "get", "head", "options", "patch", "post", "put", "request",
+    "delete", "get", "head", "options", "patch", "pinning", "post", "put", "request",
 ]
 
 _default: Client | None = None
