@@ -291,6 +291,46 @@ pub fn spawn(
     (abort, outcome)
 }
 
+/// Loads a pinning policy from JSON or TOML text (`format` is `json` or `toml`).
+pub fn load_policy(text: &str, format: &str) -> Result<hopsafe::pinning::Policy, Error> {
+    let parsed = match format {
+        "json" => hopsafe::pinning::Policy::from_json_str(text),
+        "toml" => hopsafe::pinning::Policy::from_toml_str(text),
+        other => {
+            return Err(Error::InvalidConfig {
+                reason: format!("policy format must be json or toml, not {other:?}"),
+            })
+        }
+    };
+    parsed.map_err(|e| Error::InvalidConfig {
+        reason: e.to_string(),
+    })
+}
+
+/// Evaluates a request for a middleware: `None` lets it through, `Some((status, problem
+/// JSON))` is the refusal to send with content type `application/problem+json`.
+pub fn evaluate_policy(
+    policy: &hopsafe::pinning::Policy,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+) -> Option<(u16, String)> {
+    let method = hopsafe::Method::from_bytes(method.as_bytes()).unwrap_or(hopsafe::Method::GET);
+    let mut map = hopsafe::HeaderMap::new();
+    for (k, v) in headers {
+        if let (Ok(n), Ok(v)) = (
+            hopsafe::http::HeaderName::from_bytes(k.as_bytes()),
+            hopsafe::http::HeaderValue::from_str(v),
+        ) {
+            map.append(n, v);
+        }
+    }
+    match policy.evaluate(&method, path, &map) {
+        hopsafe::pinning::Decision::Allow => None,
+        hopsafe::pinning::Decision::Deny(d) => Some((d.status, d.problem_json())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,45 +378,5 @@ mod tests {
             Outcome::Err(doc) => assert_eq!(parse(&doc)["name"], "Connect"),
             Outcome::Ok { .. } => panic!("port 9 answered"),
         }
-    }
-}
-
-/// Loads a pinning policy from JSON or TOML text (`format` is `json` or `toml`).
-pub fn load_policy(text: &str, format: &str) -> Result<hopsafe::pinning::Policy, Error> {
-    let parsed = match format {
-        "json" => hopsafe::pinning::Policy::from_json_str(text),
-        "toml" => hopsafe::pinning::Policy::from_toml_str(text),
-        other => {
-            return Err(Error::InvalidConfig {
-                reason: format!("policy format must be json or toml, not {other:?}"),
-            })
-        }
-    };
-    parsed.map_err(|e| Error::InvalidConfig {
-        reason: e.to_string(),
-    })
-}
-
-/// Evaluates a request for a middleware: `None` lets it through, `Some((status, problem
-/// JSON))` is the refusal to send with content type `application/problem+json`.
-pub fn evaluate_policy(
-    policy: &hopsafe::pinning::Policy,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-) -> Option<(u16, String)> {
-    let method = hopsafe::Method::from_bytes(method.as_bytes()).unwrap_or(hopsafe::Method::GET);
-    let mut map = hopsafe::HeaderMap::new();
-    for (k, v) in headers {
-        if let (Ok(n), Ok(v)) = (
-            hopsafe::http::HeaderName::from_bytes(k.as_bytes()),
-            hopsafe::http::HeaderValue::from_str(v),
-        ) {
-            map.append(n, v);
-        }
-    }
-    match policy.evaluate(&method, path, &map) {
-        hopsafe::pinning::Decision::Allow => None,
-        hopsafe::pinning::Decision::Deny(d) => Some((d.status, d.problem_json())),
     }
 }
