@@ -114,6 +114,26 @@ export declare class Client {
   delete (url: string | URL, init?: InitWithoutUrl): Promise<Response>
 }
 
+/** A refusal: the status (426 or 400) and the problem+json body. */
+export interface Denial {
+  status: number
+  body: string
+}
+
+/** A minimum-version pinning policy, evaluated by the hopsafe core. */
+export declare class Policy {
+  constructor (text: string, format?: 'toml' | 'json')
+  static fromFile (path: string): Policy
+  evaluate (method: string, path: string, headers: HeadersInit): Denial | null
+}
+
+/** Connect/Express-style middleware refusing SDK versions below the policy's minimum. */
+export declare function pinning (policy: Policy): (
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+  next: (err?: unknown) => void
+) => void
+
 /** A one-off request with a shared default client. */
 export declare function request (init: RequestInit): Promise<Response>
 /** The core version compiled into the addon. */

@@ -230,6 +230,46 @@ class Client {
   delete (url, init = {}) { return this.request({ ...init, method: 'DELETE', url }) }
 }
 
+/** A minimum-version pinning policy (JSON or TOML text), evaluated by the hopsafe core. */
+class Policy {
+  #native
+  constructor (text, format = 'toml') {
+    if (typeof text !== 'string') throw new TypeError('Policy takes the policy text (JSON or TOML)')
+    try {
+      this.#native = new native.NativePolicy(text, format)
+    } catch (e) {
+      throw toError(JSON.parse(e.message))
+    }
+  }
+
+  /** Loads a `.toml` or `.json` file. */
+  static fromFile (path) {
+    return new Policy(require('node:fs').readFileSync(path, 'utf8'), String(path).endsWith('.json') ? 'json' : 'toml')
+  }
+
+  /** `null` to let the request through, or `{ status, body }` (problem+json) to refuse it. */
+  evaluate (method, path, headers) {
+    return this.#native.evaluate(method, path, pairs(headers, 'headers'))
+  }
+}
+
+/**
+ * Connect/Express-style middleware refusing SDK versions below the policy's minimum:
+ * `app.use(pinning(Policy.fromFile('pinning.toml')))`.
+ */
+function pinning (policy) {
+  if (!(policy instanceof Policy)) throw new TypeError('pinning() takes a hopsafe Policy')
+  return function hopsafePinning (req, res, next) {
+    const headers = Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])
+    const path = (req.url || '/').split('?')[0]
+    const denial = policy.evaluate(req.method || 'GET', path, headers)
+    if (denial === null || denial === undefined) return next()
+    res.statusCode = denial.status
+    res.setHeader('content-type', 'application/problem+json')
+    res.end(denial.body)
+  }
+}
+
 let shared
 /** A one-off request with a shared default client. */
 function request (init) {
@@ -237,4 +277,4 @@ function request (init) {
   return shared.request(init)
 }
 
-module.exports = { Client, Headers, Response, request, coreVersion: native.coreVersion, ...errors }
+module.exports = { Client, Headers, Response, Policy, pinning, request, coreVersion: native.coreVersion, ...errors }

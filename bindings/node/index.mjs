@@ -5,7 +5,7 @@ const hopsafe = createRequire(import.meta.url)('./index.js')
 
 export default hopsafe
 export const {
-  Client, Headers, Response, request, coreVersion, HopsafeError, InvalidUrl, InvalidHeader,
+  Client, Headers, Response, Policy, pinning, request, coreVersion, HopsafeError, InvalidUrl, InvalidHeader,
   InvalidMethod, InvalidConfig, Connect, Tls, Timeout, Transport, TooManyRedirects, RedirectLoop,
   InsecureRedirect, UnsupportedScheme, InvalidLocation, BodyNotReplayable, BodyStream,
   ResponseTooLarge, RedirectRejected, UpgradeRequired, Cancelled,

@@ -107,6 +107,47 @@ impl CancelHandle {
     }
 }
 
+/// A minimum-version pinning policy for servers (`hopsafe.pinning()`).
+#[napi]
+pub struct NativePolicy {
+    policy: hopsafe::pinning::Policy,
+}
+
+/// A refusal: the status and the problem+json body.
+#[napi(object)]
+pub struct NativeDenial {
+    pub status: u16,
+    pub body: String,
+}
+
+#[napi]
+impl NativePolicy {
+    /// Loads a policy from JSON or TOML text; throws an Error whose message is the error
+    /// document when it is invalid.
+    #[napi(constructor)]
+    pub fn new(text: String, format: String) -> Result<Self> {
+        convert::load_policy(&text, &format)
+            .map(|policy| NativePolicy { policy })
+            .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
+    }
+
+    /// `null` to let the request through, or the refusal to send.
+    #[napi]
+    pub fn evaluate(
+        &self,
+        method: String,
+        path: String,
+        headers: Vec<Vec<String>>,
+    ) -> Option<NativeDenial> {
+        let pairs: Vec<(String, String)> = headers
+            .into_iter()
+            .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
+            .collect();
+        convert::evaluate_policy(&self.policy, &method, &path, &pairs)
+            .map(|(status, body)| NativeDenial { status, body })
+    }
+}
+
 /// The hopsafe core version compiled into this addon.
 #[napi]
 pub fn core_version() -> String {
