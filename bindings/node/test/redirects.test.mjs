@@ -182,3 +182,22 @@ describe('bodies, concurrency, abort, bad input', () => {
     assert.ok(r.ok)
   })
 })
+
+describe('load', () => {
+  it('10,000 keyed POSTs through a cross-origin 307 with 256 in flight: exact', async () => {
+    const [id, url] = await lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200, apply: true }])
+    let next = 0
+    let wrong = 0
+    await Promise.all(Array.from({ length: 256 }, async () => {
+      while (next < 10_000) {
+        const i = next++
+        const r = await client.post(url, { body: `order-${i}` })
+        if (r.status !== 200 || r.method !== 'POST' || (await r.json()).body !== `order-${i}`) wrong++
+      }
+    }))
+    assert.equal(wrong, 0)
+    const w = await lab.writes(id)
+    assert.equal(w.applications, 10_000)
+    assert.ok(Object.values(w.keys).every((n) => n === 1))
+  })
+})

@@ -233,3 +233,24 @@ def test_module_level_one_offs(lab: Lab) -> None:
     r = hopsafe.get(lab.origins["a"] + "/echo")
     assert r.status_code == 200 and r.json()["method"] == "GET"
     assert hopsafe.__version__
+
+
+def test_load_10k_through_redirects_with_256_in_flight(lab: Lab) -> None:
+    """10,000 keyed POSTs through a cross-origin 307, 256 in flight: no wrong outcome, no
+    write applied twice."""
+    sid, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 200, "apply": True}])
+
+    async def main() -> list[bool]:
+        gate = asyncio.Semaphore(256)
+        async with lab.async_client() as c:
+            async def one(i: int) -> bool:
+                async with gate:
+                    r = await c.post(url, content=f"order-{i}".encode())
+                    return r.status_code == 200 and r.method == "POST" and r.json()["body"] == f"order-{i}"
+            return await asyncio.gather(*(one(i) for i in range(10_000)))
+
+    outcomes = asyncio.run(main())
+    assert outcomes.count(False) == 0
+    w = lab.writes(sid)
+    assert w["applications"] == 10_000 and w["deliveries"] == 10_000
+    assert set(w["keys"].values()) == {1}
