@@ -34,7 +34,7 @@ async function play (s) {
   const obs = { id: s.id, script_id: id, error: null, status: null, final_url: null, final_method: null, idempotency_key: null, history: [], skipped: null }
   const r = s.request
   if (r.stream) {
-    obs.skipped = 'streams are read in full before sending, so there is no streamed body to cut'
+    obs.skipped = 'streams are read before sending (up to replayLimit, else BodyNotReplayable before any hop), so there is no streamed body to cut mid-chain'
     return obs
   }
   const init = { method: r.method, url: `${ready.origins[r.origin]}/s/${id}/0`, headers: r.headers ?? {} }

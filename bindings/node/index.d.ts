@@ -8,49 +8,81 @@ export type BodyInit = string | Uint8Array | ArrayBuffer | ArrayBufferView | Asy
 
 /** When and how often failed attempts are retried (only where no write can apply twice). */
 export interface RetryOptions {
+  /** Attempts in total, the first included (1 = never retry; default 3). */
   maxAttempts?: number
+  /** Backoff base: attempt n waits a random time below min(maxDelayMs, baseDelayMs * 2^n). */
   baseDelayMs?: number
+  /** Largest backoff delay. */
   maxDelayMs?: number
+  /** Largest `Retry-After` honoured. */
   maxRetryAfterMs?: number
+  /** Response statuses that are retried. */
   statuses?: number[]
+  /** Retry POST/PATCH that carry an Idempotency-Key (the server deduplicates them). */
   retryKeyedWrites?: boolean
 }
 
 /** Client options; every field is optional. */
 export interface ClientOptions {
+  /** Headers sent with every request. */
   headers?: HeadersInit
+  /** Origins (or `https://*.example.com` patterns) that may receive credentials on a redirect. */
   trustedOrigins?: string[]
+  /** Extra header names stripped on cross-origin hops, like Authorization and Cookie. */
   sensitiveHeaders?: string[]
+  /** Follow https -> http redirects (refused with `InsecureRedirect` by default). */
   allowHttpsDowngrade?: boolean
+  /** Follow redirects (default true). */
   followRedirects?: boolean
+  /** Most redirects followed before `TooManyRedirects`; 0 returns the 3xx. */
   maxRedirects?: number
+  /** Bytes of a streamed body kept for replay; a larger async-iterable/ReadableStream body is refused with `BodyNotReplayable`. */
   replayLimit?: number
+  /** Whole-request deadline, every hop and retry included. */
   timeoutMs?: number
+  /** TCP + TLS connect deadline per attempt. */
   connectTimeoutMs?: number
+  /** Longest wait for response bytes. */
   readTimeoutMs?: number
+  /** Add an Idempotency-Key to POST/PATCH (default true). */
   idempotencyKeys?: boolean
+  /** `"quoted"` (the IETF draft's structured-field string, default) or `bare`. */
   idempotencyKeyFormat?: 'quoted' | 'bare'
+  /** Retry policy for failed attempts. */
   retry?: RetryOptions
   /** Extra CA certificates, PEM text. */
   ca?: string
   /** Extra CA certificates, path of a PEM file. */
   caFile?: string
+  /** User-Agent header value. */
   userAgent?: string
+  /** Name of the SDK built on hopsafe (Client-SDK header, with `sdkVersion`). */
   sdkName?: string
+  /** Version of the SDK built on hopsafe. */
   sdkVersion?: string
 }
 
 /** One request. `idempotencyKey`: a string uses it, `false` sends none, `true` generates one. */
 export interface RequestInit {
+  /** HTTP method (default GET). */
   method?: string
+  /** Absolute http(s) URL. */
   url: string | URL
+  /** Request headers. */
   headers?: HeadersInit
+  /** Request body. */
   body?: BodyInit | null
+  /** A value sent as JSON (sets content-type); not with `body`. */
   json?: unknown
+  /** Override the client's followRedirects. */
   followRedirects?: boolean
+  /** Override the client's maxRedirects. */
   maxRedirects?: number
+  /** A string uses it, `false` sends none, `true` generates one; default per client. */
   idempotencyKey?: string | boolean
+  /** Override the client's timeoutMs. */
   timeoutMs?: number
+  /** Aborts the request: rejects with `Cancelled` and drops the connection. */
   signal?: AbortSignal
 }
 

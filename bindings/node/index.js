@@ -111,7 +111,7 @@ function pairs (headers, what) {
   })
 }
 
-async function toBuffer (body) {
+async function toBuffer (body, limit, url) {
   if (body == null) return null
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
   // Copied once: the caller's buffer stays usable, and a 307/308 or a retry replays the copy.
@@ -119,10 +119,20 @@ async function toBuffer (body) {
   if (body instanceof ArrayBuffer) return Buffer.from(new Uint8Array(body))
   if (ArrayBuffer.isView(body)) return Buffer.from(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
   if (typeof body[Symbol.asyncIterator] === 'function' || typeof body.getReader === 'function') {
-    // Streams are read in full before sending so any hop or retry can replay them: a body
-    // is never dropped or cut short.
+    // Streams are read before sending so any hop or retry can replay them, up to the
+    // client's replayLimit: a larger stream is refused (and cancelled), never cut short.
     const chunks = []
-    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk))
+    let size = 0
+    for await (const chunk of body) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
+      size += buf.length
+      if (size > limit) {
+        throw new errors.BodyNotReplayable(
+          `the streamed body exceeded the ${limit}-byte replay limit: pass a Buffer or raise the client's replayLimit`,
+          { url: String(url) })
+      }
+      chunks.push(buf)
+    }
     return Buffer.concat(chunks)
   }
   throw new TypeError('body must be a string, Buffer, Uint8Array, ArrayBuffer, async iterable or ReadableStream')
@@ -137,6 +147,7 @@ function seconds (ms, what) {
 /** A client with a connection pool; every method returns a Promise. */
 class Client {
   #native
+  #replayLimit
   constructor (options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
@@ -170,6 +181,7 @@ class Client {
       sdk_version: o.sdkVersion ?? null,
       runtime: `node/${process.versions.node}`,
     }
+    this.#replayLimit = o.replayLimit ?? native.defaultReplayLimit()
     try {
       this.#native = new native.NativeClient(JSON.stringify(config))
     } catch (e) {
@@ -195,7 +207,7 @@ class Client {
       payload = Buffer.from(JSON.stringify(json))
       if (!list.some(([k]) => k.toLowerCase() === 'content-type')) list.push(['content-type', 'application/json'])
     } else {
-      payload = await toBuffer(body)
+      payload = await toBuffer(body, this.#replayLimit, url)
     }
     const doc = JSON.stringify({
       method: method.toUpperCase(),

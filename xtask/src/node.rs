@@ -1,5 +1,6 @@
 //! The Node step: npm dev dependencies, the addon built by the napi CLI, type checks,
-//! `node --test`, the failover example, and `npm pack` installed into a fresh directory.
+//! `node --test`, the failover example, and `npm pack` installed into a fresh directory,
+//! where the README quick starts run against the installed package.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -75,7 +76,35 @@ fn pack_check() -> Result {
         .current_dir(&app))?;
     run(Command::new("node")
         .args(["-e", "const h = require('hopsafe'); if (!h.coreVersion()) process.exit(1); console.log('  packed hopsafe', h.coreVersion(), 'loads from a fresh install')"])
-        .current_dir(&app))
+        .current_dir(&app))?;
+    readme_quick_starts(&app)
+}
+
+/// Runs every README block that starts with `// quickstart.cjs` or `// quickstart.mjs`
+/// (self-contained: they start their own loopback servers) from `app`.
+fn readme_quick_starts(app: &std::path::Path) -> Result {
+    let readme = std::fs::read_to_string(dir().join("README.md")).map_err(|e| e.to_string())?;
+    let mut ran = 0;
+    for block in readme.split("```js\n").skip(1) {
+        let code = block.split("```").next().unwrap_or_default();
+        let Some(name) = code
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// "))
+            .filter(|n| n.starts_with("quickstart."))
+        else {
+            continue;
+        };
+        std::fs::write(app.join(name), code).map_err(|e| e.to_string())?;
+        run(Command::new("node").arg(name).current_dir(app))?;
+        ran += 1;
+    }
+    if ran < 2 {
+        return Err(format!(
+            "expected the CJS and ESM quick starts in the README, found {ran}"
+        ));
+    }
+    Ok(())
 }
 
 /// `cargo xtask test --only node`.

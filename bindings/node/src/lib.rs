@@ -1,13 +1,16 @@
 //! The native layer of the `hopsafe` npm package: a thin translation between JS and the core.
 //!
 //! Requests and responses cross as a JSON document plus the body bytes; `index.js` builds the
-//! documents and throws the error classes. Every request runs on the core's shared tokio
-//! runtime; the promise napi returns only awaits it, so the event loop never blocks.
+//! documents and throws the error classes. Every request runs as a task on the core's shared
+//! tokio runtime (`hopsafe::runtime::shared()`); napi's own tokio runtime is not enabled. The
+//! task settles a napi deferred, which hands the result back to the JS thread through a
+//! threadsafe function that is released as soon as it fires, so the event loop never blocks
+//! and no handle outlives a request. Every entry point catches panics (`catch_unwind`).
 
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Buffer, PromiseRaw};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::{Env, JsDeferred, Result};
 use napi_derive::napi;
 
 use hopsafe_bridge as convert;
@@ -30,39 +33,70 @@ pub struct NativeClient {
 impl NativeClient {
     /// Builds a client from a JSON configuration; throws an Error whose message is the error
     /// document when the configuration is invalid.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(config: String) -> Result<Self> {
         convert::build_client(&config, "node")
             .map(|client| NativeClient { client })
             .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
     }
 
-    /// Sends a request; resolves (never rejects) with the outcome.
-    #[napi(ts_return_type = "Promise<NativeResult>")]
+    /// Sends a request; the promise resolves (never rejects) with the outcome.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeResult>")]
     pub fn send<'env>(
         &self,
         env: &'env Env,
         request: String,
         body: Option<Buffer>,
         cancel: &CancelHandle,
-    ) -> Result<PromiseRaw<'env, NativeResult>> {
+    ) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
         let (abort, outcome) =
             convert::spawn(self.client.clone(), request, body.map(|b| b.to_vec()));
         cancel.arm(abort);
-        env.spawn_future(async move {
-            Ok(match outcome.await {
-                convert::Outcome::Ok { meta, body } => NativeResult {
-                    ok: true,
-                    meta,
-                    body: body.into(),
-                },
-                convert::Outcome::Err(meta) => NativeResult {
-                    ok: false,
-                    meta,
-                    body: Vec::new().into(),
-                },
-            })
-        })
+        hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
+        Ok(promise)
+    }
+}
+
+type Resolver = Box<dyn FnOnce(Env) -> Result<NativeResult> + Send>;
+
+/// Owns a request's deferred promise: resolves it with the outcome, or with an internal-error
+/// document if it is dropped unresolved (so no promise, and no threadsafe function keeping
+/// the event loop alive, is ever left pending).
+struct Settle(Option<JsDeferred<NativeResult, Resolver>>);
+
+impl Settle {
+    fn resolve(mut self, outcome: convert::Outcome) {
+        if let Some(d) = self.0.take() {
+            d.resolve(Box::new(move |_env| Ok(to_result(outcome))));
+        }
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            let meta = convert::internal_json();
+            d.resolve(Box::new(move |_env| {
+                Ok(to_result(convert::Outcome::Err(meta)))
+            }));
+        }
+    }
+}
+
+fn to_result(outcome: convert::Outcome) -> NativeResult {
+    match outcome {
+        convert::Outcome::Ok { meta, body } => NativeResult {
+            ok: true,
+            meta,
+            body: body.into(),
+        },
+        convert::Outcome::Err(meta) => NativeResult {
+            ok: false,
+            meta,
+            body: Vec::new().into(),
+        },
     }
 }
 
@@ -89,7 +123,7 @@ impl CancelHandle {
     }
 
     /// Aborts the request (the connection is dropped); harmless when it already ended.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel(&self) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.0 = true;
@@ -124,7 +158,7 @@ pub struct NativeDenial {
 impl NativePolicy {
     /// Loads a policy from JSON or TOML text; throws an Error whose message is the error
     /// document when it is invalid.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(text: String, format: String) -> Result<Self> {
         convert::load_policy(&text, &format)
             .map(|policy| NativePolicy { policy })
@@ -132,7 +166,7 @@ impl NativePolicy {
     }
 
     /// `null` to let the request through, or the refusal to send.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn evaluate(
         &self,
         method: String,
@@ -152,4 +186,10 @@ impl NativePolicy {
 #[napi]
 pub fn core_version() -> String {
     hopsafe::VERSION.to_owned()
+}
+
+/// The core's default replay buffer limit in bytes (`replayLimit` when not configured).
+#[napi]
+pub fn default_replay_limit() -> u32 {
+    u32::try_from(hopsafe::client::DEFAULT_REPLAY_LIMIT).unwrap_or(u32::MAX)
 }
