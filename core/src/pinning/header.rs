@@ -172,6 +172,23 @@ impl Parser<'_> {
         Ok(self
             .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b)))
     }
+    /// An sf-integer (up to 15 digits) or sf-decimal (up to 12 digits, a dot, 1 to 3 digits).
+    fn number(&mut self) -> Result<String, String> {
+        let start = self.i;
+        self.eat(b'-');
+        let int = self.take_while(|b| b.is_ascii_digit());
+        if self.eat(b'.') {
+            let frac = self.take_while(|b| b.is_ascii_digit());
+            if frac.is_empty() || frac.len() > 3 || int.len() > 12 {
+                return Err(format!("bad decimal at byte {start}"));
+            }
+        }
+        if int.is_empty() || int.len() > 15 {
+            return Err(format!("bad number at byte {start}"));
+        }
+        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+    }
+
     fn bare_item(&mut self) -> Result<String, String> {
         match self.peek() {
             Some(b'"') => {
@@ -210,9 +227,7 @@ impl Parser<'_> {
                     _ => Err("bad boolean".into()),
                 }
             }
-            Some(b) if b.is_ascii_digit() || b == b'-' => {
-                Ok(self.take_while(|b| b.is_ascii_digit() || b == b'-' || b == b'.'))
-            }
+            Some(b) if b.is_ascii_digit() || b == b'-' => self.number(),
             Some(b) if b.is_ascii_alphabetic() || b == b'*' => {
                 Ok(self
                     .take_while(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&b)))
@@ -247,6 +262,8 @@ mod tests {
     fn tolerates_and_refuses() {
         let ok = parse_client_sdk(r#"v="1.0";x=1, n="a\"b", z, extra=?1"#).unwrap();
         assert_eq!(ok.name, "a\"b");
+        let num = parse_client_sdk("n=a, v=-2.5").unwrap();
+        assert_eq!((num.name.as_str(), num.version.as_str()), ("a", "-2.5"));
         for bad in [
             "",
             "n=\"a\"",
@@ -255,6 +272,9 @@ mod tests {
             "n=\"a, v=\"1\"",
             "n=(a), v=\"1\"",
             "n=\"a\" v=\"1\"",
+            "n=\"a\", v=2.4.0",
+            "n=\"a\", v=1.",
+            "n=\"a\", v=-",
         ] {
             assert!(parse_client_sdk(bad).is_err(), "{bad:?}");
         }

@@ -4,7 +4,7 @@
 //! DELETE) and only under a path prefix. [`Policy::evaluate`] reads the caller's identity
 //! (`Client-SDK`, else `User-Agent`) and answers [`Decision::Allow`] or a ready-made
 //! [`Denial`]: `426` with an RFC 9457 problem whose `type` is
-//! [`UPGRADE_REQUIRED_TYPE`](crate::identity::UPGRADE_REQUIRED_TYPE), which every hopsafe SDK
+//! [`UPGRADE_REQUIRED_TYPE`], which every hopsafe SDK
 //! turns into a typed `UpgradeRequired` error.
 //!
 //! Policy files (JSON or TOML):
@@ -18,7 +18,16 @@
 //! path_prefix = "/v1/"             # optional
 //! ```
 //!
-//! The most specific matching rule wins: the longest `path_prefix`, then `writes` over `all`.
+//! The most specific matching rule wins: the longest `path_prefix`, then `writes` over `all`
+//! (among equals, the first listed). A request no rule matches is allowed whatever its version.
+//!
+//! Refusals (`Denial`, body `application/problem+json`):
+//!
+//! | case | status | `type` |
+//! |---|---|---|
+//! | version below the matching rule's minimum (pre-releases sort below their release) | 426 | [`UPGRADE_REQUIRED_TYPE`] |
+//! | no identity at all, and `unknown` refuses it | 426 | [`IDENTITY_REQUIRED_TYPE`] |
+//! | malformed `Client-SDK`, or a pinned SDK whose version is not SemVer, and `unknown` refuses it | 400 | [`IDENTITY_MALFORMED_TYPE`] |
 
 mod header;
 #[cfg(feature = "tower")]
@@ -221,13 +230,10 @@ impl Policy {
             Ok(id) => id,
             Err(e) => return self.unknown_identity(write, &e, None),
         };
-        let Some(current) = Version::parse(&id.version) else {
-            let e = IdentityError::Malformed(format!("version {:?} is not SemVer", id.version));
-            return self.unknown_identity(write, &e, Some(&id));
-        };
-        let rule = self
+        let Some(rule) = self
             .rules
             .iter()
+            .rev() // `max_by_key` keeps the last of equals: the first listed wins
             .filter(|r| r.sdk == id.name)
             .filter(|r| r.methods == MethodClass::All || write)
             .filter(|r| r.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)))
@@ -236,21 +242,27 @@ impl Policy {
                     r.path_prefix.as_deref().map_or(0, str::len),
                     r.methods == MethodClass::Writes,
                 )
-            });
-        match rule {
-            Some(r) if Version::parse(&r.minimum).is_some_and(|min| current < min) => {
-                Decision::Deny(Denial {
-                    status: 426,
-                    problem_type: UPGRADE_REQUIRED_TYPE,
-                    detail: format!(
-                        "{} {} is below the minimum {} for {method} {path}",
-                        id.name, id.version, r.minimum
-                    ),
-                    sdk: Some(id.name),
-                    minimum_version: Some(r.minimum.clone()),
-                    current_version: Some(id.version),
-                })
-            }
+            })
+        else {
+            // Not pinned here: the version does not matter (and need not be SemVer).
+            return Decision::Allow;
+        };
+        let Some(current) = Version::parse(&id.version) else {
+            let e = IdentityError::Malformed(format!("version {:?} is not SemVer", id.version));
+            return self.unknown_identity(write, &e, Some(&id));
+        };
+        match Version::parse(&rule.minimum) {
+            Some(min) if current < min => Decision::Deny(Denial {
+                status: 426,
+                problem_type: UPGRADE_REQUIRED_TYPE,
+                detail: format!(
+                    "{} {} is below the minimum {} for {method} {path}",
+                    id.name, id.version, rule.minimum
+                ),
+                sdk: Some(id.name),
+                minimum_version: Some(rule.minimum.clone()),
+                current_version: Some(id.version),
+            }),
             _ => Decision::Allow,
         }
     }
@@ -383,6 +395,50 @@ mod tests {
         assert_eq!(
             allow.evaluate(&Method::POST, "/v1/x", &headers("garbage(")),
             Decision::Allow
+        );
+    }
+
+    #[test]
+    fn only_pinned_sdks_need_a_semver_version() {
+        let p = policy();
+        let mut ua = HeaderMap::new();
+        ua.insert("user-agent", "curl/8.5.0-DEV_x".parse().unwrap());
+        assert_eq!(p.evaluate(&Method::POST, "/v1/x", &ua), Decision::Allow);
+        let odd = headers(r#"n="acme", v="latest""#);
+        assert!(matches!(
+            p.evaluate(&Method::POST, "/v1/x", &odd),
+            Decision::Deny(Denial { status: 400, .. })
+        ));
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins() {
+        let p = Policy::from_json_str(
+            r#"{"rules": [
+                {"sdk": "acme", "minimum": "1.0.0"},
+                {"sdk": "acme", "minimum": "3.0.0", "path_prefix": "/v1/admin/"},
+                {"sdk": "acme", "minimum": "2.0.0", "path_prefix": "/v1/"},
+                {"sdk": "acme", "minimum": "2.2.0", "path_prefix": "/v1/", "methods": "writes"},
+                {"sdk": "acme", "minimum": "9.0.0", "path_prefix": "/v1/", "methods": "writes"}
+            ]}"#,
+        )
+        .unwrap();
+        let minimum = |m: Method, path: &str| match p.evaluate(
+            &m,
+            path,
+            &headers(r#"n="acme", v="0.1.0""#),
+        ) {
+            Decision::Deny(d) => d.minimum_version,
+            Decision::Allow => None,
+        };
+        assert_eq!(minimum(Method::GET, "/v2/x").as_deref(), Some("1.0.0"));
+        assert_eq!(minimum(Method::GET, "/v1/x").as_deref(), Some("2.0.0"));
+        // Writes-only beats all at the same prefix; among equals the first listed wins.
+        assert_eq!(minimum(Method::DELETE, "/v1/x").as_deref(), Some("2.2.0"));
+        // A longer prefix beats a method-specific rule.
+        assert_eq!(
+            minimum(Method::POST, "/v1/admin/x").as_deref(),
+            Some("3.0.0")
         );
     }
 

@@ -21,9 +21,11 @@ impl Version {
     pub fn parse(text: &str) -> Option<Version> {
         let text = text.trim();
         let text = text.strip_prefix('v').unwrap_or(text);
-        let text = text
-            .split_once('+')
-            .map_or(text, |(v, build)| if build.is_empty() { "" } else { v });
+        let text = match text.split_once('+') {
+            Some((v, build)) if idents_ok(build) => v,
+            Some(_) => return None,
+            None => text,
+        };
         let (core, pre) = match text.split_once('-') {
             Some((c, p)) => (c, Some(p)),
             None => (text, None),
@@ -41,8 +43,7 @@ impl Version {
             Some(p) => p
                 .split('.')
                 .map(|id| {
-                    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    {
+                    if !idents_ok(id) {
                         None
                     } else if id.bytes().all(|b| b.is_ascii_digit()) {
                         numeric(id).map(Ident::Num)
@@ -54,6 +55,12 @@ impl Version {
         };
         Some(Version { core: nums, pre })
     }
+}
+
+/// Dot-separated, non-empty identifiers of `[0-9A-Za-z-]` (SemVer §9, §10).
+fn idents_ok(s: &str) -> bool {
+    s.split('.')
+        .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 fn numeric(s: &str) -> Option<u64> {
@@ -134,6 +141,12 @@ mod tests {
             Some(Ordering::Equal)
         );
         assert_eq!(compare_versions("1.2", "1.2.0"), Some(Ordering::Equal));
+        assert_eq!(compare_versions("1", "1.0.0-rc.1"), Some(Ordering::Greater));
+        assert_eq!(
+            compare_versions("1.0.0-alpha-1", "1.0.0-alpha"),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(compare_versions("1.0.0", "nope"), None);
         assert_eq!(compare_versions("v2.5.0", "2.5.0"), Some(Ordering::Equal));
         for bad in [
             "",
@@ -145,6 +158,9 @@ mod tests {
             "1.2.3-a..b",
             "x",
             "1.2.3+",
+            "1.2.3+a..b",
+            "1.2.3+a+b",
+            "1.2.3+é",
             "1.2.3-é",
         ] {
             assert_eq!(Version::parse(bad), None, "{bad:?}");
