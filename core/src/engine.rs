@@ -411,13 +411,7 @@ async fn send_once(
             }
         },
     };
-    result.map_err(|e| {
-        let mut se = transport::classify(e, &chain.url);
-        if let Error::Timeout { after, .. } = &mut se.error {
-            *after = inner.config.transport.connect_timeout.unwrap_or_default();
-        }
-        se
-    })
+    result.map_err(|e| transport::classify(e, &chain.url, inner.config.transport.connect_timeout))
 }
 
 /// Reads a small 3xx body so the connection can be reused; never decodes it. A large or

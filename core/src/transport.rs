@@ -114,8 +114,12 @@ pub(crate) struct SendError {
     pub failure: Failure,
 }
 
-/// Classifies a hyper-util client error.
-pub(crate) fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> SendError {
+/// Classifies a hyper-util client error; `connect_timeout` is the limit a connect timeout hit.
+pub(crate) fn classify(
+    err: hyper_util::client::legacy::Error,
+    url: &Url,
+    connect_timeout: Option<Duration>,
+) -> SendError {
     let url_s = url.to_string();
     let reason = describe(&err);
     if err.is_connect() {
@@ -125,7 +129,7 @@ pub(crate) fn classify(err: hyper_util::client::legacy::Error, url: &Url) -> Sen
                     error: Error::Timeout {
                         url: url_s,
                         phase: TimeoutPhase::Connect,
-                        after: Duration::ZERO,
+                        after: connect_timeout.unwrap_or_default(),
                     },
                     failure: Failure::Connect,
                 };

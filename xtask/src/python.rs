@@ -22,14 +22,7 @@ pub fn venv_python() -> Result<PathBuf> {
     }
     let missing: Vec<String> = TOOLS
         .iter()
-        .filter(|(name, version)| {
-            !venv
-                .join(format!(
-                    "lib/python3.11/site-packages/{name}-{version}.dist-info"
-                ))
-                .exists()
-                && !has_dist(&venv, name, version)
-        })
+        .filter(|(name, version)| !has_dist(&venv, name, version))
         .map(|(name, version)| format!("{name}=={version}"))
         .collect();
     if !missing.is_empty() {
