@@ -4,7 +4,6 @@
 //! [`retry`](crate::retry)) between hops. Decisions live in those modules; this file only
 //! sequences them.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -34,7 +33,7 @@ pub(crate) async fn execute(inner: &Inner, req: Request) -> Result<Response> {
     let Some(total) = req.options.timeout.or(inner.config.timeout) else {
         return run(inner, req, None).await;
     };
-    let url = req.url.to_string();
+    let url = req.url.as_str().to_owned();
     let deadline = Some((Instant::now() + total, total));
     match tokio::time::timeout(total, run(inner, req, deadline)).await {
         Ok(result) => result,
@@ -55,7 +54,8 @@ struct Chain {
     body: Replayable,
     key: Option<String>,
     history: Vec<Hop>,
-    visited: HashSet<(Method, String)>,
+    /// Requests already made in this chain (method, URL without fragment), for loops.
+    visited: Vec<(Method, String)>,
 }
 
 async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response> {
@@ -72,10 +72,7 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
     )?;
     chain.body = Replayable::new(req.body);
     loop {
-        chain
-            .visited
-            .insert((chain.method.clone(), without_fragment(&chain.url)));
-        let sent_headers = chain.headers.keys().map(|k| k.to_string()).collect();
+        let sent_headers = chain.headers.keys().cloned().collect();
         let body_len = chain.body.known_len();
         let started = Instant::now();
         let (resp, attempts) = send_with_retries(inner, &mut chain, policy, deadline).await?;
@@ -109,6 +106,9 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
             }
         };
         drain_redirect_body(incoming).await;
+        chain
+            .visited
+            .push((chain.method.clone(), without_fragment(&chain.url)));
         let (next_url, next_method) = next;
         if redirect::drops_body(&chain.method, &next_method) {
             hop.dropped.extend(drop_body(&mut chain));
@@ -181,7 +181,7 @@ fn start(
         body: Replayable::Bytes(Bytes::new()),
         key,
         history: Vec::new(),
-        visited: HashSet::new(),
+        visited: Vec::new(),
     })
 }
 
@@ -244,10 +244,9 @@ fn next_hop(
             }
         }
     }
-    if chain
-        .visited
-        .contains(&(next_method.clone(), without_fragment(&next)))
-    {
+    let next_key = (next_method.clone(), without_fragment(&next));
+    let current = (chain.method.clone(), without_fragment(&chain.url));
+    if next_key == current || chain.visited.contains(&next_key) {
         return Err(Error::RedirectLoop {
             method: next_method.to_string(),
             url: next.to_string(),
@@ -291,7 +290,7 @@ async fn finish(
         }
         body = ResponseBody::buffered(bytes);
     }
-    let sent_headers = chain.headers.keys().map(|k| k.to_string()).collect();
+    let sent_headers = chain.headers.keys().cloned().collect();
     Ok(Response {
         sent_headers,
         status: parts.status,

@@ -72,14 +72,37 @@ pub fn assign_key(
         let raw = existing.to_str().unwrap_or_default();
         return Ok(Some(unquote(raw).to_owned()));
     }
-    let key = match choice {
-        KeyChoice::Use(k) => k.clone(),
-        KeyChoice::Generate => new_key(),
-        KeyChoice::Auto if config.generate && config.methods.contains(method) => new_key(),
-        _ => return Ok(None),
+    let generate = match choice {
+        KeyChoice::Use(k) => {
+            headers.insert(IDEMPOTENCY_KEY, encode_key(k, config.format)?);
+            return Ok(Some(k.clone()));
+        }
+        KeyChoice::Generate => true,
+        KeyChoice::Auto => config.generate && config.methods.contains(method),
+        KeyChoice::Off => false,
     };
-    headers.insert(IDEMPOTENCY_KEY, encode_key(&key, config.format)?);
+    if !generate {
+        return Ok(None);
+    }
+    let (key, value) = generated_key(config.format);
+    headers.insert(IDEMPOTENCY_KEY, value);
     Ok(Some(key))
+}
+
+/// A fresh key and its header value, written without the formatting machinery (this runs
+/// on every write).
+fn generated_key(format: KeyFormat) -> (String, HeaderValue) {
+    let mut buf = [b'"'; uuid::fmt::Hyphenated::LENGTH + 2];
+    let key = uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf[1..=uuid::fmt::Hyphenated::LENGTH])
+        .to_owned();
+    let wire = match format {
+        KeyFormat::Quoted => &buf[..],
+        KeyFormat::Bare => key.as_bytes(),
+    };
+    let value = HeaderValue::from_bytes(wire).expect("a UUID is a valid header value");
+    (key, value)
 }
 
 /// A fresh random key: a UUID v4 from the operating system's CSPRNG.
@@ -124,6 +147,24 @@ fn unquote(raw: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_keys_are_uuid_v4_in_both_formats() {
+        for format in [KeyFormat::Quoted, KeyFormat::Bare] {
+            let (key, value) = generated_key(format);
+            let parsed = uuid::Uuid::parse_str(&key).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+            let wire = value.to_str().unwrap();
+            match format {
+                KeyFormat::Quoted => assert_eq!(wire, format!("\"{key}\"")),
+                KeyFormat::Bare => assert_eq!(wire, key),
+            }
+        }
+        assert_ne!(
+            generated_key(KeyFormat::Bare).0,
+            generated_key(KeyFormat::Bare).0
+        );
+    }
 
     #[test]
     fn posts_get_a_quoted_uuid() {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Method, StatusCode, Version};
+use http::{HeaderMap, HeaderName, Method, StatusCode, Version};
 use http_body_util::BodyExt;
 use url::Url;
 
@@ -50,7 +50,7 @@ pub struct Hop {
     /// The `Location` as received (lossy UTF-8), if any.
     pub location: Option<String>,
     /// Names of the headers sent (values are not kept, so secrets never reach logs).
-    pub sent_headers: Vec<String>,
+    pub sent_headers: Vec<HeaderName>,
     /// Body bytes sent, when known (streams report the bytes buffered).
     pub body_len: Option<u64>,
     /// The idempotency key sent with this hop.
@@ -74,7 +74,7 @@ pub struct Response {
     pub(crate) history: Vec<Hop>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) attempts: u32,
-    pub(crate) sent_headers: Vec<String>,
+    pub(crate) sent_headers: Vec<HeaderName>,
     pub(crate) body: ResponseBody,
 }
 
@@ -112,7 +112,7 @@ impl Response {
         self.attempts
     }
     /// Names of the headers sent with the final request (values are not kept).
-    pub fn sent_headers(&self) -> &[String] {
+    pub fn sent_headers(&self) -> &[HeaderName] {
         &self.sent_headers
     }
 

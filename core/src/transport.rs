@@ -92,20 +92,22 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Wire> {
 
 /// The request-target URI for hyper (no fragment, no credentials).
 pub(crate) fn to_uri(url: &Url) -> Result<Uri> {
+    let bad = |e: http::uri::InvalidUri| Error::InvalidUrl {
+        input: url.to_string(),
+        reason: e.to_string(),
+    };
+    // The serialization up to the query is already the request target hyper needs, unless
+    // it carries credentials (which never go on the wire in the URI).
+    if url.username().is_empty() && url.password().is_none() {
+        return Uri::try_from(&url[..url::Position::AfterQuery]).map_err(bad);
+    }
     let host = url.host_str().unwrap_or_default();
     let mut s = format!("{}://{}", url.scheme(), host);
     if let Some(port) = url.port() {
         s.push_str(&format!(":{port}"));
     }
-    s.push_str(url.path());
-    if let Some(q) = url.query() {
-        s.push('?');
-        s.push_str(q);
-    }
-    s.parse::<Uri>().map_err(|e| Error::InvalidUrl {
-        input: url.to_string(),
-        reason: e.to_string(),
-    })
+    s.push_str(&url[url::Position::BeforePath..url::Position::AfterQuery]);
+    s.parse::<Uri>().map_err(bad)
 }
 
 /// A failed attempt: the error to report and how retries should see it.
@@ -187,4 +189,31 @@ pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
         cur = e.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_targets_never_carry_fragments_or_credentials() {
+        for (input, want) in [
+            (
+                "http://127.0.0.1:8080/a/b?q=1#frag",
+                "http://127.0.0.1:8080/a/b?q=1",
+            ),
+            ("https://[::1]:9443/x", "https://[::1]:9443/x"),
+            (
+                "https://user:pw@api.example.com/v1?x",
+                "https://api.example.com/v1?x",
+            ),
+            (
+                "http://bücher.example/p%20q",
+                "http://xn--bcher-kva.example/p%20q",
+            ),
+        ] {
+            let url = Url::parse(input).unwrap();
+            assert_eq!(to_uri(&url).unwrap().to_string(), want, "{input}");
+        }
+    }
 }

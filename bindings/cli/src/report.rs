@@ -25,7 +25,7 @@ impl Final {
             url: r.url().to_string(),
             method: r.method().to_string(),
             key: r.idempotency_key().map(str::to_owned),
-            sent_headers: r.sent_headers().to_vec(),
+            sent_headers: names(r.sent_headers()),
             attempts: r.attempts(),
             history: r.history().to_vec(),
         }
@@ -114,7 +114,7 @@ impl Trace {
                         body_sha.to_owned()
                     },
                     key: h.idempotency_key.clone(),
-                    sent_headers: h.sent_headers.clone(),
+                    sent_headers: names(&h.sent_headers),
                     dropped: h
                         .dropped
                         .iter()
@@ -239,4 +239,8 @@ impl Trace {
         ));
         out
     }
+}
+
+fn names(headers: &[hopsafe::http::HeaderName]) -> Vec<String> {
+    headers.iter().map(ToString::to_string).collect()
 }

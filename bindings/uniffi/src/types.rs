@@ -130,7 +130,7 @@ impl From<&hopsafe::Hop> for Hop {
             url: h.url.to_string(),
             status: h.status.as_u16(),
             location: h.location.clone(),
-            sent_headers: h.sent_headers.clone(),
+            sent_headers: h.sent_headers.iter().map(ToString::to_string).collect(),
             body_len: h.body_len,
             idempotency_key: h.idempotency_key.clone(),
             dropped: h
