@@ -96,16 +96,20 @@ async fn serve_conn(tcp: TcpStream, role: Role, tls: TlsAcceptor, state: Arc<Sta
 
 /// Runs the connection until it ends or a handler asks for an abort.
 async fn drive(conn: impl Future, ctl: &ConnCtl, raw: std::net::TcpStream) {
-    tokio::select! {
-        _ = conn => {}
-        how = ctl.aborted() => {
-            if how == Abort::Reset {
-                // With linger 0 the last close of the socket sends RST.
-                let _ = SockRef::from(&raw).set_linger(Some(Duration::ZERO));
-            }
+    // When the abort branch wins, `conn` (the hyper connection and its stream) is dropped
+    // with the other branch, so only `raw` holds the socket afterwards.
+    let how = tokio::select! {
+        _ = conn => None,
+        how = ctl.aborted() => Some(how),
+    };
+    match how {
+        // With linger 0 the last close of the socket sends RST.
+        Some(Abort::Reset) => {
+            let _ = SockRef::from(&raw).set_linger(Some(Duration::ZERO));
         }
+        Some(Abort::Raw(plan)) => return plan.play(raw).await,
+        Some(Abort::Close) | None => {}
     }
-    // `conn` (the hyper connection and its stream) is dropped by now; dropping `raw`
-    // closes the last descriptor.
+    // Dropping `raw` closes the last descriptor.
     drop(raw);
 }

@@ -5,13 +5,16 @@
 //! duplicate of the socket's file descriptor: for a reset it sets `SO_LINGER` to 0 and drops
 //! the connection, so the kernel sends RST; for a close it just drops it (FIN). On HTTP/2 the
 //! same three faults reset only the stream (`RST_STREAM` with `INTERNAL_ERROR`); the
-//! connection stays up.
+//! connection stays up. Raw faults ([`RawReply`]) write malformed bytes instead of an
+//! answer; they need plaintext HTTP/1.1.
 
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+
+use crate::raw::{self, RawPlan, RawReply};
 
 /// A fault injected into one delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,12 +25,17 @@ pub(crate) enum Fault {
     CloseBeforeResponse,
     /// RST as soon as the head arrived; body unread, not applied.
     ResetBeforeRead,
+    /// HTTP/2: `RST_STREAM` with `REFUSED_STREAM` before reading (the server promises the
+    /// request was not processed, RFC 9113 §8.7); HTTP/1.1: as `reset_before_read`.
+    RefusedStream,
     /// Answer this status (503, 429 or 409); not applied.
     Status(u16),
     /// Sleep before the normal answer.
     DelayMs(u64),
     /// Send the head, then the body one byte every 200 ms.
     SlowBody,
+    /// Read the body, then answer with malformed bytes (plaintext HTTP/1.1 only).
+    Raw(RawReply),
 }
 
 impl FromStr for Fault {
@@ -38,10 +46,15 @@ impl FromStr for Fault {
             "reset_after_read" => Fault::ResetAfterRead,
             "close_before_response" => Fault::CloseBeforeResponse,
             "reset_before_read" => Fault::ResetBeforeRead,
+            "refused_stream" => Fault::RefusedStream,
             "status_503" => Fault::Status(503),
             "status_429" => Fault::Status(429),
             "status_409" => Fault::Status(409),
             "slow_body" => Fault::SlowBody,
+            _ if raw::NAMES.iter().any(|(n, _)| *n == s) => {
+                let (_, r) = raw::NAMES.iter().find(|(n, _)| *n == s).expect("checked");
+                Fault::Raw(*r)
+            }
             _ => match s.strip_prefix("delay_ms:").map(str::parse) {
                 Some(Ok(ms)) => Fault::DelayMs(ms),
                 _ => return Err(format!("unknown fault {s:?}")),
@@ -57,9 +70,11 @@ impl Fault {
             Fault::ResetAfterRead => "reset_after_read".into(),
             Fault::CloseBeforeResponse => "close_before_response".into(),
             Fault::ResetBeforeRead => "reset_before_read".into(),
+            Fault::RefusedStream => "refused_stream".into(),
             Fault::Status(c) => format!("status_{c}"),
             Fault::DelayMs(ms) => format!("delay_ms:{ms}"),
             Fault::SlowBody => "slow_body".into(),
+            Fault::Raw(r) => r.name().into(),
         }
     }
 }
@@ -68,12 +83,14 @@ impl Fault {
 pub(crate) const SLOW_BODY_INTERVAL: Duration = Duration::from_millis(200);
 
 /// How the connection task should end a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Abort {
     /// `SO_LINGER` 0, then close: the peer sees RST.
     Reset,
     /// Plain close: the peer sees FIN.
     Close,
+    /// Write these raw bytes on the socket, then end it as the plan says.
+    Raw(RawPlan),
 }
 
 /// Shared between a connection task and the requests it serves.
@@ -97,7 +114,7 @@ impl ConnCtl {
         loop {
             self.notify.notified().await;
             if let Ok(a) = self.abort.lock() {
-                if let Some(how) = *a {
+                if let Some(how) = a.clone() {
                     return how;
                 }
             }
@@ -115,11 +132,14 @@ mod tests {
             "reset_after_read",
             "close_before_response",
             "reset_before_read",
+            "refused_stream",
             "status_503",
             "status_429",
             "status_409",
             "delay_ms:250",
             "slow_body",
+            "bad_status_line",
+            "slow_head",
         ] {
             assert_eq!(n.parse::<Fault>().unwrap().name(), n);
         }

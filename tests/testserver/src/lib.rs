@@ -12,6 +12,7 @@
 //! | `tls`      | `https://127.0.0.1:P1`    |
 //! | `tls_b`    | `https://127.0.0.2:P3`    |
 //! | `tls_name` | `https://localhost:P1`    |
+//! | `tls_untrusted` | `https://127.0.0.1:P2` (certificate from a CA no client is given) |
 //! | `v6`       | `http://[::1]:P4` (only if `::1` can be bound) |
 //!
 //! Every listener sniffs the first byte of a connection: `0x16` starts a TLS handshake
@@ -44,17 +45,22 @@
 //!
 //! # Faults
 //!
-//! `reset_after_read`, `close_before_response`, `reset_before_read`, `status_503`,
-//! `status_429`, `status_409`, `delay_ms:N`, `slow_body`. A delivery is *applied* (counted
-//! in [`Writes`]) when its step has `apply`, its body arrived complete, and the fault is
-//! not `reset_before_read` or `status_*`. On HTTP/1.1 the connection faults RST (linger 0)
-//! or FIN the TCP connection; on HTTP/2 they reset only the stream (`RST_STREAM`).
+//! `reset_after_read`, `close_before_response`, `reset_before_read`, `refused_stream`,
+//! `status_503`, `status_429`, `status_409`, `delay_ms:N`, `slow_body`, and the raw replies
+//! (plaintext HTTP/1.1 only) `bad_status_line`, `truncated_chunked`, `oversized_headers`,
+//! `reset_after_headers`, `reset_mid_body`, `slow_head`, `bad_location_utf8`. A delivery
+//! is *applied* (counted in [`Writes`]) when its step has `apply`, its body arrived
+//! complete, and the fault is not `reset_before_read`, `refused_stream` or `status_*`. On
+//! HTTP/1.1 the connection faults RST (linger 0) or FIN the TCP connection; on HTTP/2 they
+//! reset only the stream (`RST_STREAM`, `INTERNAL_ERROR`; `REFUSED_STREAM` for
+//! `refused_stream`).
 
 mod body;
 mod conn;
 mod control;
 mod faults;
 mod origins;
+mod raw;
 mod record;
 mod routes;
 mod script;
@@ -119,6 +125,7 @@ impl TestServer {
     pub async fn start() -> io::Result<TestServer> {
         let tls = tls::generate()?;
         let acceptor = TlsAcceptor::from(tls.config);
+        let untrusted = TlsAcceptor::from(tls.untrusted);
 
         let a = TcpListener::bind("127.0.0.1:0").await?;
         let p1 = a.local_addr()?.port();
@@ -158,7 +165,12 @@ impl TestServer {
         let tasks = listeners
             .into_iter()
             .map(|(l, role)| {
-                tokio::spawn(conn::accept_loop(l, role, acceptor.clone(), state.clone()))
+                // TLS on `a2`'s port presents a certificate no client trusts.
+                let tls = match role {
+                    Role::A2 => untrusted.clone(),
+                    _ => acceptor.clone(),
+                };
+                tokio::spawn(conn::accept_loop(l, role, tls, state.clone()))
             })
             .collect();
         Ok(TestServer { state, tasks })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 pub(crate) enum Role {
     /// `127.0.0.1:P1` (and `[::1]:P1` when that port is free, so `localhost` works either way).
     A,
-    /// `127.0.0.1:P2`.
+    /// `127.0.0.1:P2` (its TLS certificate is signed by a CA no client trusts).
     A2,
     /// `127.0.0.2:P3`.
     B,
@@ -16,7 +16,17 @@ pub(crate) enum Role {
 }
 
 /// Every label the server may advertise, in a stable order.
-pub(crate) const LABELS: [&str; 8] = ["a", "a2", "b", "a_name", "tls", "tls_b", "tls_name", "v6"];
+pub(crate) const LABELS: [&str; 9] = [
+    "a",
+    "a2",
+    "b",
+    "a_name",
+    "tls",
+    "tls_b",
+    "tls_name",
+    "tls_untrusted",
+    "v6",
+];
 
 /// Ports the server ended up listening on.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +48,7 @@ pub(crate) fn origin_map(ports: Ports) -> BTreeMap<String, String> {
     m.insert("tls".into(), format!("https://127.0.0.1:{p1}"));
     m.insert("tls_b".into(), format!("https://127.0.0.2:{p3}"));
     m.insert("tls_name".into(), format!("https://localhost:{p1}"));
+    m.insert("tls_untrusted".into(), format!("https://127.0.0.1:{p2}"));
     if let Some(p4) = p4 {
         m.insert("v6".into(), format!("http://[::1]:{p4}"));
     }
@@ -47,7 +58,7 @@ pub(crate) fn origin_map(ports: Ports) -> BTreeMap<String, String> {
 /// Derives the origin label of a request from the listener it arrived on, whether the
 /// connection is TLS, and the host name the client used (`:authority` or `Host`).
 ///
-/// Combinations that are not advertised still get a descriptive label (`tls_a2`, `tls_v6`).
+/// Combinations that are not advertised still get a descriptive label (`tls_v6`).
 pub(crate) fn label(role: Role, tls: bool, host: Option<&str>) -> &'static str {
     let by_name = host.is_some_and(|h| {
         let h = h.trim_end_matches('.');
@@ -59,7 +70,7 @@ pub(crate) fn label(role: Role, tls: bool, host: Option<&str>) -> &'static str {
         (Role::A, true, false) => "tls",
         (Role::A, true, true) => "tls_name",
         (Role::A2, false, _) => "a2",
-        (Role::A2, true, _) => "tls_a2",
+        (Role::A2, true, _) => "tls_untrusted",
         (Role::B, false, _) => "b",
         (Role::B, true, _) => "tls_b",
         (Role::V6, false, _) => "v6",

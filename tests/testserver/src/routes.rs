@@ -21,9 +21,10 @@ use crate::State;
 /// Largest `/bytes/{n}`.
 const MAX_BYTES: u64 = 1 << 30;
 
-/// Returned to hyper to reset an HTTP/2 stream (`RST_STREAM`, `INTERNAL_ERROR`).
-#[derive(Debug)]
-pub(crate) struct StreamReset;
+/// Returned to hyper to reset an HTTP/2 stream: `RST_STREAM` with `INTERNAL_ERROR`, or with
+/// the reason inside (hyper takes the reason from the error's source).
+#[derive(Debug, Default)]
+pub(crate) struct StreamReset(Option<h2::Error>);
 
 impl std::fmt::Display for StreamReset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,7 +32,11 @@ impl std::fmt::Display for StreamReset {
     }
 }
 
-impl std::error::Error for StreamReset {}
+impl std::error::Error for StreamReset {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.as_ref().map(|e| e as _)
+    }
+}
 
 /// The hyper service entry point.
 pub(crate) async fn handle(
@@ -70,13 +75,30 @@ pub(crate) async fn handle(
         _ => {}
     }
 
-    let info = if fault == Some(Fault::ResetBeforeRead) {
+    if fault == Some(Fault::RefusedStream) && parts.version == Version::HTTP_2 {
+        let record = make_record(
+            &parts,
+            &conn,
+            tag,
+            script,
+            route,
+            &BodyInfo::unread(),
+            fault,
+        );
+        state.records().push(record);
+        let refused = h2::Error::from(h2::Reason::REFUSED_STREAM);
+        return Err(StreamReset(Some(refused)));
+    }
+    let info = if matches!(fault, Some(Fault::ResetBeforeRead | Fault::RefusedStream)) {
         BodyInfo::unread()
     } else {
         read_body(body).await
     };
     let applies = step.as_ref().is_some_and(|s| s.apply);
-    let refused = matches!(fault, Some(Fault::ResetBeforeRead | Fault::Status(_)));
+    let refused = matches!(
+        fault,
+        Some(Fault::ResetBeforeRead | Fault::RefusedStream | Fault::Status(_))
+    );
     let record = make_record(&parts, &conn, tag, script, route, &info, fault);
     let record = Record {
         applied: applies && info.complete && !refused,
@@ -87,7 +109,7 @@ pub(crate) async fn handle(
 
     let step_retry_after = step.as_ref().and_then(|s| s.retry_after.clone());
     match fault {
-        Some(Fault::ResetBeforeRead | Fault::ResetAfterRead) => {
+        Some(Fault::ResetBeforeRead | Fault::ResetAfterRead | Fault::RefusedStream) => {
             return abort(&conn, parts.version, Abort::Reset).await
         }
         Some(Fault::CloseBeforeResponse) => return abort(&conn, parts.version, Abort::Close).await,
@@ -100,6 +122,19 @@ pub(crate) async fn handle(
             return Ok(resp);
         }
         Some(Fault::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(Fault::Raw(reply)) if !conn.tls && parts.version <= Version::HTTP_11 => {
+            let prefix = tag.map(|t| format!("/t/{t}")).unwrap_or_default();
+            let next = match route {
+                Route::Script(id, Some(n)) => format!("{prefix}/s/{id}/{}", n + 1),
+                _ => format!("{prefix}/echo"),
+            };
+            let plan = reply.plan(&next);
+            return abort(&conn, parts.version, Abort::Raw(plan)).await;
+        }
+        Some(Fault::Raw(_)) => {
+            let msg = "raw faults need plaintext HTTP/1.1\n";
+            return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, msg));
+        }
         _ => {}
     }
 
@@ -268,7 +303,7 @@ async fn abort(
     how: Abort,
 ) -> Result<Response<Body>, StreamReset> {
     if version == Version::HTTP_2 {
-        return Err(StreamReset);
+        return Err(StreamReset::default());
     }
     conn.ctl.abort(how);
     // The connection task drops this future together with the connection.

@@ -19,14 +19,28 @@ pub(crate) struct TlsMaterial {
     pub ca_pem: String,
     /// Server config offering ALPN `h2` and `http/1.1`.
     pub config: Arc<ServerConfig>,
+    /// The same, with a leaf signed by a second CA that no client is given (the
+    /// `tls_untrusted` origin: a failover target whose certificate does not verify).
+    pub untrusted: Arc<ServerConfig>,
 }
 
 fn err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("tls setup: {e}"))
 }
 
-/// Generates a fresh CA and leaf and builds the rustls server config (ring provider).
+/// Generates a fresh CA and leaf (and an untrusted pair) and builds the rustls server
+/// configs (ring provider).
 pub(crate) fn generate() -> io::Result<TlsMaterial> {
+    let (ca_pem, config) = ca_and_config("hopsafe-testserver CA")?;
+    let (_, untrusted) = ca_and_config("hopsafe-testserver untrusted CA")?;
+    Ok(TlsMaterial {
+        ca_pem,
+        config,
+        untrusted,
+    })
+}
+
+fn ca_and_config(ca_name: &str) -> io::Result<(String, Arc<ServerConfig>)> {
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -36,7 +50,7 @@ pub(crate) fn generate() -> io::Result<TlsMaterial> {
         KeyUsagePurpose::DigitalSignature,
     ];
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "hopsafe-testserver CA");
+    dn.push(DnType::CommonName, ca_name);
     ca_params.distinguished_name = dn;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca_params, ca_key);
@@ -59,8 +73,5 @@ pub(crate) fn generate() -> io::Result<TlsMaterial> {
         .with_single_cert(chain, key)
         .map_err(err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsMaterial {
-        ca_pem: ca_cert.pem(),
-        config: Arc::new(config),
-    })
+    Ok((ca_cert.pem(), Arc::new(config)))
 }
