@@ -184,6 +184,9 @@ def test_bad_arguments_raise_clear_errors(lab: Lab) -> None:
         hopsafe.Client(idempotency_key_format="weird")
     with pytest.raises(hopsafe.Connect):
         c.get("http://127.0.0.1:9/")
+    c.close()
+    with pytest.raises(hopsafe.HopsafeError, match="closed"):
+        c.get(lab.origins["a"] + "/echo")
 
 
 def test_sync_client_from_many_threads(lab: Lab) -> None:

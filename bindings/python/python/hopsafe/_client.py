@@ -200,7 +200,10 @@ class Client(_Base):
         """Sends a request, following redirects and retrying as configured."""
         doc, body = self._prepare(method, url, headers, content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout)
-        return self._result(*self._native.send(doc, body))
+        native = self._native
+        if native is None:
+            raise HopsafeError("the client is closed")
+        return self._result(*native.send(doc, body))
 
     def get(self, url: str, **kw: Any) -> Response:
         """GET."""
