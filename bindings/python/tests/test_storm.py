@@ -32,8 +32,8 @@ STORM = 200
 BODY_SIZE = 256 * 1024
 CANCEL_WITHIN = 0.100  # seconds: cancellations land at random in 1..100 ms
 MAX_ATTEMPTS = 3  # RetryPolicy's default
-THREADS = 64
-LOAD = 2_000
+THREADS = 256
+LOAD = 10_000
 
 
 def fd_count() -> int:
@@ -194,8 +194,8 @@ def test_asyncio_cancellation_storm_never_completes_a_cut_body_and_leaks_nothing
     assert threads_after <= threads_before + 1, f"threads leaked: {threads_before} -> {threads_after} {ctx}"
 
 
-def test_sync_client_shared_by_64_threads_through_redirects_is_exact(lab: Lab) -> None:
-    """2,000 keyed POSTs through a cross-origin 307 from one Client shared by 64 threads:
+def test_sync_client_shared_by_256_threads_through_redirects_is_exact(lab: Lab) -> None:
+    """10,000 keyed POSTs through a cross-origin 307 from one Client shared by 256 threads:
     no wrong outcome, every key applied exactly once, fds and memory flat."""
     warm_up(lab)
     fds_before, threads_before = baseline()
@@ -228,7 +228,7 @@ def test_sync_client_shared_by_64_threads_through_redirects_is_exact(lab: Lab) -
     assert set(w["keys"]) == {f'"{k}"' for k in keys}
     # Flat: the second thousand requests reuse the pool (at most one connection per thread
     # and origin) and the memory of the first.
-    assert fds_end <= fds_mid + 8, f"fds grew between rounds: {fds_mid} -> {fds_end}"
+    assert fds_end <= fds_mid + 16, f"fds grew between rounds: {fds_mid} -> {fds_end}"
     assert rss_end - rss_mid < 64 * 1024, f"memory grew between rounds: {rss_mid} -> {rss_end} KiB"
     fds_after = settle(fd_count, fds_before + 2)
     threads_after = settle(thread_count, threads_before + 1)
