@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--quick]`: hopsafe against its peers in Rust, Python and Node, on one
-//! loopback server, in one run; writes `bench/results.md`. Never part of `cargo xtask test`.
+//! `cargo xtask bench [--quick]`: hopsafe against its peers in Rust, Python, Node and Kotlin,
+//! on one loopback server, in one run; writes `bench/results.md`. Never part of `cargo xtask test`.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -240,11 +240,13 @@ pub fn bench(args: &[String]) -> Result {
         let rss = &v["rss_kib"];
         let _ = writeln!(
             md,
-            "- Redirect engine cost per hop (POST+307 minus two plain POSTs): {:.1} µs; the policy path alone (resolve `Location`, method rule, credential check): {:.0} ns.\n- RSS: {} KiB at start, {} KiB with a warm client, {} KiB after {} more requests on it.\n",
-            v["redirect_hop_overhead_us"].as_f64().unwrap_or(f64::NAN),
+            "- The policy path of one hop alone (resolve `Location`, method rule, credential check): {:.0} ns.\n- RSS of the whole bench process: {} KiB at start, {} KiB after every workload above, {} KiB after {} more requests on one client (growth over those requests: the number to watch).\n",
             v["policy_path_ns"].as_f64().unwrap_or(f64::NAN),
             rss["process_start"], rss["after_warm_client"], rss["after_many_requests"], rss["requests"],
         );
+        md.push_str(&crate::bench_rust::instructions_section(&srv.base, quick));
+        md.push_str(&crate::bench_rust::allocations_section(&v));
+        md.push_str(&crate::bench_rust::idle_section(&srv.base));
     }
     if want("python") {
         md.push_str(&table(
@@ -259,6 +261,9 @@ pub fn bench(args: &[String]) -> Result {
             &node(&srv.base, quick)?,
             "hopsafe",
         ));
+    }
+    if want("kotlin") {
+        md.push_str(&crate::bench_kotlin::section(&srv.base, quick, table)?);
     }
     // A partial (`--only`) run must not overwrite the checked-in full results.
     let path = match only {

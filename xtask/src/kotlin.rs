@@ -14,18 +14,35 @@ fn project() -> PathBuf {
 
 /// Builds `hopsafe-ffi` (debug) and the pinned bindgen; returns the cdylib's path.
 pub fn build_cdylib() -> Result<PathBuf> {
-    run(cargo()
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "hopsafe-ffi",
-            "-p",
-            "hopsafe-uniffi-bindgen",
-        ])
-        .current_dir(root()))?;
+    build_ffi(false)
+}
+
+/// Builds `hopsafe-ffi` (in release when `release`) and the pinned bindgen (always debug,
+/// where `generate` runs it from); returns the cdylib's path.
+pub fn build_ffi(release: bool) -> Result<PathBuf> {
+    let profile = if release {
+        run(cargo()
+            .args(["build", "--quiet", "-p", "hopsafe-uniffi-bindgen"])
+            .current_dir(root()))?;
+        run(cargo()
+            .args(["build", "--quiet", "--release", "-p", "hopsafe-ffi"])
+            .current_dir(root()))?;
+        "release"
+    } else {
+        run(cargo()
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "hopsafe-ffi",
+                "-p",
+                "hopsafe-uniffi-bindgen",
+            ])
+            .current_dir(root()))?;
+        "debug"
+    };
     let lib = target_dir()
-        .join("debug")
+        .join(profile)
         .join(if cfg!(target_os = "macos") {
             "libhopsafe_ffi.dylib"
         } else {

@@ -4,6 +4,8 @@
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
 
 mod bench;
+mod bench_kotlin;
+mod bench_rust;
 mod conformance;
 mod demo;
 mod kotlin;
@@ -60,7 +62,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
   conformance [--runtimes a,b] [--peer httpx]  every scenario in every built runtime (and a peer, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
-  bench [--quick] [--only rust,python,node]  hopsafe vs its peers; writes bench/results.md
+  bench [--quick] [--only rust,python,node,kotlin]  hopsafe vs its peers; writes bench/results.md
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
 

@@ -1,13 +1,47 @@
 //! Rust benchmark: hopsafe vs reqwest vs a bare hyper-util client (the floor), on the same
 //! loopback server, interleaved in one run; prints one JSON document.
 //!
-//! `hopsafe-bench BASE_URL [--quick]`
+//! `hopsafe-bench BASE_URL [--quick]`: the interleaved run (requests per second, allocations
+//! per request, RSS).
+//! `hopsafe-bench BASE_URL --instr CLIENT WORKLOAD N`: N requests on a current-thread
+//! runtime and nothing else, for `valgrind --tool=callgrind` (xtask takes the difference of
+//! two N to get instructions per request).
+//! `hopsafe-bench BASE_URL --idle CLIENT`: RSS growth from building one client and leaving
+//! 8 connections idle in its pool.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
+
+/// Counts allocations (every thread), to report allocations per request.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 type Floor = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
@@ -96,11 +130,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// Resident anonymous memory (heap and stacks; not the binary's code pages as they fault in).
+fn anon_kib() -> u64 {
+    status_kib("RssAnon:")
+}
+
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))?
+                .find(|l| l.starts_with(field))?
                 .split_whitespace()
                 .nth(1)?
                 .parse()
@@ -138,12 +181,138 @@ fn policy_path_ns(iterations: u32) -> f64 {
     started.elapsed().as_nanos() as f64 / f64::from(iterations)
 }
 
+fn peer(name: &str) -> Peer {
+    match name {
+        "hopsafe" => Peer::Hopsafe(hopsafe::Client::builder().build().unwrap()),
+        // Returns the 3xx instead of following it: the baseline for the engine's per-hop cost.
+        "hopsafe-nofollow" => Peer::Hopsafe(
+            hopsafe::Client::builder()
+                .follow_redirects(false)
+                .build()
+                .unwrap(),
+        ),
+        "reqwest" => Peer::Reqwest(reqwest::Client::new()),
+        _ => {
+            let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            connector.set_nodelay(true);
+            Peer::Floor(Box::new(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(connector),
+            ))
+        }
+    }
+}
+
+/// (method, path, body size) of a workload, by name.
+fn workload(name: &str) -> (&'static str, &'static str, usize) {
+    match name {
+        "GET" => ("GET", "/echo", 0),
+        "POST" => ("POST", "/echo", 1024),
+        _ => ("POST", "/r/307", 1024),
+    }
+}
+
+/// `--instr CLIENT WORKLOAD N`: one warm-up request, then N, sequentially.
+fn instr(base: &str, client: &str, name: &str, n: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (method, path, size) = workload(name);
+    let url = format!("{base}{path}");
+    let body = Bytes::from(vec![b'x'; size]);
+    rt.block_on(async {
+        let p = peer(client);
+        for _ in 0..=n {
+            p.call(method, &url, body.clone()).await;
+        }
+    });
+}
+
+/// `--idle CLIENT`: RSS growth from building the client and leaving 1, then 8, idle
+/// connections in its pool, over a baseline taken after the runtime's threads have run.
+fn idle(base: &str, client: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("{base}/echo");
+    let settle = || std::thread::sleep(Duration::from_millis(200));
+    rt.block_on(async {
+        let warm: Vec<_> = (0..16)
+            .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_millis(5))))
+            .collect();
+        for w in warm {
+            w.await.unwrap();
+        }
+    });
+    settle();
+    let before = anon_kib();
+    let p = peer(client);
+    let mut grown = Vec::new();
+    for n in [1usize, 8] {
+        rt.block_on(async {
+            let calls: Vec<_> = (0..n)
+                .map(|_| {
+                    let (p, url) = (p.clone(), url.clone());
+                    tokio::spawn(async move { p.call("GET", &url, Bytes::new()).await })
+                })
+                .collect();
+            for c in calls {
+                c.await.unwrap();
+            }
+        });
+        settle();
+        grown.push(anon_kib().saturating_sub(before));
+    }
+    println!(
+        "{}",
+        json!({ "client": client, "idle_rss_kib": grown[0], "idle8_rss_kib": grown[1] })
+    );
+}
+
+/// Allocations per request for each client and workload, sequentially, after a warm-up.
+fn allocations(rt: &tokio::runtime::Runtime, base: &str, peers: &[Peer]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for name in ["GET", "POST", "POST+307"] {
+        let (method, path, size) = workload(name);
+        let url = format!("{base}{path}");
+        let body = Bytes::from(vec![b'x'; size]);
+        for p in peers {
+            if matches!(p, Peer::Floor(_)) && name == "POST+307" {
+                continue;
+            }
+            let per = rt.block_on(async {
+                p.call(method, &url, body.clone()).await;
+                let n = 1000;
+                let start = ALLOCATIONS.load(Ordering::Relaxed);
+                for _ in 0..n {
+                    p.call(method, &url, body.clone()).await;
+                }
+                (ALLOCATIONS.load(Ordering::Relaxed) - start) as f64 / n as f64
+            });
+            out.push(json!({ "workload": name, "client": p.name(), "allocs": per }));
+        }
+    }
+    out
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let base = args
         .first()
-        .expect("usage: hopsafe-bench BASE_URL [--quick]")
+        .expect(
+            "usage: hopsafe-bench BASE_URL [--quick | --instr CLIENT WORKLOAD N | --idle CLIENT]",
+        )
         .clone();
+    match args.get(1).map(String::as_str) {
+        Some("--instr") => {
+            let n = args[4].parse().expect("N");
+            return instr(&base, &args[2], &args[3], n);
+        }
+        Some("--idle") => return idle(&base, &args[2]),
+        _ => {}
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let (n, rounds) = if quick { (2000, 3) } else { (10000, 5) };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -151,14 +320,10 @@ fn main() {
         .build()
         .unwrap();
     let rss_start = rss_kib();
-    let peers = vec![
-        Peer::Hopsafe(hopsafe::Client::builder().build().unwrap()),
-        Peer::Reqwest(reqwest::Client::new()),
-        Peer::Floor(Box::new(
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(hyper_util::client::legacy::connect::HttpConnector::new()),
-        )),
-    ];
+    let peers: Vec<Peer> = ["hopsafe", "reqwest", "hyper-util"]
+        .into_iter()
+        .map(peer)
+        .collect();
     let kib = Bytes::from(vec![b'x'; 1024]);
     let echo = format!("{base}/echo");
     let r307 = format!("{base}/r/307");
@@ -200,15 +365,6 @@ fn main() {
             }
         }
     });
-    let rps = |w: &str, c: &str| {
-        results
-            .iter()
-            .find(|r| r["workload"] == w && r["client"] == c)
-            .and_then(|r| r["rps"].as_f64())
-            .unwrap_or(f64::NAN)
-    };
-    let per_hop_us =
-        (1e6 / rps("POST 1 KiB + 307", "hopsafe")) - 2.0 * (1e6 / rps("POST 1 KiB", "hopsafe"));
     // Memory: one client, many requests; RSS growth after the first batch.
     let growth = rt.block_on(async {
         let c = hopsafe::Client::builder().build().unwrap();
@@ -227,9 +383,10 @@ fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         (before, rss_kib())
     });
+    let allocs = allocations(&rt, &base, &peers);
     let out: Value = json!({
         "results": results,
-        "redirect_hop_overhead_us": per_hop_us,
+        "allocations": allocs,
         "policy_path_ns": policy_path_ns(200_000),
         "rss_kib": { "process_start": rss_start, "after_warm_client": growth.0, "after_many_requests": growth.1,
                      "requests": if quick { 20_000 } else { 100_000 } },

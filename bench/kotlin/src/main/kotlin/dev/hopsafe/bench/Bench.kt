@@ -1,0 +1,274 @@
+// Kotlin/JVM benchmark: hopsafe's uniffi binding against OkHttp, in one JVM, same loopback
+// server as the other languages.
+//   java -Djna.library.path=target/release -cp ... dev.hopsafe.bench.BenchKt BASE_URL [--quick]
+// prints one JSON array: {"client", "rps": {workload: median}, "peak_rss_kib": null, "error"}
+// per client. Clients:
+//   hopsafe       requestBlocking; concurrency = 64 platform threads
+//   okhttp        Call.execute();  concurrency = 64 platform threads
+//   hopsafe-async the suspend request; concurrency = 64 coroutines on Dispatchers.Default
+//   okhttp-async  Call.enqueue() bridged to a coroutine; 64 coroutines likewise
+package dev.hopsafe.bench
+
+import dev.hopsafe.ClientConfig
+import dev.hopsafe.HopsafeClient
+import dev.hopsafe.HttpRequest
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.suspendCancellableCoroutine
+import okhttp3.Call
+import okhttp3.Callback
+import okhttp3.ConnectionPool
+import okhttp3.Dispatcher
+import okhttp3.OkHttpClient
+import okhttp3.Request
+import okhttp3.RequestBody.Companion.toRequestBody
+import okhttp3.Response
+import java.io.IOException
+import java.util.concurrent.Callable
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
+
+private const val CONCURRENCY = 64
+private val KIB = ByteArray(1024) { 'x'.code.toByte() }
+private const val BIG = 10 shl 20
+
+/** One client under test: a request that returns the whole body, blocking or suspending. */
+private sealed interface Peer {
+    val name: String
+}
+
+/** A client called from platform threads. */
+private class BlockingPeer(
+    override val name: String,
+    val call: (method: String, url: String, body: ByteArray?) -> ByteArray,
+) : Peer
+
+/** A client called from coroutines. */
+private class SuspendPeer(
+    override val name: String,
+    val call: suspend (method: String, url: String, body: ByteArray?) -> ByteArray,
+) : Peer
+
+/** One measured workload: [total] requests, [concurrency] at a time. */
+private data class Workload(
+    val name: String,
+    val method: String,
+    val url: String,
+    val body: ByteArray?,
+    val total: Int,
+    val concurrency: Int,
+)
+
+private fun hopsafeRequest(
+    method: String,
+    url: String,
+    body: ByteArray?,
+) = HttpRequest(method, url, emptyList(), body)
+
+private fun checkStatus(
+    status: Int,
+    method: String,
+    url: String,
+) = check(status == 200) { "$method $url: status $status" }
+
+private fun okhttpRequest(
+    method: String,
+    url: String,
+    body: ByteArray?,
+): Request =
+    Request
+        .Builder()
+        .url(url)
+        .method(method, body?.toRequestBody())
+        .build()
+
+private fun Response.bodyOrThrow(
+    method: String,
+    url: String,
+): ByteArray =
+    use {
+        checkStatus(code, method, url)
+        body.bytes()
+    }
+
+/** Suspends until OkHttp's dispatcher has run [this] call; cancelling the coroutine cancels it. */
+private suspend fun Call.await(): Response =
+    suspendCancellableCoroutine { cont ->
+        cont.invokeOnCancellation { cancel() }
+        enqueue(
+            object : Callback {
+                override fun onResponse(
+                    call: Call,
+                    response: Response,
+                ) = cont.resume(response)
+
+                override fun onFailure(
+                    call: Call,
+                    e: IOException,
+                ) = cont.resumeWithException(e)
+            },
+        )
+    }
+
+/** OkHttp with room for [CONCURRENCY] kept-alive connections (its default keeps 5). */
+private fun okhttp(): OkHttpClient =
+    OkHttpClient
+        .Builder()
+        .connectionPool(ConnectionPool(CONCURRENCY, 5, TimeUnit.MINUTES))
+        .dispatcher(
+            Dispatcher().apply {
+                maxRequests = CONCURRENCY
+                maxRequestsPerHost = CONCURRENCY
+            },
+        ).build()
+
+private fun peers(): List<Peer> {
+    val hopsafe = HopsafeClient(ClientConfig())
+    val ok = okhttp()
+    return listOf(
+        BlockingPeer("hopsafe") { m, u, b ->
+            val r = hopsafe.requestBlocking(hopsafeRequest(m, u, b))
+            checkStatus(r.status.toInt(), m, u)
+            r.body
+        },
+        BlockingPeer("okhttp") { m, u, b -> ok.newCall(okhttpRequest(m, u, b)).execute().bodyOrThrow(m, u) },
+        SuspendPeer("hopsafe-async") { m, u, b ->
+            val r = hopsafe.request(hopsafeRequest(m, u, b))
+            checkStatus(r.status.toInt(), m, u)
+            r.body
+        },
+        SuspendPeer("okhttp-async") { m, u, b -> ok.newCall(okhttpRequest(m, u, b)).await().bodyOrThrow(m, u) },
+    )
+}
+
+private val threads = Executors.newFixedThreadPool(CONCURRENCY)
+
+/** Runs [w] once on [peer]; returns requests per second. */
+private fun measure(
+    peer: Peer,
+    w: Workload,
+): Double {
+    val each = w.total / w.concurrency
+    val start = System.nanoTime()
+    when (peer) {
+        is BlockingPeer ->
+            if (w.concurrency == 1) {
+                repeat(each) { peer.call(w.method, w.url, w.body) }
+            } else {
+                val tasks = List(w.concurrency) { Callable { repeat(each) { peer.call(w.method, w.url, w.body) } } }
+                threads.invokeAll(tasks).forEach { it.get() }
+            }
+        is SuspendPeer ->
+            runBlocking(Dispatchers.Default) {
+                repeat(w.concurrency) { launch { repeat(each) { peer.call(w.method, w.url, w.body) } } }
+            }
+    }
+    return each * w.concurrency / ((System.nanoTime() - start) / 1e9)
+}
+
+/** One request on this peer from the calling thread. */
+private fun Peer.once(
+    method: String,
+    url: String,
+    body: ByteArray?,
+): ByteArray =
+    when (this) {
+        is BlockingPeer -> call(method, url, body)
+        is SuspendPeer -> runBlocking { call(method, url, body) }
+    }
+
+/** Checks that [peer] works, that a 307 kept the POST and its 1 KiB body, and the download size. */
+private fun verify(
+    peer: Peer,
+    base: String,
+) {
+    val echo = peer.once("POST", "$base/r/307", KIB).decodeToString()
+    check("\"method\":\"POST\"" in echo && "\"received\":1024" in echo) { "POST + 307 did not keep method and body: $echo" }
+    val size = peer.once("GET", "$base/bytes/$BIG", null).size
+    check(size == BIG) { "10 MiB download returned $size bytes" }
+}
+
+/** The median of [v] (not empty). */
+private fun median(v: List<Double>): Double {
+    val s = v.sorted()
+    val mid = s.size / 2
+    return if (s.size % 2 == 1) s[mid] else (s[mid - 1] + s[mid]) / 2
+}
+
+/** [s] as a JSON string literal. */
+private fun json(s: String): String =
+    buildString {
+        append('"')
+        for (c in s) {
+            when {
+                c == '"' || c == '\\' -> append('\\').append(c)
+                c < ' ' -> append("\\u%04x".format(c.code))
+                else -> append(c)
+            }
+        }
+        append('"')
+    }
+
+/** `BASE_URL [--quick]`: runs every workload on every client and prints the JSON results. */
+fun main(args: Array<String>) {
+    val base = args.firstOrNull() ?: error("usage: BenchKt BASE_URL [--quick]")
+    val quick = "--quick" in args
+    val n = if (quick) 1000 else 5000
+    val rounds = if (quick) 3 else 5
+    val echo = "$base/echo"
+    val workloads =
+        listOf(
+            Workload("sequential GET", "GET", echo, null, n, 1),
+            Workload("64 concurrent GET", "GET", echo, null, n * 4, CONCURRENCY),
+            Workload("POST 1 KiB", "POST", echo, KIB, n, 1),
+            Workload("POST 1 KiB + 307", "POST", "$base/r/307", KIB, n, 1),
+            Workload("10 MiB download", "GET", "$base/bytes/$BIG", null, if (quick) 3 else 10, 1),
+        )
+    val peers = peers()
+    val errors = mutableMapOf<String, String>()
+    val rps = peers.associate { it.name to mutableMapOf<String, MutableList<Double>>() }
+
+    fun attempt(
+        peer: Peer,
+        what: String,
+        f: () -> Unit,
+    ) {
+        if (peer.name in errors) return
+        try {
+            f()
+        } catch (e: Exception) {
+            errors[peer.name] = "$what: ${e::class.simpleName}: ${e.message}".take(200)
+        }
+    }
+    for (peer in peers) {
+        attempt(peer, "check") { verify(peer, base) }
+        // Warm the pool and let the JIT compile the request paths before anything is timed.
+        for (w in workloads) {
+            attempt(peer, "warm-up ${w.name}") { measure(peer, w.copy(total = maxOf(w.total / 4, 2))) }
+        }
+    }
+    for (w in workloads) {
+        repeat(rounds) {
+            for (peer in peers) {
+                attempt(peer, w.name) { rps.getValue(peer.name).getOrPut(w.name) { mutableListOf() }.add(measure(peer, w)) }
+            }
+        }
+    }
+    val out =
+        peers.joinToString(",", "[", "]") { peer ->
+            val medians =
+                rps
+                    .getValue(peer.name)
+                    .filterValues { it.size == rounds }
+                    .entries
+                    .joinToString(",", "{", "}") { (w, v) -> "${json(w)}:${median(v)}" }
+            val error = errors[peer.name]?.let(::json) ?: "null"
+            """{"client":${json(peer.name)},"rps":$medians,"peak_rss_kib":null,"error":$error}"""
+        }
+    println(out)
+    threads.shutdown()
+    System.exit(0)
+}
