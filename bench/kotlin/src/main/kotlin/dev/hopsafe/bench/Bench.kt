@@ -12,6 +12,7 @@ package dev.hopsafe.bench
 import dev.hopsafe.ClientConfig
 import dev.hopsafe.HopsafeClient
 import dev.hopsafe.HttpRequest
+import dev.hopsafe.send
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
@@ -136,7 +137,7 @@ private fun peers(): List<Peer> {
         },
         BlockingPeer("okhttp") { m, u, b -> ok.newCall(okhttpRequest(m, u, b)).execute().bodyOrThrow(m, u) },
         SuspendPeer("hopsafe-async") { m, u, b ->
-            val r = hopsafe.request(hopsafeRequest(m, u, b))
+            val r = hopsafe.send(hopsafeRequest(m, u, b))
             checkStatus(r.status.toInt(), m, u)
             r.body
         },

@@ -48,7 +48,7 @@ class CancelTest {
     fun `a cancelled handle fails the next call at once`() {
         val handle = CancelHandle().also { it.cancel() }
         assertThrows<HopsafeException.Cancelled> {
-            runBlocking { client.request(HttpRequest("GET", slow()), handle) }
+            runBlocking { client.send(HttpRequest("GET", slow()), handle) }
         }
     }
 }

@@ -10,7 +10,7 @@ class ErrorTest {
     private val a = TestServer.origin("a")
     private val client = HopsafeClient(ClientConfig(caPem = TestServer.caPem, maxRedirects = 2u))
 
-    private fun send(req: HttpRequest) = runBlocking { client.request(req) }
+    private fun send(req: HttpRequest) = runBlocking { client.send(req) }
 
     @Test
     fun `https to http is an InsecureRedirect with the hop`() {

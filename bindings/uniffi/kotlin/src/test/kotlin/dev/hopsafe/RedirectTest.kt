@@ -21,7 +21,7 @@ class RedirectTest {
         url: String,
         body: String? = null,
         headers: List<Header> = emptyList(),
-    ) = runBlocking { client.request(HttpRequest(method, url, headers, body?.toByteArray())) }
+    ) = runBlocking { client.send(HttpRequest(method, url, headers, body?.toByteArray())) }
 
     @Test
     fun `307 and 308 keep method and body across origins`() {
