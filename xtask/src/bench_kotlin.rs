@@ -17,11 +17,17 @@ pub fn run_bench(base: &str, quick: bool) -> Result<Vec<Value>> {
     }
     let project = root().join("bench/kotlin");
     let lib = build_ffi(true)?;
-    generate(
-        "kotlin",
-        &lib,
-        &project.join("target/generated-sources/uniffi"),
-    )?;
+    let generated = project.join("target/generated-sources/uniffi");
+    generate("kotlin", &lib, &generated)?;
+    // The binding ships its hand-written extensions (`send`) with the generated code.
+    let send = "dev/hopsafe/Send.kt";
+    std::fs::copy(
+        root()
+            .join("bindings/uniffi/kotlin/src/main/kotlin")
+            .join(send),
+        generated.join(send),
+    )
+    .map_err(|e| format!("cannot copy {send}: {e}"))?;
     let classpath = project.join("target/classpath.txt");
     run(Command::new("mvn")
         .args(["-q", "-B", "compile", "dependency:build-classpath"])
@@ -72,7 +78,7 @@ pub fn section(
     }
     md.insert_str(
         md.trim_end().len(),
-        "\n\nAll four clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client). 64 concurrent: `hopsafe` (`requestBlocking`) and `okhttp` (`execute`) on 64 platform threads; `hopsafe-async` (suspend `request`) and `okhttp-async` (`enqueue` bridged to a coroutine) as 64 coroutines on `Dispatchers.Default`. OkHttp keeps up to 64 idle connections and follows the 307 with method and body (checked against the server's echo before timing).",
+        "\n\nAll four clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client). 64 concurrent: `hopsafe` (`requestBlocking`) and `okhttp` (`execute`) on 64 platform threads; `hopsafe-async` (suspend `send`) and `okhttp-async` (`enqueue` bridged to a coroutine) as 64 coroutines on `Dispatchers.Default`. OkHttp keeps up to 64 idle connections and follows the 307 with method and body (checked against the server's echo before timing).",
     );
     Ok(md)
 }

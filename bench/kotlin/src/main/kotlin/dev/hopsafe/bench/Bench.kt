@@ -5,7 +5,7 @@
 // per client. Clients:
 //   hopsafe       requestBlocking; concurrency = 64 platform threads
 //   okhttp        Call.execute();  concurrency = 64 platform threads
-//   hopsafe-async the suspend request; concurrency = 64 coroutines on Dispatchers.Default
+//   hopsafe-async the suspend send; concurrency = 64 coroutines on Dispatchers.Default
 //   okhttp-async  Call.enqueue() bridged to a coroutine; 64 coroutines likewise
 package dev.hopsafe.bench
 
