@@ -3,11 +3,15 @@
 //! Python and Node bindings only move these documents across their FFI; this crate decides
 //! nothing, it translates.
 
+mod stream;
+
 use std::time::Duration;
 
 use hopsafe::{Client, Error, KeyChoice, KeyFormat, RetryPolicy};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+pub use stream::{body_channel, BodySender};
 
 /// Client configuration as the Python layer sends it (seconds as floats).
 #[derive(Deserialize, Default)]
@@ -153,6 +157,15 @@ pub fn build_request(
     doc: &str,
     body: Option<Vec<u8>>,
 ) -> Result<hopsafe::Request, Error> {
+    build_request_with(client, doc, body.map(hopsafe::Body::from))
+}
+
+/// [`build_request`] with any core body (bytes or a stream).
+pub fn build_request_with(
+    client: &Client,
+    doc: &str,
+    body: Option<hopsafe::Body>,
+) -> Result<hopsafe::Request, Error> {
     let r: Request = serde_json::from_str(doc).map_err(bad_doc)?;
     let mut rb = client.request(&r.method, &r.url);
     for (k, v) in &r.headers {
@@ -189,7 +202,12 @@ pub enum Outcome {
 
 /// Sends a request document and reads the whole body.
 pub async fn execute(client: Client, doc: &str, body: Option<Vec<u8>>) -> Outcome {
-    let req = match build_request(&client, doc, body) {
+    execute_with(client, doc, body.map(hopsafe::Body::from)).await
+}
+
+/// [`execute`] with any core body (bytes or a stream).
+pub async fn execute_with(client: Client, doc: &str, body: Option<hopsafe::Body>) -> Outcome {
+    let req = match build_request_with(&client, doc, body) {
         Ok(req) => req,
         Err(e) => return Outcome::Err(error_json(&e)),
     };
@@ -279,7 +297,20 @@ pub fn spawn(
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task = hopsafe::runtime::shared().spawn(async move { execute(client, &doc, body).await });
+    spawn_with(client, doc, body.map(hopsafe::Body::from))
+}
+
+/// [`spawn`] with any core body (bytes or a stream).
+pub fn spawn_with(
+    client: Client,
+    doc: String,
+    body: Option<hopsafe::Body>,
+) -> (
+    tokio::task::AbortHandle,
+    impl std::future::Future<Output = Outcome> + Send,
+) {
+    let task =
+        hopsafe::runtime::shared().spawn(async move { execute_with(client, &doc, body).await });
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {

@@ -45,6 +45,44 @@ impl NativeClient {
         into_py(outcome, py)
     }
 
+    /// Sends a request whose body is produced by iterating `chunks` (bytes objects) on this
+    /// thread while the request runs: each chunk is handed to the core with the GIL
+    /// released. Iteration stops early when the core no longer reads the body. An exception
+    /// raised by the iterator aborts the send and is re-raised here.
+    fn send_stream<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        chunks: &Bound<'py, PyAny>,
+    ) -> PyResult<(bool, String, Bound<'py, PyBytes>)> {
+        let (tx, body) = convert::body_channel(4);
+        let (abort, outcome) =
+            convert::spawn_with(self.client.clone(), request.to_owned(), Some(body));
+        let mut failure = None;
+        for item in chunks.try_iter()? {
+            match item.and_then(|c| c.extract::<Vec<u8>>()) {
+                Ok(chunk) => {
+                    if !py.detach(|| tx.send_blocking(chunk)) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failure {
+            let reason = e.to_string();
+            py.detach(move || tx.fail(&reason));
+            abort.abort();
+            return Err(e);
+        }
+        drop(tx);
+        let outcome = py.detach(move || hopsafe::runtime::block_on(outcome));
+        Ok(into_py(outcome, py))
+    }
+
     /// Starts a request on the runtime and returns its handle. When it ends, one byte is
     /// written to `notify_fd` (which this call takes ownership of and closes), so the asyncio
     /// loop can wake up without any runtime thread ever calling into Python.

@@ -6,9 +6,9 @@ import asyncio
 import json as _json
 import os
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import _native
@@ -16,7 +16,7 @@ from ._errors import HopsafeError, from_native
 from ._models import Response
 
 HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]] | None
-Content = bytes | bytearray | memoryview | str | Iterable[bytes] | None
+Content = bytes | bytearray | memoryview | str | Iterable[bytes] | IO[bytes] | None
 _UNSET: Any = object()
 
 
@@ -57,7 +57,9 @@ def _seconds(v: float | None, what: str) -> float | None:
     return float(v)
 
 
-def _body(content: Content, json: Any) -> bytes | None:
+def _body(content: Content, json: Any, stream: bool = False) -> bytes | Iterator[bytes] | None:
+    """The request body: bytes, or (when `stream`) an iterator of bytes chunks for iterables
+    and file objects."""
     if json is not _UNSET:
         if content is not None:
             raise TypeError("pass either content= or json=, not both")
@@ -68,18 +70,28 @@ def _body(content: Content, json: Any) -> bytes | None:
         return content.encode()
     if isinstance(content, (bytes, bytearray, memoryview)):
         return bytes(content)
+    if hasattr(content, "read"):
+        reader = content.read
+        content = iter(lambda: reader(_READ_SIZE), b"")
     if isinstance(content, Iterable):
-        # Iterables are read in full before sending, so a 307/308 or a retry can always
-        # replay them: nothing is ever dropped or truncated.
-        chunks = []
-        for chunk in content:
-            if isinstance(chunk, str):
-                chunk = chunk.encode()
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
-            chunks.append(bytes(chunk))
-        return b"".join(chunks)
-    raise TypeError(f"content must be bytes, str or an iterable of bytes, not {type(content).__name__}")
+        chunks = _chunks(content)
+        # Streamed (sync client): the core keeps a replay copy up to the client's replay
+        # limit, and a 307/308 past it fails with BodyNotReplayable. Otherwise the iterable is
+        # read in full first. Either way nothing is ever dropped or truncated.
+        return chunks if stream else b"".join(chunks)
+    raise TypeError(f"content must be bytes, str, a file object or an iterable of bytes, not {type(content).__name__}")
+
+
+_READ_SIZE = 64 * 1024
+
+
+def _chunks(content: Iterable[Any]) -> Iterator[bytes]:
+    for chunk in content:
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
+        yield bytes(chunk)
 
 
 def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
@@ -156,8 +168,8 @@ class _Base:
     def _prepare(
         method: str, url: str, headers: HeadersLike, content: Content, json: Any,
         params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
-        idempotency_key: str | bool | None, timeout: float | None,
-    ) -> tuple[str, bytes | None]:
+        idempotency_key: str | bool | None, timeout: float | None, stream: bool = False,
+    ) -> tuple[str, bytes | Iterator[bytes] | None]:
         if not isinstance(method, str):
             raise TypeError(f"method must be str, not {type(method).__name__}")
         if not isinstance(url, str):
@@ -165,7 +177,7 @@ class _Base:
         if idempotency_key is not None and not isinstance(idempotency_key, (str, bool)):
             raise TypeError("idempotency_key must be a str, True, False or None")
         pairs = _pairs(headers, "headers")
-        body = _body(content, json)
+        body = _body(content, json, stream)
         if json is not _UNSET and not any(k.lower() == "content-type" for k, _ in pairs):
             pairs.append(("content-type", "application/json"))
         doc = {
@@ -199,11 +211,13 @@ class Client(_Base):
     ) -> Response:
         """Sends a request, following redirects and retrying as configured."""
         doc, body = self._prepare(method, url, headers, content, json, params,
-                                  follow_redirects, max_redirects, idempotency_key, timeout)
+                                  follow_redirects, max_redirects, idempotency_key, timeout, stream=True)
         native = self._native
         if native is None:
             raise HopsafeError("the client is closed")
-        return self._result(*native.send(doc, body))
+        if body is None or isinstance(body, bytes):
+            return self._result(*native.send(doc, body))
+        return self._result(*native.send_stream(doc, body))
 
     def get(self, url: str, **kw: Any) -> Response:
         """GET."""

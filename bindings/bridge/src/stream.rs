@@ -1,0 +1,51 @@
+//! Request bodies fed chunk by chunk from a host-language thread: the host pushes, the core
+//! pulls. The core keeps a replay copy up to the client's limit, so a 307/308 or a retry can
+//! resend what was streamed, and fails with `BodyNotReplayable` when it cannot.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// The host side of a streamed body.
+pub struct BodySender {
+    tx: mpsc::Sender<Chunk>,
+}
+
+/// A streamed body and the sender that feeds it; `capacity` chunks may wait in between.
+pub fn body_channel(capacity: usize) -> (BodySender, hopsafe::Body) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    (BodySender { tx }, hopsafe::Body::from_stream(Chunks { rx }))
+}
+
+impl BodySender {
+    /// Blocks until the core takes `chunk`. `false` once the core no longer reads the body
+    /// (the request ended, or the method changed and the body was dropped): stop producing.
+    /// Must not be called from inside an async context.
+    pub fn send_blocking(&self, chunk: Vec<u8>) -> bool {
+        self.tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+    }
+
+    /// Ends the body with an error: the core aborts the send (the server never sees the cut
+    /// body as complete) and the request fails with `BodyStream`.
+    pub fn fail(self, reason: &str) {
+        let _ = self
+            .tx
+            .blocking_send(Err(std::io::Error::other(reason.to_owned())));
+    }
+}
+
+struct Chunks {
+    rx: mpsc::Receiver<Chunk>,
+}
+
+impl futures_util::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        self.rx.poll_recv(cx)
+    }
+}
