@@ -28,18 +28,20 @@ function client (spec = {}) {
 
 const hops = (h) => h.map(({ method, url, status }) => ({ method, url, status }))
 
+/** A one-shot async iterable of 16 KiB chunks: the client streams it. */
+async function * chunks (buf) {
+  for (let i = 0; i < buf.length; i += 16384) yield buf.subarray(i, i + 16384)
+}
+
 async function play (s) {
   const res = await fetch(`${ready.origins.a}/__scripts`, { method: 'POST', body: JSON.stringify({ steps: s.steps }) })
   const { id } = await res.json()
   const obs = { id: s.id, script_id: id, error: null, status: null, final_url: null, final_method: null, idempotency_key: null, history: [], skipped: null }
   const r = s.request
-  if (r.stream) {
-    obs.skipped = 'streams are read before sending (up to replayLimit, else BodyNotReplayable before any hop), so there is no streamed body to cut mid-chain'
-    return obs
-  }
   const init = { method: r.method, url: `${ready.origins[r.origin]}/s/${id}/0`, headers: r.headers ?? {} }
   if ('body' in r) init.body = r.body
   else if ('body_size' in r) init.body = Buffer.alloc(r.body_size, 'x')
+  if (r.stream && init.body != null) init.body = chunks(Buffer.from(init.body))
   if ('idempotency_key' in r) init.idempotencyKey = r.idempotency_key
   if ('follow_redirects' in r) init.followRedirects = r.follow_redirects
   if ('max_redirects' in r) init.maxRedirects = r.max_redirects

@@ -36,7 +36,7 @@ export interface ClientOptions {
   followRedirects?: boolean
   /** Most redirects followed before `TooManyRedirects`; 0 returns the 3xx. */
   maxRedirects?: number
-  /** Bytes of a streamed body kept for replay; a larger async-iterable/ReadableStream body is refused with `BodyNotReplayable`. */
+  /** Bytes of a streamed body kept for replay (default 4 MiB); a larger async-iterable/ReadableStream body that needs a 307/308 or retry fails with `BodyNotReplayable`. */
   replayLimit?: number
   /** Whole-request deadline, every hop and retry included. */
   timeoutMs?: number

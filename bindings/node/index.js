@@ -111,31 +111,45 @@ function pairs (headers, what) {
   })
 }
 
-async function toBuffer (body, limit, url) {
+function isStream (body) {
+  return body != null && typeof body !== 'string' &&
+    (typeof body[Symbol.asyncIterator] === 'function' || typeof body.getReader === 'function')
+}
+
+function toBuffer (body) {
   if (body == null) return null
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
   // Copied once: the caller's buffer stays usable, and a 307/308 or a retry replays the copy.
   if (Buffer.isBuffer(body) || body instanceof Uint8Array) return Buffer.from(body)
   if (body instanceof ArrayBuffer) return Buffer.from(new Uint8Array(body))
   if (ArrayBuffer.isView(body)) return Buffer.from(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
-  if (typeof body[Symbol.asyncIterator] === 'function' || typeof body.getReader === 'function') {
-    // Streams are read before sending so any hop or retry can replay them, up to the
-    // client's replayLimit: a larger stream is refused (and cancelled), never cut short.
-    const chunks = []
-    let size = 0
-    for await (const chunk of body) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk)
-      size += buf.length
-      if (size > limit) {
-        throw new errors.BodyNotReplayable(
-          `the streamed body exceeded the ${limit}-byte replay limit: pass a Buffer or raise the client's replayLimit`,
-          { url: String(url) })
-      }
-      chunks.push(buf)
-    }
-    return Buffer.concat(chunks)
-  }
   throw new TypeError('body must be a string, Buffer, Uint8Array, ArrayBuffer, async iterable or ReadableStream')
+}
+
+/** A chunk of a streamed body as a Buffer (a view, not a copy: the addon copies it once). */
+function chunkBuffer (chunk) {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8')
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk)
+  throw new TypeError(`streamed bodies must yield strings or bytes, got ${typeof chunk}`)
+}
+
+/**
+ * Feeds a ReadableStream or async iterable into the addon while the request runs, one chunk
+ * at a time (the core keeps its replay copy up to the client's replayLimit). Stops when the
+ * core no longer reads the body. Resolves with the error the stream threw, if any.
+ */
+async function pump (body, writer) {
+  try {
+    for await (const chunk of body) {
+      if (!await writer.write(chunkBuffer(chunk))) break
+    }
+    writer.end()
+  } catch (e) {
+    writer.fail(String(e?.message ?? e))
+    return e
+  }
 }
 
 function seconds (ms, what) {
@@ -147,7 +161,6 @@ function seconds (ms, what) {
 /** A client with a connection pool; every method returns a Promise. */
 class Client {
   #native
-  #replayLimit
   constructor (options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
@@ -181,7 +194,6 @@ class Client {
       sdk_version: o.sdkVersion ?? null,
       runtime: `node/${process.versions.node}`,
     }
-    this.#replayLimit = o.replayLimit ?? native.defaultReplayLimit()
     try {
       this.#native = new native.NativeClient(JSON.stringify(config))
     } catch (e) {
@@ -206,8 +218,8 @@ class Client {
       if (body != null) throw new TypeError('pass either body or json, not both')
       payload = Buffer.from(JSON.stringify(json))
       if (!list.some(([k]) => k.toLowerCase() === 'content-type')) list.push(['content-type', 'application/json'])
-    } else {
-      payload = await toBuffer(body, this.#replayLimit, url)
+    } else if (!isStream(body)) {
+      payload = toBuffer(body)
     }
     const doc = JSON.stringify({
       method: method.toUpperCase(),
@@ -223,12 +235,25 @@ class Client {
     const onAbort = () => handle.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
     let result
+    let pumped
     try {
-      result = await this.#native.send(doc, payload, handle)
+      if (json === undefined && isStream(body)) {
+        const writer = new native.BodyWriter()
+        const pending = this.#native.sendStream(doc, writer, handle)
+        pumped = pump(body, writer)
+        result = await pending
+      } else {
+        result = await this.#native.send(doc, payload, handle)
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
     const meta = JSON.parse(result.meta)
+    // The caller's stream failed: that error, not the core's account of the aborted upload.
+    if (!result.ok && meta.name === 'BodyStream' && pumped) {
+      const thrown = await pumped
+      if (thrown !== undefined) throw thrown
+    }
     if (!result.ok) throw toError(meta, meta.name === 'Cancelled' ? signal?.reason : undefined)
     return new Response(meta, result.body)
   }

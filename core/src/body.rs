@@ -167,6 +167,14 @@ impl Replayable {
         }
     }
 
+    /// The error the caller's stream ended with, if it failed while being sent.
+    pub(crate) fn stream_failure(&self) -> Option<String> {
+        match self {
+            Replayable::Teed(tee) => lock(tee).failed.clone(),
+            _ => None,
+        }
+    }
+
     /// After an attempt: reads whatever the server did not read, so the copy is whole, and
     /// turns the body into bytes. Returns the limit when the stream was too large to keep,
     /// or the stream's own error.

@@ -410,7 +410,14 @@ async fn send_once(
             }
         },
     };
-    result.map_err(|e| transport::classify(e, &chain.url, inner.config.transport.connect_timeout))
+    result.map_err(|e| {
+        let mut failed = transport::classify(e, &chain.url, inner.config.transport.connect_timeout);
+        // The caller's own stream broke the upload: say so, not "connection failed".
+        if let Some(reason) = chain.body.stream_failure() {
+            failed.error = Error::BodyStream { reason };
+        }
+        failed
+    })
 }
 
 /// Reads a small 3xx body so the connection can be reused; never decodes it. A large or

@@ -371,3 +371,30 @@ async fn tls_and_connect_errors_are_typed_and_http2_is_negotiated() {
 fn http_version_2() -> http::Version {
     http::Version::HTTP_2
 }
+
+#[tokio::test]
+async fn a_stream_that_fails_mid_upload_is_body_stream_and_never_applied() {
+    let srv = server().await;
+    let c = builder(&srv).build().unwrap();
+    let (id, url) = script(&srv, "a", vec![Step::ok().apply()]);
+    let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from(vec![b'a'; 16 * 1024])),
+        Ok(Bytes::from(vec![b'b'; 16 * 1024])),
+        Err(std::io::Error::other("disk went away")),
+    ];
+    let err = c
+        .post(&url)
+        .body(hopsafe::Body::from_stream(stream::iter(parts)))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, hopsafe::Error::BodyStream { reason } if reason.contains("disk went away")),
+        "{err}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(srv
+        .records(&id)
+        .iter()
+        .all(|r| !r.body_complete && !r.applied));
+}

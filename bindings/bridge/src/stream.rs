@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 type Chunk = Result<Bytes, std::io::Error>;
 
 /// The host side of a streamed body.
+#[derive(Clone)]
 pub struct BodySender {
     tx: mpsc::Sender<Chunk>,
 }
@@ -29,13 +30,28 @@ impl BodySender {
         self.tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
     }
 
-    /// Ends the body with an error: the core aborts the send (the server never sees the cut
-    /// body as complete) and the request fails with `BodyStream`.
-    pub fn fail(self, reason: &str) {
-        let _ = self
-            .tx
-            .blocking_send(Err(std::io::Error::other(reason.to_owned())));
+    /// Waits until the core takes `chunk`; `false` as for [`BodySender::send_blocking`].
+    pub async fn send(&self, chunk: Vec<u8>) -> bool {
+        self.tx.send(Ok(Bytes::from(chunk))).await.is_ok()
     }
+
+    /// Ends the body with an error: the core aborts the send (the server never sees the cut
+    /// body as complete) and the request fails with `BodyStream`. Blocks until delivered.
+    pub fn fail(self, reason: &str) {
+        let _ = self.tx.blocking_send(Err(failure(reason)));
+    }
+
+    /// [`BodySender::fail`] without blocking: delivered by a task on the core's runtime (the
+    /// body cannot end cleanly in the meantime, since this sender lives on in that task).
+    pub fn fail_in_background(self, reason: String) {
+        hopsafe::runtime::shared().spawn(async move {
+            let _ = self.tx.send(Err(failure(&reason))).await;
+        });
+    }
+}
+
+fn failure(reason: &str) -> std::io::Error {
+    std::io::Error::other(reason.to_owned())
 }
 
 struct Chunks {

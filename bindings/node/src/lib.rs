@@ -57,6 +57,92 @@ impl NativeClient {
         hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
         Ok(promise)
     }
+
+    /// Sends a request whose body `writer` feeds while it runs (`index.js` pumps the caller's
+    /// stream into it); resolves (never rejects) with the outcome.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeResult>")]
+    pub fn send_stream<'env>(
+        &self,
+        env: &'env Env,
+        request: String,
+        writer: &BodyWriter,
+        cancel: &CancelHandle,
+    ) -> Result<Object<'env>> {
+        let body = lock(&writer.body)
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("a BodyWriter feeds a single request"))?;
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
+        let (abort, outcome) = convert::spawn_with(self.client.clone(), request, Some(body));
+        cancel.arm(abort);
+        hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
+        Ok(promise)
+    }
+}
+
+/// The writable side of a streamed request body.
+#[napi]
+pub struct BodyWriter {
+    tx: Mutex<Option<convert::BodySender>>,
+    body: Mutex<Option<hopsafe::Body>>,
+}
+
+impl Default for BodyWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type BoolResolver = Box<dyn FnOnce(Env) -> Result<bool> + Send>;
+
+#[napi]
+impl BodyWriter {
+    /// A writer whose body is not sent yet (pass it to `sendStream`).
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        let (tx, body) = convert::body_channel(4);
+        BodyWriter {
+            tx: Mutex::new(Some(tx)),
+            body: Mutex::new(Some(body)),
+        }
+    }
+
+    /// Hands `chunk` to the core: resolves `true` once taken, `false` when the core no longer
+    /// reads the body (the request ended or dropped it): stop writing then. Await each write
+    /// before the next.
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+    pub fn write<'env>(&self, env: &'env Env, chunk: Buffer) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<bool, BoolResolver>()?;
+        let tx = lock(&self.tx).clone();
+        let data = chunk.to_vec();
+        hopsafe::runtime::shared().spawn(async move {
+            let taken = match tx {
+                Some(tx) => tx.send(data).await,
+                None => false,
+            };
+            deferred.resolve(Box::new(move |_env| Ok(taken)));
+        });
+        Ok(promise)
+    }
+
+    /// Ends the body (the last chunk was written).
+    #[napi(catch_unwind)]
+    pub fn end(&self) {
+        lock(&self.tx).take();
+    }
+
+    /// Ends the body with an error: the core aborts the upload (the server never sees it
+    /// complete) and the request fails with `BodyStream`.
+    #[napi(catch_unwind)]
+    pub fn fail(&self, reason: String) {
+        if let Some(tx) = lock(&self.tx).take() {
+            tx.fail_in_background(reason);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 type Resolver = Box<dyn FnOnce(Env) -> Result<NativeResult> + Send>;

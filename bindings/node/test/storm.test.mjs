@@ -1,9 +1,7 @@
 // Cancellation storm through the JS API (issue #10): 200 concurrent POSTs, half of them
 // aborted with an AbortController at a random point, then the server's records are checked.
 //
-// The JS API reads every body (streams included) into one buffer before sending, so a 307/308
-// or a retry can replay it; a streamed body cannot be cut mid-stream the way the Rust core
-// test does. Each upload is 256 KiB instead (200 in flight take a while through loopback and
+// The uploads are Buffers (copied once, replayable), not streams: each upload is 256 KiB (200 in flight take a while through loopback and
 // the server's hashing) and every delivery gets a random `delay_ms:` fault, so an abort lands
 // while the body is being sent or while the client waits for the answer. The storm runs over
 // HTTP/1.1 (one connection per request; the test server drops the handler of a connection
