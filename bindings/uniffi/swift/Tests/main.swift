@@ -126,6 +126,12 @@ await runAll([
         let applied = (try JSONSerialization.jsonObject(with: writes.body) as! [String: Any])["applications"] as? Int
         try check(applied == 1, "applications \(String(describing: applied))")
     }),
+    ("a cancellation storm over HTTP/1.1 never completes a cut body and leaks nothing", {
+        try await cancellationStorm(origin: "a")
+    }),
+    ("a cancellation storm over HTTP/2 never completes a cut body and leaks nothing", {
+        try await cancellationStorm(origin: "tls")
+    }),
     ("the failover example survives a 307", {
         let resp = try await placeOrder(client: client, url: Server.redirect(a, 307, to: b + "/echo"))
         try check(resp.status == 200 && (try Echo(resp).method) == "POST", "status \(resp.status)")
