@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::body::BodySource;
 use crate::config::ClientConfig;
 use crate::error::HopsafeError;
 use crate::types::{HttpRequest, HttpResponse};
@@ -112,6 +113,32 @@ impl HopsafeClient {
     ) -> Result<HttpResponse, HopsafeError> {
         hopsafe::runtime::block_on(self.work(request, cancel))
     }
+
+    /// Like `request`, with the body read from `body` while the request is sent
+    /// (`request.body` must be null). hopsafe keeps a copy up to the client's replay limit;
+    /// a 307/308 or retry that needs more fails with `BodyNotReplayable`, never a truncated
+    /// resend.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn request_streaming(
+        &self,
+        request: HttpRequest,
+        body: Arc<dyn BodySource>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<HttpResponse, HopsafeError> {
+        let work = self.work_with(request, Some(body), cancel);
+        AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
+    }
+
+    /// Like `request_streaming`, blocking the calling thread.
+    #[uniffi::method(default(cancel = None))]
+    pub fn request_streaming_blocking(
+        &self,
+        request: HttpRequest,
+        body: Arc<dyn BodySource>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<HttpResponse, HopsafeError> {
+        hopsafe::runtime::block_on(self.work_with(request, Some(body), cancel))
+    }
 }
 
 impl HopsafeClient {
@@ -121,12 +148,32 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+        self.work_with(request, None, cancel)
+    }
+
+    /// `work` with the body, if any, pulled from a foreign source.
+    fn work_with(
+        &self,
+        request: HttpRequest,
+        source: Option<Arc<dyn BodySource>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
         let client = self.inner.clone();
         async move {
             // Holding `cancel` keeps its sender alive for the whole call.
             let rx = cancel.as_ref().map(|c| c.tx.subscribe());
             let exchange = async {
-                let resp = client.execute(request.into_core()?).await?;
+                let streamed = source.is_some();
+                if streamed && request.body.is_some() {
+                    return Err(HopsafeError::from(hopsafe::Error::InvalidConfig {
+                        reason: "pass the body either as bytes or as a BodySource, not both".into(),
+                    }));
+                }
+                let mut core = request.into_core()?;
+                if let Some(source) = source {
+                    core.body = crate::body::from_source(source);
+                }
+                let resp = client.execute(core).await?;
                 HttpResponse::read(resp).await
             };
             match rx {

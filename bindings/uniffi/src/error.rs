@@ -188,6 +188,17 @@ impl From<hopsafe::Error> for HopsafeError {
     }
 }
 
+/// A `BodySource` that threw something other than a `HopsafeError`: the upload is aborted.
+impl From<uniffi::UnexpectedUniFFICallbackError> for HopsafeError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        HopsafeError::BodyStream {
+            detail: format!("reading the request body failed: {}", e.reason),
+            url: None,
+            history: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,13 @@
 //! Generate the foreign code in library mode with the pinned `uniffi-bindgen`
 //! (`cargo xtask test --only kotlin,swift` does it for you).
 
+mod body;
 mod client;
 mod config;
 mod error;
 mod types;
 
+pub use body::BodySource;
 pub use client::{CancelHandle, HopsafeClient};
 pub use config::{ClientConfig, IdempotencyKeyFormat, RetryConfig};
 pub use error::HopsafeError;

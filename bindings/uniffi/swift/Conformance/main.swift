@@ -50,9 +50,26 @@ func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: Stri
     return config
 }
 
+/// Hands out `bytes` once, in 16 KiB chunks: a one-shot streamed body.
+final class ChunkedSource: BodySource, @unchecked Sendable {
+    private let bytes: Data
+    private var at = 0
+    private let lock = NSLock()
+
+    init(_ bytes: Data) { self.bytes = bytes }
+
+    func read() throws -> Data? {
+        lock.lock()
+        defer { lock.unlock() }
+        if at >= bytes.count { return nil }
+        let end = min(at + 16384, bytes.count)
+        defer { at = end }
+        return bytes.subdata(in: at..<end)
+    }
+}
+
 /// The request of a scenario, or the reason it cannot be expressed.
 func request(_ r: [String: Any], url: String) -> (HttpRequest?, String?) {
-    if r["stream"] as? Bool == true { return (nil, "the uniffi API has no streamed request bodies") }
     var req = HttpRequest(method: r["method"] as? String ?? "GET", url: url)
     if let body = r["body"] as? String {
         req.body = Data(body.utf8)
@@ -104,7 +121,14 @@ func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ co
     }
     do {
         let client = try HopsafeClient(config: clientConfig(s["client"] as? [String: Any] ?? [:], origins, caPem))
-        let resp = try await client.send(req)
+        let resp: HttpResponse
+        if r["stream"] as? Bool == true, let body = req.body {
+            var bare = req
+            bare.body = nil
+            resp = try await client.sendStreaming(bare, body: ChunkedSource(body))
+        } else {
+            resp = try await client.send(req)
+        }
         obs["status"] = Int(resp.status)
         obs["final_url"] = resp.url
         obs["final_method"] = resp.method

@@ -12,4 +12,15 @@ extension HopsafeClient {
             handle.cancel()
         }
     }
+
+    /// Sends `request` with its body read from `body` while it is sent, like
+    /// `requestStreaming(request:body:cancel:)`; cancelling the calling Task cancels it.
+    public func sendStreaming(_ request: HttpRequest, body: BodySource) async throws -> HttpResponse {
+        let handle = CancelHandle()
+        return try await withTaskCancellationHandler {
+            try await self.requestStreaming(request: request, body: body, cancel: handle)
+        } onCancel: {
+            handle.cancel()
+        }
+    }
 }

@@ -132,6 +132,9 @@ await runAll([
     ("a cancellation storm over HTTP/2 never completes a cut body and leaks nothing", {
         try await cancellationStorm(origin: "tls")
     }),
+    ("a streamed body is replayed on 307", { try await streamedBodyIsReplayedOn307() }),
+    ("a stream past the replay limit is BodyNotReplayable", { try await streamPastTheLimitIsBodyNotReplayable() }),
+    ("a failing BodySource aborts the upload as BodyStream", { try await failingSourceIsBodyStream() }),
     ("the failover example survives a 307", {
         let resp = try await placeOrder(client: client, url: Server.redirect(a, 307, to: b + "/echo"))
         try check(resp.status == 200 && (try Echo(resp).method) == "POST", "status \(resp.status)")

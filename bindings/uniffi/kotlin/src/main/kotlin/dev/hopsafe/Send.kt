@@ -18,6 +18,19 @@ suspend fun HopsafeClient.send(
     return request(request, cancel)
 }
 
+/**
+ * Sends [request] with its body read from [body] while it is sent, like
+ * [HopsafeClient.requestStreaming], with the runtime threads kept attached as for [send].
+ */
+suspend fun HopsafeClient.sendStreaming(
+    request: HttpRequest,
+    body: BodySource,
+    cancel: CancelHandle? = null,
+): HttpResponse {
+    CallbackThreads.keptAttached
+    return requestStreaming(request, body, cancel)
+}
+
 /** Registers the thread policy for the completion callback, once per process. */
 private object CallbackThreads {
     val keptAttached: Unit =

@@ -8,6 +8,7 @@ import com.google.gson.JsonElement
 import com.google.gson.JsonNull
 import com.google.gson.JsonObject
 import com.google.gson.JsonParser
+import dev.hopsafe.BodySource
 import dev.hopsafe.ClientConfig
 import dev.hopsafe.Header
 import dev.hopsafe.Hop
@@ -72,12 +73,25 @@ internal fun clientConfig(
     )
 }
 
+/** Hands out [bytes] once, in 16 KiB chunks: a one-shot streamed body. */
+internal class ChunkedSource(
+    private val bytes: ByteArray,
+) : BodySource {
+    private var at = 0
+
+    @Synchronized
+    override fun read(): ByteArray? {
+        if (at >= bytes.size) return null
+        val end = minOf(at + 16384, bytes.size)
+        return bytes.copyOfRange(at, end).also { at = end }
+    }
+}
+
 /** Builds the request of a scenario (`null` with a reason when it cannot be expressed). */
 internal fun request(
     r: JsonObject,
     url: String,
 ): Pair<HttpRequest?, String?> {
-    if (r.opt("stream")?.asBoolean == true) return null to "the uniffi API has no streamed request bodies"
     val body =
         r.opt("body")?.asString?.toByteArray()
             ?: r.opt("body_size")?.asInt?.let { ByteArray(it) { 'x'.code.toByte() } }
@@ -158,7 +172,13 @@ private fun play(
     }
     try {
         HopsafeClient(clientConfig(s.opt("client")?.asJsonObject ?: JsonObject(), origins, caPem)).use { client ->
-            val resp = client.requestBlocking(request)
+            val body = request.body
+            val resp =
+                if (req.opt("stream")?.asBoolean == true && body != null) {
+                    client.requestStreamingBlocking(request.copy(body = null), ChunkedSource(body))
+                } else {
+                    client.requestBlocking(request)
+                }
             obs.addProperty("status", resp.status.toInt())
             obs.addProperty("final_url", resp.url)
             obs.addProperty("final_method", resp.method)
