@@ -1,5 +1,5 @@
 // Hand-written addition to the generated Hopsafe module: Swift task cancellation does not
-// reach Rust futures, so `send` wires a CancelHandle to the task's cancellation.
+// reach Rust futures, so `send` and `sendStreaming` wire a CancelHandle to the task's cancellation.
 
 extension HopsafeClient {
     /// Sends `request` like `request(request:cancel:)`; cancelling the calling Task cancels
