@@ -87,11 +87,32 @@ impl NativeClient {
     /// written to `notify_fd` (which this call takes ownership of and closes), so the asyncio
     /// loop can wake up without any runtime thread ever calling into Python.
     fn start(&self, request: &str, body: Option<Vec<u8>>, notify_fd: i32) -> NativeHandle {
+        self.start_with(request, body.map(hopsafe::Body::from), notify_fd)
+    }
+
+    /// Like `start`, with a body fed through the returned writer while the request runs.
+    fn start_stream(&self, request: &str, notify_fd: i32) -> (NativeHandle, NativeBodyWriter) {
+        let (tx, body) = convert::body_channel(4);
+        let handle = self.start_with(request, Some(body), notify_fd);
+        let writer = NativeBodyWriter {
+            tx: std::sync::Mutex::new(Some(tx)),
+        };
+        (handle, writer)
+    }
+}
+
+impl NativeClient {
+    fn start_with(
+        &self,
+        request: &str,
+        body: Option<hopsafe::Body>,
+        notify_fd: i32,
+    ) -> NativeHandle {
         use std::io::Write;
         use std::os::fd::FromRawFd;
         // SAFETY: the Python caller hands over a pipe write end it never touches again.
         let mut notify = unsafe { std::fs::File::from_raw_fd(notify_fd) };
-        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
+        let (abort, outcome) = convert::spawn_with(self.client.clone(), request.to_owned(), body);
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let filled = slot.clone();
         hopsafe::runtime::shared().spawn(async move {
@@ -100,6 +121,39 @@ impl NativeClient {
             let _ = notify.write_all(b"!");
         });
         NativeHandle { abort, slot }
+    }
+}
+
+/// The writable side of a streamed request body (`AsyncClient` pumps an async iterable into
+/// it from a worker thread).
+#[pyclass(frozen, module = "hopsafe._native")]
+struct NativeBodyWriter {
+    tx: std::sync::Mutex<Option<convert::BodySender>>,
+}
+
+#[pymethods]
+impl NativeBodyWriter {
+    /// Blocks (GIL released) until the core takes `chunk`; `False` once it no longer reads
+    /// the body.
+    fn send_blocking(&self, py: Python<'_>, chunk: Vec<u8>) -> bool {
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match tx {
+            Some(tx) => py.detach(move || tx.send_blocking(chunk)),
+            None => false,
+        }
+    }
+
+    /// Ends the body.
+    fn end(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Ends the body with an error: the upload is aborted and the request fails with
+    /// `BodyStream`. Never blocks.
+    fn fail(&self, reason: String) {
+        if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            tx.fail_in_background(reason);
+        }
     }
 }
 
@@ -180,6 +234,7 @@ fn core_version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;
+    m.add_class::<NativeBodyWriter>()?;
     m.add_class::<NativePolicy>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;

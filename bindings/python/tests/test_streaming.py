@@ -3,9 +3,10 @@ chunk by chunk while the request runs; the core keeps a replay copy up to the re
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -84,3 +85,60 @@ def test_303_drops_the_stream_and_the_rest_is_not_needed(lab: Lab) -> None:
     assert r.status_code == 200 and r.method == "GET"
     recs = lab.records(sid)
     assert recs[0]["body_len"] == len(data) and recs[1]["method"] == "GET" and recs[1]["body_len"] == 0
+
+
+async def agen(data: bytes) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), CHUNK):
+        await asyncio.sleep(0)
+        yield data[i:i + CHUNK]
+
+
+def test_async_client_streams_an_async_generator_and_replays_it_on_307(lab: Lab) -> None:
+    data = bytes(range(256)) * 800
+    sid, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 200, "apply": True}])
+
+    async def main() -> hopsafe.Response:
+        async with lab.async_client(replay_limit=1 << 20) as c:
+            return await c.post(url, content=agen(data))
+
+    r = asyncio.run(main())
+    assert r.status_code == 200 and len(r.history) == 1
+    want = hashlib.sha256(data).hexdigest()
+    assert [(x["origin"], x["body_sha256"]) for x in lab.records(sid)] == [("a", want), ("b", want)]
+
+
+def test_async_client_raises_the_async_generators_error(lab: Lab) -> None:
+    sid, url = lab.script([{"status": 200, "apply": True}])
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"a" * CHUNK
+        raise ValueError("sensor offline")
+
+    async def main() -> None:
+        async with lab.async_client() as c:
+            await c.post(url, content=broken())
+
+    with pytest.raises(ValueError, match="sensor offline"):
+        asyncio.run(main())
+    assert lab.writes(sid)["applications"] == 0
+
+
+def test_cancelling_a_streamed_async_upload_applies_nothing(lab: Lab) -> None:
+    sid, url = lab.script([{"status": 200, "apply": True}])
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.01)
+            yield b"z" * CHUNK
+
+    async def main() -> None:
+        async with lab.async_client() as c:
+            task = asyncio.ensure_future(c.post(url, content=endless()))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert lab.writes(sid)["applications"] == 0
+    assert all(not r["body_complete"] for r in lab.records(sid))

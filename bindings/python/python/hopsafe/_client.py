@@ -6,7 +6,7 @@ import asyncio
 import json as _json
 import os
 import platform
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -16,7 +16,7 @@ from ._errors import HopsafeError, from_native
 from ._models import Response
 
 HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]] | None
-Content = bytes | bytearray | memoryview | str | Iterable[bytes] | IO[bytes] | None
+Content = bytes | bytearray | memoryview | str | Iterable[bytes] | IO[bytes] | AsyncIterable[bytes] | None
 _UNSET: Any = object()
 
 
@@ -83,6 +83,28 @@ def _body(content: Content, json: Any, stream: bool = False) -> bytes | Iterator
 
 
 _READ_SIZE = 64 * 1024
+
+
+async def _pump(content: AsyncIterable[Any], writer: Any, loop: asyncio.AbstractEventLoop) -> BaseException | None:
+    """Feeds an async iterable into a native body writer while the request runs; each chunk
+    is handed over on a worker thread (the hand-over waits for the core). Returns the error
+    the iterable raised, if any."""
+    try:
+        async for chunk in content:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
+            if not await loop.run_in_executor(None, writer.send_blocking, bytes(chunk)):
+                break
+        writer.end()
+    except asyncio.CancelledError:
+        writer.fail("the request was cancelled")
+        raise
+    except Exception as e:  # noqa: BLE001 - handed back to the caller of request()
+        writer.fail(str(e) or type(e).__name__)
+        return e
+    return None
 
 
 def _chunks(content: Iterable[Any]) -> Iterator[bytes]:
@@ -269,7 +291,8 @@ class AsyncClient(_Base):
         idempotency_key: str | bool | None = None, timeout: float | None = None,
     ) -> Response:
         """Sends a request, following redirects and retrying as configured."""
-        doc, body = self._prepare(method, url, headers, content, json, params,
+        streamed = json is _UNSET and isinstance(content, AsyncIterable)
+        doc, body = self._prepare(method, url, headers, None if streamed else content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout)
         if self._native is None:
             raise HopsafeError("the client is closed")
@@ -278,7 +301,13 @@ class AsyncClient(_Base):
         read_end, write_end = os.pipe()
         # The native side owns write_end from here on: it writes one byte when the request
         # ends (or closes it when aborted), and no runtime thread ever calls into Python.
-        handle = self._native.start(doc, body, write_end)
+        pump: asyncio.Task[BaseException | None] | None = None
+        if streamed:
+            handle, writer = self._native.start_stream(doc, write_end)
+            pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
+        else:
+            assert body is None or isinstance(body, bytes)
+            handle = self._native.start(doc, body, write_end)
 
         def ready() -> None:
             if not done.done():
@@ -289,6 +318,8 @@ class AsyncClient(_Base):
             await done
         except asyncio.CancelledError:
             handle.cancel()
+            if pump is not None:
+                pump.cancel()
             raise
         finally:
             loop.remove_reader(read_end)
@@ -296,7 +327,15 @@ class AsyncClient(_Base):
         result = handle.result()
         if result is None:
             raise HopsafeError("the request ended without a result")
-        return self._result(*result)
+        ok, meta, data = result
+        # The caller's own stream failed: raise its error, not the core's account of it.
+        if not ok and pump is not None and '"BodyStream"' in meta:
+            thrown = await pump
+            if thrown is not None:
+                raise thrown
+        if pump is not None and not pump.done():
+            pump.cancel()  # the request is over; stop reading the caller's iterable
+        return self._result(ok, meta, data)
 
     async def get(self, url: str, **kw: Any) -> Response:
         """GET."""
