@@ -59,6 +59,15 @@ fn server() -> Result<Server> {
     })
 }
 
+/// Process rounds per Python/Node client.
+fn rounds(quick: bool) -> usize {
+    if quick {
+        3
+    } else {
+        5
+    }
+}
+
 fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
     let venv = state_dir().join("bench-venv");
     let py = venv.join("bin/python");
@@ -78,7 +87,7 @@ fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
         .args(["develop", "--release", "--quiet", "-m"])
         .arg(root().join("bindings/python/Cargo.toml"))
         .env("VIRTUAL_ENV", &venv))?;
-    clients(PY_CLIENTS, |c| {
+    clients(PY_CLIENTS, rounds(quick), |c| {
         let mut cmd = Command::new(&py);
         cmd.arg(root().join("bench/python/bench.py"))
             .args([base, c]);
@@ -109,7 +118,7 @@ fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&bench))?;
     }
-    clients(NODE_CLIENTS, |c| {
+    clients(NODE_CLIENTS, rounds(quick), |c| {
         let mut cmd = Command::new("node");
         cmd.arg(bench.join("bench.mjs")).args([base, c]);
         if quick {
@@ -119,14 +128,45 @@ fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
     })
 }
 
-fn clients(names: &[&str], cmd: impl Fn(&str) -> Command) -> Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for name in names {
-        eprintln!("  {name}...");
-        let text = output(&mut cmd(name))?;
-        out.push(serde_json::from_str(text.trim()).map_err(|e| format!("{name}: {e}: {text}"))?);
+/// Runs every client's process `rounds` times, interleaved (round 1 of every client, then
+/// round 2, ...), so a slow spell of the shared machine hits every client alike; reports the
+/// median rate per workload, the largest peak RSS and the first error.
+fn clients(names: &[&str], rounds: usize, cmd: impl Fn(&str) -> Command) -> Result<Vec<Value>> {
+    let mut runs: Vec<Vec<Value>> = vec![Vec::new(); names.len()];
+    for round in 1..=rounds {
+        for (i, name) in names.iter().enumerate() {
+            eprintln!("  {name} (round {round} of {rounds})...");
+            let text = output(&mut cmd(name))?;
+            let v: Value =
+                serde_json::from_str(text.trim()).map_err(|e| format!("{name}: {e}: {text}"))?;
+            runs[i].push(v);
+        }
     }
-    Ok(out)
+    Ok(names
+        .iter()
+        .zip(runs)
+        .map(|(name, runs)| merge(name, &runs))
+        .collect())
+}
+
+fn merge(name: &str, runs: &[Value]) -> Value {
+    let mut rps = serde_json::Map::new();
+    let workloads: Vec<String> = runs
+        .iter()
+        .filter_map(|r| r["rps"].as_object())
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    for w in workloads {
+        if rps.contains_key(&w) {
+            continue;
+        }
+        let mut v: Vec<f64> = runs.iter().filter_map(|r| r["rps"][&w].as_f64()).collect();
+        v.sort_by(f64::total_cmp);
+        rps.insert(w, serde_json::json!(v[v.len() / 2]));
+    }
+    let peak = runs.iter().filter_map(|r| r["peak_rss_kib"].as_u64()).max();
+    let error = runs.iter().find_map(|r| r["error"].as_str());
+    serde_json::json!({ "client": name, "rps": rps, "peak_rss_kib": peak, "error": error })
 }
 
 fn table(title: &str, results: &[Value], baseline: &str) -> String {
@@ -211,10 +251,11 @@ pub fn bench(args: &[String]) -> Result {
     let mut md = String::from("# Benchmarks\n\n");
     let _ = writeln!(
         md,
-        "Made by `cargo xtask bench{}` on {} ({} cores, shared and noisy: compare ratios from one run, not absolute numbers across runs). One loopback hyper server, HTTP/1.1 keep-alive, no TLS; each Python/Node client runs in its own process.\n",
+        "Made by `cargo xtask bench{}` on {} ({} cores, shared and noisy: compare ratios from one run, not absolute numbers across runs). One loopback hyper server, HTTP/1.1 keep-alive, no TLS; each Python/Node client runs in its own process, {} rounds interleaved across clients, median per workload.\n",
         if quick { " --quick" } else { "" },
         output(Command::new("date").arg("-u").arg("+%Y-%m-%d"))?.trim(),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        rounds(quick),
     );
     if want("rust") {
         let mut cmd = Command::new(target_dir().join("release/hopsafe-bench"));

@@ -314,7 +314,7 @@ fn main() {
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let (n, rounds) = if quick { (2000, 3) } else { (10000, 5) };
+    let (n, rounds) = if quick { (1000, 5) } else { (5000, 7) };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
