@@ -96,6 +96,10 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
             attempts,
             elapsed,
         };
+        // Only chains that redirect need the loop check, so the request is recorded here.
+        chain
+            .visited
+            .push((chain.method.clone(), without_fragment(&chain.url)));
         let next = match next_hop(inner, &chain, &hop, &raw_location, max) {
             Ok(Some(next)) => next,
             Ok(None) => return finish(inner, chain, parts, incoming, attempts, deadline).await,
@@ -106,9 +110,6 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
             }
         };
         drain_redirect_body(incoming).await;
-        chain
-            .visited
-            .push((chain.method.clone(), without_fragment(&chain.url)));
         let (next_url, next_method) = next;
         if redirect::drops_body(&chain.method, &next_method) {
             hop.dropped.extend(drop_body(&mut chain));
@@ -244,9 +245,10 @@ fn next_hop(
             }
         }
     }
-    let next_key = (next_method.clone(), without_fragment(&next));
-    let current = (chain.method.clone(), without_fragment(&chain.url));
-    if next_key == current || chain.visited.contains(&next_key) {
+    if chain
+        .visited
+        .contains(&(next_method.clone(), without_fragment(&next)))
+    {
         return Err(Error::RedirectLoop {
             method: next_method.to_string(),
             url: next.to_string(),
