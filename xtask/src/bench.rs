@@ -9,13 +9,13 @@ use serde_json::Value;
 
 use crate::util::{cargo, output, root, run, state_dir, target_dir, Result};
 
-const PY_PEERS: &[&str] = &[
-    "httpx==0.28.1",
-    "requests==2.34.2",
-    "urllib3==2.8.0",
-    "aiohttp==3.14.5",
-    "pyreqwest==0.15.1",
-    "maturin==1.16.0",
+const PY_PEERS: &[(&str, &str)] = &[
+    ("httpx", "0.28.1"),
+    ("requests", "2.34.2"),
+    ("urllib3", "2.8.0"),
+    ("aiohttp", "3.14.5"),
+    ("pyreqwest", "0.15.1"),
+    ("maturin", "1.16.0"),
 ];
 const PY_CLIENTS: &[&str] = &[
     "hopsafe",
@@ -70,19 +70,7 @@ fn rounds(quick: bool) -> usize {
 
 fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
     let venv = state_dir().join("bench-venv");
-    let py = venv.join("bin/python");
-    if !py.exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(&py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(PY_PEERS))?;
-    }
+    let py = crate::python::ensure_venv(&venv, PY_PEERS)?;
     run(Command::new(venv.join("bin/maturin"))
         .args(["develop", "--release", "--quiet", "-m"])
         .arg(root().join("bindings/python/Cargo.toml"))

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{cargo, root, run, target_dir, Result, TestServer};
+use crate::util::{cargo, root, run, state_dir, target_dir, Result, TestServer};
 
 /// A runtime's runner: its name, whether it is built, and the command that plays
 /// `READY SCENARIOS OUT`.
@@ -52,7 +52,7 @@ fn rust_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
 }
 
 fn venv_python() -> PathBuf {
-    root().join(".hopsafe/venv/bin/python")
+    state_dir().join("venv/bin/python")
 }
 
 fn python_built() -> bool {
@@ -159,19 +159,13 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
     }
     for peer in peers {
         let out = dir.join(format!("peer-{peer}.json"));
-        let python = crate::python::venv_python()?;
         if *peer != "httpx" {
             problems.push(format!("unknown peer {peer:?} (known: httpx)"));
             continue;
         }
-        run(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "httpx==0.28.1",
-        ]))?;
+        // The test venv (pinned tools included) plus the peer.
+        crate::python::venv_python()?;
+        let python = crate::python::ensure_venv(&state_dir().join("venv"), &[("httpx", "0.28.1")])?;
         run(Command::new(&python)
             .arg(root().join("bindings/python/peer_runner.py"))
             .arg(peer)

@@ -1,7 +1,7 @@
 //! The Python step: a venv under `.hopsafe/venv`, the package built into it by maturin, and
 //! pytest against the shared test server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{root, run, state_dir, testserver_bin, Result};
@@ -15,14 +15,19 @@ const TOOLS: &[(&str, &str)] = &[
 
 /// The venv's python (created on first use).
 pub fn venv_python() -> Result<PathBuf> {
-    let venv = state_dir().join("venv");
+    ensure_venv(&state_dir().join("venv"), TOOLS)
+}
+
+/// A venv at `venv` (created on first use) with `pins` installed; only the missing ones are
+/// installed, so a changed pin is picked up and a warm venv costs nothing. Returns its python.
+pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
     let python = venv.join("bin/python");
     if !python.exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
     }
-    let missing: Vec<String> = TOOLS
+    let missing: Vec<String> = pins
         .iter()
-        .filter(|(name, version)| !has_dist(&venv, name, version))
+        .filter(|(name, version)| !has_dist(venv, name, version))
         .map(|(name, version)| format!("{name}=={version}"))
         .collect();
     if !missing.is_empty() {
@@ -39,7 +44,7 @@ pub fn venv_python() -> Result<PathBuf> {
     Ok(python)
 }
 
-fn has_dist(venv: &std::path::Path, name: &str, version: &str) -> bool {
+fn has_dist(venv: &Path, name: &str, version: &str) -> bool {
     let want = format!("{name}-{version}.dist-info");
     std::fs::read_dir(venv.join("lib"))
         .into_iter()
