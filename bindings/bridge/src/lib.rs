@@ -292,18 +292,6 @@ pub fn internal_json() -> String {
 pub fn spawn(
     client: Client,
     doc: String,
-    body: Option<Vec<u8>>,
-) -> (
-    tokio::task::AbortHandle,
-    impl std::future::Future<Output = Outcome> + Send,
-) {
-    spawn_with(client, doc, body.map(hopsafe::Body::from))
-}
-
-/// [`spawn`] with any core body (bytes or a stream).
-pub fn spawn_with(
-    client: Client,
-    doc: String,
     body: Option<hopsafe::Body>,
 ) -> (
     tokio::task::AbortHandle,

@@ -49,13 +49,7 @@ impl NativeClient {
         body: Option<Buffer>,
         cancel: &CancelHandle,
     ) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred()?;
-        let settle = Settle(Some(deferred));
-        let (abort, outcome) =
-            convert::spawn(self.client.clone(), request, body.map(|b| b.to_vec()));
-        cancel.arm(abort);
-        hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
-        Ok(promise)
+        self.start(env, request, body.map(|b| b.to_vec().into()), cancel)
     }
 
     /// Sends a request whose body `writer` feeds while it runs (`index.js` pumps the caller's
@@ -71,9 +65,23 @@ impl NativeClient {
         let body = lock(&writer.body)
             .take()
             .ok_or_else(|| napi::Error::from_reason("a BodyWriter feeds a single request"))?;
+        self.start(env, request, Some(body), cancel)
+    }
+}
+
+impl NativeClient {
+    /// Spawns the request on the core runtime, wires `cancel` to it and returns the promise
+    /// its outcome settles.
+    fn start<'env>(
+        &self,
+        env: &'env Env,
+        request: String,
+        body: Option<hopsafe::Body>,
+        cancel: &CancelHandle,
+    ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred()?;
         let settle = Settle(Some(deferred));
-        let (abort, outcome) = convert::spawn_with(self.client.clone(), request, Some(body));
+        let (abort, outcome) = convert::spawn(self.client.clone(), request, body);
         cancel.arm(abort);
         hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
         Ok(promise)

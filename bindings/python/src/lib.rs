@@ -56,8 +56,7 @@ impl NativeClient {
         chunks: &Bound<'py, PyAny>,
     ) -> PyResult<(bool, String, Bound<'py, PyBytes>)> {
         let (tx, body) = convert::body_channel(4);
-        let (abort, outcome) =
-            convert::spawn_with(self.client.clone(), request.to_owned(), Some(body));
+        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), Some(body));
         let mut failure = None;
         for item in chunks.try_iter()? {
             match item.and_then(|c| c.extract::<Vec<u8>>()) {
@@ -112,7 +111,7 @@ impl NativeClient {
         use std::os::fd::FromRawFd;
         // SAFETY: the Python caller hands over a pipe write end it never touches again.
         let mut notify = unsafe { std::fs::File::from_raw_fd(notify_fd) };
-        let (abort, outcome) = convert::spawn_with(self.client.clone(), request.to_owned(), body);
+        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let filled = slot.clone();
         hopsafe::runtime::shared().spawn(async move {
