@@ -91,11 +91,7 @@ async def _pump(content: AsyncIterable[Any], writer: Any, loop: asyncio.Abstract
     the iterable raised, if any."""
     try:
         async for chunk in content:
-            if isinstance(chunk, str):
-                chunk = chunk.encode()
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
-            if not await loop.run_in_executor(None, writer.send_blocking, bytes(chunk)):
+            if not await loop.run_in_executor(None, writer.send_blocking, _as_bytes(chunk)):
                 break
         writer.end()
     except asyncio.CancelledError:
@@ -107,13 +103,18 @@ async def _pump(content: AsyncIterable[Any], writer: Any, loop: asyncio.Abstract
     return None
 
 
+def _as_bytes(chunk: Any) -> bytes:
+    """One chunk of a streamed body as bytes (str is UTF-8 encoded)."""
+    if isinstance(chunk, str):
+        return chunk.encode()
+    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+        raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
+    return bytes(chunk)
+
+
 def _chunks(content: Iterable[Any]) -> Iterator[bytes]:
     for chunk in content:
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise TypeError(f"content iterables must yield bytes, got {type(chunk).__name__}")
-        yield bytes(chunk)
+        yield _as_bytes(chunk)
 
 
 def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
