@@ -5,20 +5,24 @@ extension HopsafeClient {
     /// Sends `request` like `request(request:cancel:)`; cancelling the calling Task cancels
     /// the request (the connection is dropped and `HopsafeError.Cancelled` is thrown).
     public func send(_ request: HttpRequest) async throws -> HttpResponse {
-        let handle = CancelHandle()
-        return try await withTaskCancellationHandler {
-            try await self.request(request: request, cancel: handle)
-        } onCancel: {
-            handle.cancel()
-        }
+        try await cancellable { handle in try await self.request(request: request, cancel: handle) }
     }
 
     /// Sends `request` with its body read from `body` while it is sent, like
     /// `requestStreaming(request:body:cancel:)`; cancelling the calling Task cancels it.
     public func sendStreaming(_ request: HttpRequest, body: BodySource) async throws -> HttpResponse {
+        try await cancellable { handle in
+            try await self.requestStreaming(request: request, body: body, cancel: handle)
+        }
+    }
+
+    /// Runs `call` with a fresh CancelHandle that the calling Task's cancellation triggers.
+    private func cancellable(
+        _ call: (CancelHandle) async throws -> HttpResponse
+    ) async throws -> HttpResponse {
         let handle = CancelHandle()
         return try await withTaskCancellationHandler {
-            try await self.requestStreaming(request: request, body: body, cancel: handle)
+            try await call(handle)
         } onCancel: {
             handle.cancel()
         }
