@@ -51,12 +51,9 @@ impl FromStr for Fault {
             "status_429" => Fault::Status(429),
             "status_409" => Fault::Status(409),
             "slow_body" => Fault::SlowBody,
-            _ if raw::NAMES.iter().any(|(n, _)| *n == s) => {
-                let (_, r) = raw::NAMES.iter().find(|(n, _)| *n == s).expect("checked");
-                Fault::Raw(*r)
-            }
-            _ => match s.strip_prefix("delay_ms:").map(str::parse) {
-                Some(Ok(ms)) => Fault::DelayMs(ms),
+            _ => match (raw::parse(s), s.strip_prefix("delay_ms:").map(str::parse)) {
+                (Some(r), _) => Fault::Raw(r),
+                (None, Some(Ok(ms))) => Fault::DelayMs(ms),
                 _ => return Err(format!("unknown fault {s:?}")),
             },
         })

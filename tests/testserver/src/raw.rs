@@ -60,6 +60,11 @@ pub(crate) struct RawPlan {
     end: End,
 }
 
+/// The raw reply a script names, if `name` is one.
+pub(crate) fn parse(name: &str) -> Option<RawReply> {
+    NAMES.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
+}
+
 impl RawReply {
     /// The fault's name as written in scripts.
     pub fn name(self) -> &'static str {
