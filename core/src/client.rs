@@ -193,6 +193,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Declare that an origin deduplicates writes by `Idempotency-Key` (`http(s)://host[:port]`
+    /// or `http(s)://*.domain`). Only then is a POST/PATCH with a *generated* key re-sent after
+    /// it may have reached the server (a reset after sending, a read timeout, 429, 503, 409).
+    /// A key you set yourself already counts as that promise. Most servers ignore the header,
+    /// so the default list is empty and such writes are delivered at most once.
+    ///
+    /// ```
+    /// let client = hopsafe::Client::builder()
+    ///     .key_honoring_origin("https://api.stripe.com")
+    ///     .key_honoring_origin("https://*.payments.example.com")
+    ///     .build()?;
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
+    pub fn key_honoring_origin(mut self, pattern: &str) -> Self {
+        match TrustedOrigin::parse_any_scheme(pattern, "key-honoring origin") {
+            Ok(t) => self.config.idempotency.honoring_origins.push(t),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
     /// Treat another header as a credential (stripped on cross-origin hops).
     pub fn sensitive_header(mut self, name: &str) -> Self {
         match HeaderName::from_bytes(name.as_bytes()) {

@@ -44,11 +44,13 @@ pub(crate) fn decode(headers: &HeaderMap, body: Bytes, url: &Url) -> Result<Byte
     read.map_err(|e| crate::Error::Transport {
         url: url.to_string(),
         reason: format!("cannot decode body: {e}"),
+        history: Vec::new(),
     })?;
     if out.len() > MAX_DECODED_LEN {
         return Err(crate::Error::ResponseTooLarge {
             url: url.to_string(),
             limit: MAX_DECODED_LEN,
+            history: Vec::new(),
         });
     }
     Ok(out.into())

@@ -41,6 +41,7 @@ pub(crate) async fn execute(inner: &Inner, req: Request) -> Result<Response> {
             url,
             phase: TimeoutPhase::Total,
             after: total,
+            history: Vec::new(),
         }),
     }
 }
@@ -122,7 +123,10 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
                     limit,
                     history: chain.history,
                 },
-                SettleError::Stream(reason) => Error::BodyStream { reason },
+                SettleError::Stream(reason) => Error::BodyStream {
+                    reason,
+                    history: Vec::new(),
+                },
             });
         }
         let next_origin = Origin::of(&next_url).expect("resolve_location checked the host");
@@ -406,6 +410,7 @@ async fn send_once(
                         url: chain.url.to_string(),
                         phase: TimeoutPhase::Read,
                         after: d,
+                        history: Vec::new(),
                     },
                     failure: Failure::AfterSend,
                 })
@@ -416,7 +421,10 @@ async fn send_once(
         let mut failed = transport::classify(e, &chain.url, inner.config.transport.connect_timeout);
         // The caller's own stream broke the upload: say so, not "connection failed".
         if let Some(reason) = chain.body.stream_failure() {
-            failed.error = Error::BodyStream { reason };
+            failed.error = Error::BodyStream {
+                reason,
+                history: Vec::new(),
+            };
         }
         failed
     })

@@ -28,7 +28,8 @@ impl std::fmt::Display for TimeoutPhase {
 
 /// Everything that can go wrong, with the context a caller needs to act on it.
 ///
-/// Variants that happen inside a redirect chain carry the `history` of hops so far.
+/// Variants that can happen once a request was sent carry the `history` of redirect hops
+/// taken before it (empty on the first hop); [`Error::write_accepted`] reads it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -50,11 +51,19 @@ pub enum Error {
 
     /// No connection could be opened (refused, unreachable, DNS). Nothing was sent.
     #[error("could not connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
+    Connect {
+        url: String,
+        reason: String,
+        history: Vec<Hop>,
+    },
 
     /// The TLS handshake failed (untrusted certificate, wrong name, protocol).
     #[error("TLS handshake with {url} failed: {reason}")]
-    Tls { url: String, reason: String },
+    Tls {
+        url: String,
+        reason: String,
+        history: Vec<Hop>,
+    },
 
     /// A deadline passed.
     #[error("{phase} timeout after {after:?} on {url}")]
@@ -62,12 +71,17 @@ pub enum Error {
         url: String,
         phase: TimeoutPhase,
         after: Duration,
+        history: Vec<Hop>,
     },
 
     /// The connection failed after the request may have been sent (reset, closed early,
     /// protocol error). The server may have processed it.
     #[error("connection to {url} failed: {reason}")]
-    Transport { url: String, reason: String },
+    Transport {
+        url: String,
+        reason: String,
+        history: Vec<Hop>,
+    },
 
     /// The chain was longer than the configured maximum.
     #[error("more than {max} redirects (last to {url})")]
@@ -122,11 +136,15 @@ pub enum Error {
 
     /// Reading the caller's body stream failed.
     #[error("reading the request body failed: {reason}")]
-    BodyStream { reason: String },
+    BodyStream { reason: String, history: Vec<Hop> },
 
     /// The response body was larger than the caller's limit.
     #[error("response body from {url} is larger than {limit} bytes")]
-    ResponseTooLarge { url: String, limit: usize },
+    ResponseTooLarge {
+        url: String,
+        limit: usize,
+        history: Vec<Hop>,
+    },
 
     /// The redirect policy hook refused a hop.
     #[error("redirect to {url} rejected by policy: {reason}")]
@@ -143,6 +161,7 @@ pub enum Error {
         minimum_version: String,
         current_version: String,
         url: String,
+        history: Vec<Hop>,
     },
 
     /// The request was cancelled by the caller.
@@ -200,26 +219,47 @@ impl Error {
     /// The redirect hops taken before the error, oldest first (empty when none).
     pub fn history(&self) -> &[Hop] {
         match self {
-            Error::TooManyRedirects { history, .. }
+            Error::Connect { history, .. }
+            | Error::Tls { history, .. }
+            | Error::Timeout { history, .. }
+            | Error::Transport { history, .. }
+            | Error::TooManyRedirects { history, .. }
             | Error::RedirectLoop { history, .. }
             | Error::InsecureRedirect { history, .. }
             | Error::UnsupportedScheme { history, .. }
             | Error::InvalidLocation { history, .. }
             | Error::BodyNotReplayable { history, .. }
-            | Error::RedirectRejected { history, .. } => history,
+            | Error::BodyStream { history, .. }
+            | Error::ResponseTooLarge { history, .. }
+            | Error::RedirectRejected { history, .. }
+            | Error::UpgradeRequired { history, .. } => history,
             _ => &[],
         }
     }
 
+    /// Whether a server already accepted a write before this error: a hop in the history
+    /// turned the method into GET (a 303, or a 301/302 answering a POST), which a server does
+    /// after processing the write. Sending the original request again may apply it twice.
+    pub fn write_accepted(&self) -> bool {
+        self.history().iter().any(Hop::accepted_write)
+    }
+
     pub(crate) fn set_history(&mut self, hops: Vec<Hop>) {
         match self {
-            Error::TooManyRedirects { history, .. }
+            Error::Connect { history, .. }
+            | Error::Tls { history, .. }
+            | Error::Timeout { history, .. }
+            | Error::Transport { history, .. }
+            | Error::TooManyRedirects { history, .. }
             | Error::RedirectLoop { history, .. }
             | Error::InsecureRedirect { history, .. }
             | Error::UnsupportedScheme { history, .. }
             | Error::InvalidLocation { history, .. }
             | Error::BodyNotReplayable { history, .. }
-            | Error::RedirectRejected { history, .. } => *history = hops,
+            | Error::BodyStream { history, .. }
+            | Error::ResponseTooLarge { history, .. }
+            | Error::RedirectRejected { history, .. }
+            | Error::UpgradeRequired { history, .. } => *history = hops,
             _ => {}
         }
     }

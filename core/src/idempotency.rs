@@ -7,6 +7,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
+use crate::origin::TrustedOrigin;
 
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -30,6 +31,9 @@ pub struct IdempotencyConfig {
     pub methods: Vec<Method>,
     /// Wire format (default [`KeyFormat::Quoted`]).
     pub format: KeyFormat,
+    /// Origins declared to deduplicate by key (default none): a write that may have reached
+    /// one of them is retried with its generated key. Caller-supplied keys are always trusted.
+    pub honoring_origins: Vec<TrustedOrigin>,
 }
 
 impl Default for IdempotencyConfig {
@@ -38,6 +42,7 @@ impl Default for IdempotencyConfig {
             generate: true,
             methods: vec![Method::POST, Method::PATCH],
             format: KeyFormat::Quoted,
+            honoring_origins: Vec::new(),
         }
     }
 }

@@ -182,6 +182,7 @@ pub(crate) fn upgrade_required(body: &[u8], sdk: &SdkIdentity, url: &str) -> Opt
         minimum_version: field("minimum_version").unwrap_or_default(),
         current_version: field("current_version").unwrap_or_else(|| sdk.version.clone()),
         url: url.to_owned(),
+        history: Vec::new(),
     })
 }
 

@@ -58,24 +58,41 @@ impl std::fmt::Display for Origin {
 pub enum TrustedOrigin {
     /// One origin.
     Exact(Origin),
-    /// Every strict subdomain of `suffix` on `port` (not `suffix` itself).
-    Subdomains { suffix: String, port: u16 },
+    /// Every strict subdomain of `suffix` with this scheme and port (not `suffix` itself).
+    Subdomains {
+        scheme: String,
+        suffix: String,
+        port: u16,
+    },
 }
 
 impl TrustedOrigin {
     /// Parses `https://api.example.com`, `https://api.example.com:8443` or
     /// `https://*.example.com`.
     pub fn parse(pattern: &str) -> Result<TrustedOrigin> {
-        let bad = |why: &str| Error::invalid_config(format!("trusted origin {pattern:?}: {why}"));
-        let rest = pattern
-            .strip_prefix("https://")
-            .ok_or_else(|| bad("only https origins can be trusted"))?;
+        Self::parse_as(pattern, "trusted origin", &["https"])
+    }
+
+    /// Parses the same syntax with `http` allowed too, for lists that grant no credentials
+    /// (such as the origins that honour idempotency keys). `what` names the list in errors.
+    pub fn parse_any_scheme(pattern: &str, what: &str) -> Result<TrustedOrigin> {
+        Self::parse_as(pattern, what, &["https", "http"])
+    }
+
+    fn parse_as(pattern: &str, what: &str, schemes: &[&str]) -> Result<TrustedOrigin> {
+        let bad = |why: &str| Error::invalid_config(format!("{what} {pattern:?}: {why}"));
+        let (scheme, rest) = pattern
+            .split_once("://")
+            .filter(|(s, _)| schemes.contains(s))
+            .ok_or_else(|| bad(&format!("must start with {}://", schemes.join(":// or "))))?;
         if let Some(domain) = rest.strip_prefix("*.") {
-            let url = Url::parse(&format!("https://{domain}")).map_err(|e| bad(&e.to_string()))?;
+            let url =
+                Url::parse(&format!("{scheme}://{domain}")).map_err(|e| bad(&e.to_string()))?;
             check_bare(&url, pattern).map_err(&bad)?;
             return match url.host() {
                 Some(Host::Domain(d)) if d.contains('.') || d == "localhost" => {
                     Ok(TrustedOrigin::Subdomains {
+                        scheme: scheme.to_owned(),
                         suffix: d.to_owned(),
                         port: url.port_or_known_default().unwrap_or(443),
                     })
@@ -94,8 +111,12 @@ impl TrustedOrigin {
     pub fn matches(&self, origin: &Origin) -> bool {
         match self {
             TrustedOrigin::Exact(o) => o == origin,
-            TrustedOrigin::Subdomains { suffix, port } => {
-                origin.scheme == "https"
+            TrustedOrigin::Subdomains {
+                scheme,
+                suffix,
+                port,
+            } => {
+                origin.scheme == *scheme
                     && origin.port == *port
                     && is_domain_name(&origin.host)
                     && origin
@@ -162,6 +183,17 @@ mod tests {
         ] {
             assert!(TrustedOrigin::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn key_honouring_patterns_allow_http_and_keep_the_scheme() {
+        let w = TrustedOrigin::parse_any_scheme("http://*.example.com", "x").unwrap();
+        assert!(w.matches(&origin("http://eu.example.com")));
+        assert!(!w.matches(&origin("https://eu.example.com")));
+        let e = TrustedOrigin::parse_any_scheme("http://127.0.0.1:8080", "x").unwrap();
+        assert!(e.matches(&origin("http://127.0.0.1:8080")));
+        assert!(TrustedOrigin::parse_any_scheme("ftp://a.com", "x").is_err());
+        assert!(TrustedOrigin::parse_any_scheme("http://*.1.2.3", "x").is_err());
     }
 
     #[test]

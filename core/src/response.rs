@@ -63,6 +63,14 @@ pub struct Hop {
     pub elapsed: Duration,
 }
 
+impl Hop {
+    /// Whether this redirect says the server accepted a write: it turned the method into GET
+    /// (a 303 answering anything but GET/HEAD, or a 301/302 answering a POST).
+    pub fn accepted_write(&self) -> bool {
+        crate::redirect::method_after_redirect(self.status, &self.method) != self.method
+    }
+}
+
 /// A response, after every redirect was followed.
 #[derive(Debug)]
 pub struct Response {
@@ -216,6 +224,7 @@ impl ResponseBody {
                     return Err(Error::Transport {
                         url: url.to_string(),
                         reason: crate::transport::describe(&e),
+                        history: Vec::new(),
                     })
                 }
                 Some(Ok(f)) => {
@@ -235,5 +244,6 @@ fn timeout(url: &Url, phase: TimeoutPhase, after: Duration) -> Error {
         url: url.to_string(),
         phase,
         after,
+        history: Vec::new(),
     }
 }

@@ -132,15 +132,24 @@ pub(crate) fn classify(
                         url: url_s,
                         phase: TimeoutPhase::Connect,
                         after: connect_timeout.unwrap_or_default(),
+                        history: Vec::new(),
                     },
                     failure: Failure::Connect,
                 };
             }
         }
         let error = if find::<rustls::Error>(&err).is_some() {
-            Error::Tls { url: url_s, reason }
+            Error::Tls {
+                url: url_s,
+                reason,
+                history: Vec::new(),
+            }
         } else {
-            Error::Connect { url: url_s, reason }
+            Error::Connect {
+                url: url_s,
+                reason,
+                history: Vec::new(),
+            }
         };
         return SendError {
             error,
@@ -152,7 +161,11 @@ pub(crate) fn classify(
             || (h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
     });
     SendError {
-        error: Error::Transport { url: url_s, reason },
+        error: Error::Transport {
+            url: url_s,
+            reason,
+            history: Vec::new(),
+        },
         failure: if refused {
             Failure::Refused
         } else {

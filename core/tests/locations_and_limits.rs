@@ -389,7 +389,7 @@ async fn a_stream_that_fails_mid_upload_is_body_stream_and_never_applied() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, hopsafe::Error::BodyStream { reason } if reason.contains("disk went away")),
+        matches!(&err, hopsafe::Error::BodyStream { reason, .. } if reason.contains("disk went away")),
         "{err}"
     );
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
