@@ -121,6 +121,9 @@ pub(crate) struct Tee {
     overflowed: bool,
     finished: bool,
     failed: Option<String>,
+    /// The engine took the stream over to finish the replay copy: the send that was
+    /// reading it must abort, never end, even once the copy is complete.
+    handed_over: bool,
 }
 
 impl Replayable {
@@ -155,6 +158,7 @@ impl Replayable {
                     overflowed: false,
                     finished: false,
                     failed: None,
+                    handed_over: false,
                 }));
                 *self = Replayable::Teed(tee.clone());
                 OutBody::Tee(tee)
@@ -183,6 +187,7 @@ impl Replayable {
             return Ok(());
         };
         let tee = tee.clone();
+        lock(&tee).handed_over = true;
         loop {
             let mut source = {
                 let mut t = lock(&tee);
@@ -264,13 +269,19 @@ impl http_body::Body for OutBody {
             OutBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             OutBody::Tee(tee) => {
                 let mut t = lock(tee);
+                // The engine took the stream over to finish the replay copy (the server
+                // answered before the upload ended): abort this send rather than end it,
+                // so the server never sees a cut body as complete, even when the copy has
+                // since read the stream to its end.
+                if t.handed_over {
+                    let e = std::io::Error::other("request body handed over for replay");
+                    return Poll::Ready(Some(Err(e)));
+                }
                 if t.finished {
                     return Poll::Ready(None);
                 }
-                // The engine took the stream back to finish the replay copy: abort this send
-                // rather than end it, so the server never sees a cut body as complete.
                 let Some(source) = t.source.as_mut() else {
-                    let e = std::io::Error::other("request body handed over for replay");
+                    let e = std::io::Error::other("request body stream is gone");
                     return Poll::Ready(Some(Err(e)));
                 };
                 match source.as_mut().poll_next(cx) {

@@ -379,9 +379,21 @@ impl RequestBuilder {
         self
     }
 
-    /// Appends a header.
+    /// Appends a header. Values of credential headers (the defaults and the client's
+    /// `sensitive_header`s) are marked sensitive: `Debug` never prints them.
     pub fn header(self, name: &str, value: &str) -> Self {
-        self.edit(|r| r.append_header(name, value))
+        let credentials = &self.client.inner.config.credentials;
+        let parsed = parse_header(name, value).map(|(n, mut v)| {
+            if credentials.is_sensitive(&n) {
+                v.set_sensitive(true);
+            }
+            (n, v)
+        });
+        self.edit(move |r| {
+            let (n, v) = parsed?;
+            r.headers.append(n, v);
+            Ok(())
+        })
     }
 
     /// Sets `Authorization: Bearer <token>` (stripped on cross-origin hops like any credential).
@@ -396,7 +408,7 @@ impl RequestBuilder {
 
     /// Sets `Authorization: Basic ...` (stripped on cross-origin hops like any credential).
     pub fn basic_auth(self, user: &str, password: &str) -> Self {
-        let value = crate::engine::basic_auth_value(user, password);
+        let value = crate::credentials::basic_auth_value(user, password);
         self.edit(move |r| {
             r.headers.insert(http::header::AUTHORIZATION, value);
             Ok(())

@@ -1,49 +1,74 @@
 //! The redirect chain: sends each hop (with retries) and applies the policy modules
 //! ([`redirect`](crate::redirect), [`location`](crate::location),
 //! [`credentials`](crate::credentials), [`idempotency`](crate::idempotency),
-//! [`retry`](crate::retry)) between hops. Decisions live in those modules; this file only
-//! sequences them.
+//! [`retry`](crate::retry), [`identity`](crate::identity)) between hops. Decisions live in
+//! those modules; this file only sequences them.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use base64::Engine as _;
-use bytes::Bytes;
-use http::header::{AUTHORIZATION, LOCATION};
-use http::{HeaderMap, HeaderValue, Method};
+use bytes::{Bytes, BytesMut};
+use http::header::LOCATION;
+use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use url::Url;
 
 use crate::body::{Replayable, SettleError};
 use crate::client::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
+use crate::credentials::{redact_userinfo, take_userinfo};
 use crate::error::{Error, Result, TimeoutPhase};
-use crate::idempotency::{assign_key, IDEMPOTENCY_KEY};
+use crate::idempotency::{self, assign_key, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
 use crate::identity;
-use crate::location::{resolve_location, LocationError};
+use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
-use crate::redirect::{self, RedirectAction, RedirectAttempt, BODY_HEADERS};
-use crate::request::Request;
+use crate::redirect::{self, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
+use crate::request::{Request, RequestOptions};
 use crate::response::{DropReason, DroppedHeader, Hop, Response, ResponseBody};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
 use crate::transport::{self, SendError};
 
+/// The total deadline of a call: when it passes, and the duration it was set from.
 type Deadline = Option<(Instant, Duration)>;
 
-pub(crate) async fn execute(inner: &Inner, req: Request) -> Result<Response> {
-    let Some(total) = req.options.timeout.or(inner.config.timeout) else {
-        return run(inner, req, None).await;
+/// The final answer of a chain, before its body is read.
+type Answer = (http::response::Parts, Incoming, u32);
+
+pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response> {
+    // Credentials leave the URL first, so no error, hop or log can show them.
+    take_userinfo(&mut req.url, &mut req.headers);
+    let total = req.options.timeout.or(inner.config.timeout);
+    // A total too long to represent is no deadline at all (never a panic).
+    let deadline = total.and_then(|t| Some((Instant::now().checked_add(t)?, t)));
+    let options = std::mem::take(&mut req.options);
+    let mut chain = start(inner, &options.idempotency_key, req)?;
+    let answer = match deadline {
+        None => run(inner, &mut chain, &options, None).await,
+        Some((_, total)) => {
+            match tokio::time::timeout(total, run(inner, &mut chain, &options, deadline)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(Error::Timeout {
+                    url: chain.url.to_string(),
+                    phase: TimeoutPhase::Total,
+                    after: total,
+                    history: Vec::new(),
+                }),
+            }
+        }
     };
-    let url = req.url.as_str().to_owned();
-    let deadline = Some((Instant::now() + total, total));
-    match tokio::time::timeout(total, run(inner, req, deadline)).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            url,
-            phase: TimeoutPhase::Total,
-            after: total,
-            history: Vec::new(),
-        }),
+    match answer {
+        Ok((parts, incoming, attempts)) => {
+            finish(inner, chain, parts, incoming, attempts, deadline).await
+        }
+        Err(e) => Err(with_history(e, chain.history)),
     }
+}
+
+/// `e` with the hops taken before it, unless it already has its own.
+fn with_history(mut e: Error, history: Vec<Hop>) -> Error {
+    if e.history().is_empty() {
+        e.set_history(history);
+    }
+    e
 }
 
 /// The state carried from hop to hop.
@@ -53,67 +78,96 @@ struct Chain {
     origin: Origin,
     headers: HeaderMap,
     body: Replayable,
-    key: Option<String>,
+    /// The key the current hop sends, if any (cleared when a hop removes the header).
+    key: Option<AssignedKey>,
     history: Vec<Hop>,
-    /// Requests already made in this chain (method, URL without fragment), for loops.
-    visited: Vec<(Method, String)>,
+    visits: Visits,
 }
 
-async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response> {
+/// Builds the first hop: default headers, identity, credential marking, the idempotency key.
+fn start(inner: &Inner, choice: &KeyChoice, req: Request) -> Result<Chain> {
     let cfg = &inner.config;
-    let follow = req.options.follow_redirects.unwrap_or(cfg.follow_redirects);
-    let max = req.options.max_redirects.unwrap_or(cfg.max_redirects);
-    let policy = req.options.retry.as_ref().unwrap_or(&cfg.retry);
-    let mut chain = start(
-        inner,
-        &req.options.idempotency_key,
-        req.method,
-        req.url,
-        req.headers,
-    )?;
-    chain.body = Replayable::new(req.body);
+    let origin = match Origin::of(&req.url) {
+        Some(o) if matches!(req.url.scheme(), "http" | "https") => o,
+        _ => {
+            return Err(Error::UnsupportedScheme {
+                scheme: req.url.scheme().to_owned(),
+                url: req.url.to_string(),
+                history: Vec::new(),
+            })
+        }
+    };
+    let mut headers = cfg.default_headers.clone();
+    for name in req.headers.keys() {
+        headers.remove(name);
+    }
+    for (name, value) in &req.headers {
+        headers.append(name, value.clone());
+    }
+    cfg.identity_headers.apply(&mut headers);
+    cfg.credentials.mark_sensitive(&mut headers);
+    let key = assign_key(&cfg.idempotency, choice, &req.method, &mut headers)?;
+    Ok(Chain {
+        method: req.method,
+        url: req.url,
+        origin,
+        headers,
+        body: Replayable::new(req.body),
+        key,
+        history: Vec::new(),
+        visits: Visits::default(),
+    })
+}
+
+/// Follows the chain to its final answer. Errors get the chain's history in [`execute`].
+async fn run(
+    inner: &Inner,
+    chain: &mut Chain,
+    options: &RequestOptions,
+    deadline: Deadline,
+) -> Result<Answer> {
+    let cfg = &inner.config;
+    let follow = options.follow_redirects.unwrap_or(cfg.follow_redirects);
+    let max = options.max_redirects.unwrap_or(cfg.max_redirects);
+    let policy = options.retry.as_ref().unwrap_or(&cfg.retry);
     loop {
         let sent_headers = chain.headers.keys().cloned().collect();
         let body_len = chain.body.known_len();
         let started = Instant::now();
-        let (resp, attempts) = send_with_retries(inner, &mut chain, policy, deadline).await?;
+        let (resp, attempts) = send_with_retries(inner, chain, policy, deadline).await?;
         let elapsed = started.elapsed();
         let (parts, incoming) = resp.into_parts();
-        let location = parts.headers.get(LOCATION).cloned();
-        let raw_location = match location {
+        let first_location = match parts.headers.get(LOCATION) {
             Some(loc) if follow && max > 0 && redirect::is_followed_status(parts.status) => loc,
-            _ => return finish(inner, chain, parts, incoming, attempts, deadline).await,
+            _ => return Ok((parts, incoming, attempts)),
         };
-        let body_len = body_len.or(chain.body.known_len());
+        let shown =
+            redact_userinfo(&String::from_utf8_lossy(first_location.as_bytes())).into_owned();
         let mut hop = Hop {
             method: chain.method.clone(),
             url: chain.url.clone(),
             status: parts.status,
-            location: Some(String::from_utf8_lossy(raw_location.as_bytes()).into_owned()),
+            location: Some(shown),
             sent_headers,
-            body_len,
-            idempotency_key: chain.key.clone(),
+            body_len: body_len.or(chain.body.known_len()),
+            idempotency_key: chain.key.as_ref().map(|k| k.value.clone()),
             dropped: Vec::new(),
             attempts,
             elapsed,
         };
         // Only chains that redirect need the loop check, so the request is recorded here.
-        chain
-            .visited
-            .push((chain.method.clone(), without_fragment(&chain.url)));
-        let next = match next_hop(inner, &chain, &hop, &raw_location, max) {
+        chain.visits.record(&chain.method, &chain.url);
+        let (next_url, next_method) = match next_hop(inner, chain, &hop, &parts.headers, max) {
             Ok(Some(next)) => next,
-            Ok(None) => return finish(inner, chain, parts, incoming, attempts, deadline).await,
-            Err(mut e) => {
+            Ok(None) => return Ok((parts, incoming, attempts)),
+            Err(e) => {
                 chain.history.push(hop);
-                e.set_history(chain.history);
                 return Err(e);
             }
         };
         drain_redirect_body(incoming).await;
-        let (next_url, next_method) = next;
         if redirect::drops_body(&chain.method, &next_method) {
-            hop.dropped.extend(drop_body(&mut chain));
+            hop.dropped.extend(drop_body(chain));
         } else if let Err(e) = chain.body.settle().await {
             chain.history.push(hop);
             return Err(match e {
@@ -121,7 +175,7 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
                     status: parts.status.as_u16(),
                     location: next_url.to_string(),
                     limit,
-                    history: chain.history,
+                    history: Vec::new(),
                 },
                 SettleError::Stream(reason) => Error::BodyStream {
                     reason,
@@ -135,6 +189,11 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
             &chain.origin,
             &next_origin,
         ));
+        // The key state follows what is actually sent: a key declared sensitive and
+        // stripped on another origin no longer makes the write keyed.
+        if !chain.headers.contains_key(IDEMPOTENCY_KEY) {
+            chain.key = None;
+        }
         chain.history.push(hop);
         chain.url = next_url;
         chain.method = next_method;
@@ -142,76 +201,32 @@ async fn run(inner: &Inner, req: Request, deadline: Deadline) -> Result<Response
     }
 }
 
-/// Builds the first hop: default headers, credentials from the URL, the idempotency key.
-fn start(
-    inner: &Inner,
-    choice: &crate::idempotency::KeyChoice,
-    method: Method,
-    mut url: Url,
-    user_headers: HeaderMap,
-) -> Result<Chain> {
-    let origin = match Origin::of(&url) {
-        Some(o) if matches!(url.scheme(), "http" | "https") => o,
-        _ => {
-            return Err(Error::UnsupportedScheme {
-                scheme: url.scheme().to_owned(),
-                url: url.to_string(),
-                history: Vec::new(),
-            })
-        }
-    };
-    let mut headers = inner.config.default_headers.clone();
-    for name in user_headers.keys() {
-        headers.remove(name);
-    }
-    for (name, value) in &user_headers {
-        headers.append(name, value.clone());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        if !headers.contains_key(AUTHORIZATION) {
-            let user = decode_userinfo(url.username());
-            let password = decode_userinfo(url.password().unwrap_or_default());
-            headers.insert(AUTHORIZATION, basic_auth_value(&user, &password));
-        }
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-    }
-    inner.config.identity_headers.apply(&mut headers);
-    let key = assign_key(&inner.config.idempotency, choice, &method, &mut headers)?;
-    Ok(Chain {
-        method,
-        url,
-        origin,
-        headers,
-        body: Replayable::Bytes(Bytes::new()),
-        key,
-        history: Vec::new(),
-        visited: Vec::new(),
-    })
-}
-
 /// Decides whether and where to go next. `Ok(None)` returns the 3xx to the caller.
 fn next_hop(
     inner: &Inner,
     chain: &Chain,
     hop: &Hop,
-    raw_location: &HeaderValue,
+    headers: &HeaderMap,
     max: u32,
 ) -> Result<Option<(Url, Method)>> {
     let cfg = &inner.config;
-    let location = hop.location.clone().unwrap_or_default();
-    let next = resolve_location(&chain.url, raw_location.as_bytes()).map_err(|e| match e {
+    let shown = hop.location.as_deref().unwrap_or_default();
+    let invalid = |reason: String| Error::InvalidLocation {
+        location: truncate(shown, 512),
+        url: chain.url.to_string(),
+        reason,
+        history: Vec::new(),
+    };
+    let raw = single_location(headers)
+        .map_err(|e| invalid(e.to_string()))?
+        .ok_or_else(|| invalid("no Location".into()))?;
+    let next = resolve_location(&chain.url, raw.as_bytes()).map_err(|e| match e {
         LocationError::UnsupportedScheme(scheme) => Error::UnsupportedScheme {
             scheme,
-            url: location.clone(),
+            url: truncate(shown, 512),
             history: Vec::new(),
         },
-        other => Error::InvalidLocation {
-            location: truncate(&location, 512),
-            url: chain.url.to_string(),
-            reason: other.to_string(),
-            history: Vec::new(),
-        },
+        other => invalid(other.to_string()),
     })?;
     if chain.history.len() as u32 >= max {
         return Err(Error::TooManyRedirects {
@@ -220,7 +235,7 @@ fn next_hop(
             history: Vec::new(),
         });
     }
-    if chain.url.scheme() == "https" && next.scheme() == "http" && !cfg.allow_https_downgrade {
+    if redirect::is_downgrade(&chain.url, &next) && !cfg.allow_https_downgrade {
         return Err(Error::InsecureRedirect {
             from: chain.url.to_string(),
             to: next.to_string(),
@@ -249,10 +264,7 @@ fn next_hop(
             }
         }
     }
-    if chain
-        .visited
-        .contains(&(next_method.clone(), without_fragment(&next)))
-    {
+    if chain.visits.is_loop(&next_method, &next) {
         return Err(Error::RedirectLoop {
             method: next_method.to_string(),
             url: next.to_string(),
@@ -278,23 +290,30 @@ fn drop_body(chain: &mut Chain) -> Vec<DroppedHeader> {
 }
 
 /// The final response. A `426` problem from a version-pinning server becomes
-/// [`Error::UpgradeRequired`].
+/// [`Error::UpgradeRequired`]; any other answer, whatever its size, is returned whole.
 async fn finish(
     inner: &Inner,
-    chain: Chain,
+    mut chain: Chain,
     parts: http::response::Parts,
     incoming: Incoming,
     attempts: u32,
     deadline: Deadline,
 ) -> Result<Response> {
-    let mut body = ResponseBody::new(incoming, inner.config.read_timeout, deadline);
-    if parts.status == http::StatusCode::UPGRADE_REQUIRED && is_problem_json(&parts.headers) {
-        let bytes = read_capped(&mut body, &chain.url, PROBLEM_BODY_LIMIT).await?;
-        let url = chain.url.as_str();
-        if let Some(e) = identity::upgrade_required(&bytes, &inner.config.identity, url) {
-            return Err(e);
+    let cfg = &inner.config;
+    let mut body = ResponseBody::new(incoming, cfg.read_timeout, deadline);
+    if identity::may_be_refusal(parts.status, &parts.headers) {
+        let read = read_up_to(&mut body, &chain.url, identity::PROBLEM_BODY_LIMIT).await;
+        let (prefix, complete) = match read {
+            Ok(read) => read,
+            Err(e) => return Err(with_history(e, chain.history)),
+        };
+        if complete {
+            if let Some(e) = identity::upgrade_required(&prefix, &cfg.identity, chain.url.as_str())
+            {
+                return Err(with_history(e, chain.history));
+            }
         }
-        body = ResponseBody::buffered(bytes);
+        body.unread(prefix);
     }
     let sent_headers = chain.headers.keys().cloned().collect();
     Ok(Response {
@@ -304,36 +323,23 @@ async fn finish(
         url: chain.url,
         method: chain.method,
         headers: parts.headers,
-        history: chain.history,
-        idempotency_key: chain.key,
+        history: std::mem::take(&mut chain.history),
+        idempotency_key: chain.key.map(|k| k.value),
         attempts,
         body,
     })
 }
 
-/// Problem documents larger than this are not inspected.
-const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
-
-fn is_problem_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/problem+json")
-        })
-}
-
-async fn read_capped(body: &mut ResponseBody, url: &Url, limit: usize) -> Result<Bytes> {
-    let mut out = Vec::new();
+/// Reads at most about `limit` bytes; `true` when that was the whole body.
+async fn read_up_to(body: &mut ResponseBody, url: &Url, limit: usize) -> Result<(Bytes, bool)> {
+    let mut out = BytesMut::new();
     while let Some(chunk) = body.chunk(url).await? {
         out.extend_from_slice(&chunk);
         if out.len() > limit {
-            break;
+            return Ok((out.freeze(), false));
         }
     }
-    Ok(out.into())
+    Ok((out.freeze(), true))
 }
 
 /// Sends one hop, retrying when [`retry::is_retry_safe`] allows it.
@@ -345,13 +351,18 @@ async fn send_with_retries(
 ) -> Result<(http::Response<Incoming>, u32)> {
     let uri = transport::to_uri(&chain.url)?;
     let mut backoff = Backoff::new(policy);
-    let keyed = chain.key.is_some();
+    let key_honored = chain
+        .key
+        .as_ref()
+        .is_some_and(|k| idempotency::is_honored(&inner.config.idempotency, k, &chain.origin));
     let mut attempt = 0;
     loop {
         attempt += 1;
         let outcome = send_once(inner, chain, uri.clone()).await;
         let failure = match &outcome {
-            Ok(resp) if is_retry_status(policy, resp.status()) => Failure::Status(resp.status()),
+            Ok(resp) if retry::is_retry_status(policy, resp.status()) => {
+                Failure::Status(resp.status())
+            }
             Ok(_) => return outcome.map(|r| (r, attempt)).map_err(|e| e.error),
             Err(e) => e.failure,
         };
@@ -359,7 +370,7 @@ async fn send_with_retries(
             outcome.map(|r| (r, attempt)).map_err(|e| e.error)
         };
         if attempt >= policy.max_attempts
-            || !retry::is_retry_safe(policy, &chain.method, keyed, failure)
+            || !retry::is_retry_safe(policy, &chain.method, key_honored, failure)
         {
             return give_up(outcome);
         }
@@ -372,7 +383,7 @@ async fn send_with_retries(
                 wait = asked;
             }
         }
-        if deadline.is_some_and(|(at, _)| Instant::now() + wait >= at) {
+        if !retry::fits_before(Instant::now(), wait, deadline.map(|(at, _)| at)) {
             return give_up(outcome);
         }
         if chain.body.settle().await.is_err() {
@@ -383,10 +394,6 @@ async fn send_with_retries(
         }
         tokio::time::sleep(wait).await;
     }
-}
-
-fn is_retry_status(policy: &RetryPolicy, status: http::StatusCode) -> bool {
-    status == http::StatusCode::CONFLICT || policy.statuses.contains(&status.as_u16())
 }
 
 async fn send_once(
@@ -468,25 +475,4 @@ fn truncate(s: &str, max: usize) -> String {
         .find(|&i| s.is_char_boundary(i))
         .unwrap_or(0);
     format!("{}... ({} bytes)", &s[..cut], s.len())
-}
-
-fn without_fragment(url: &Url) -> String {
-    let mut u = url.clone();
-    u.set_fragment(None);
-    u.into()
-}
-
-fn decode_userinfo(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// `Basic base64(user:password)`, marked sensitive so it is never logged by hyper.
-pub(crate) fn basic_auth_value(user: &str, password: &str) -> HeaderValue {
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let mut v = HeaderValue::from_str(&format!("Basic {token}"))
-        .expect("base64 output is a valid header value");
-    v.set_sensitive(true);
-    v
 }

@@ -3,11 +3,17 @@
 //! Writes whose method is not idempotent (POST, PATCH) get a fresh UUID v4 key by default.
 //! The same header value goes with every 307/308 hop and every retry; when a 301/302/303
 //! turns the write into a GET the key goes with the body.
+//!
+//! Sending a key is not the same as the server honouring it: most servers ignore the header.
+//! A key counts as honoured ([`is_honored`]) only when the caller supplied it (which says
+//! the caller knows the API deduplicates) or the target origin was declared with
+//! `ClientBuilder::key_honoring_origin`; only then may [`retry`](crate::retry) re-send a
+//! write that may have reached the server.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
-use crate::origin::TrustedOrigin;
+use crate::origin::{Origin, TrustedOrigin};
 
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -47,6 +53,22 @@ impl Default for IdempotencyConfig {
     }
 }
 
+/// The key a request carries, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedKey {
+    /// The key, without the quotes of the wire format.
+    pub value: String,
+    /// True when the caller supplied it ([`KeyChoice::Use`] or an `Idempotency-Key`
+    /// header), false when hopsafe generated it.
+    pub supplied_by_caller: bool,
+}
+
+/// Whether the server at `origin` can be relied on to deduplicate by `key`: the caller
+/// supplied the key, or declared the origin as honouring keys.
+pub fn is_honored(config: &IdempotencyConfig, key: &AssignedKey, origin: &Origin) -> bool {
+    key.supplied_by_caller || config.honoring_origins.iter().any(|o| o.matches(origin))
+}
+
 /// A request's choice, overriding the client default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum KeyChoice {
@@ -61,26 +83,31 @@ pub enum KeyChoice {
     Use(String),
 }
 
-/// Decides the key of a request and sets the header. Returns the key (without quotes), or
-/// `None` when the request carries none. A key the caller put in `headers` is kept as is.
+/// Decides the key of a request and sets the header. Returns the key, or `None` when the
+/// request carries none. A key the caller put in `headers` is kept as is.
 pub fn assign_key(
     config: &IdempotencyConfig,
     choice: &KeyChoice,
     method: &Method,
     headers: &mut HeaderMap,
-) -> Result<Option<String>> {
+) -> Result<Option<AssignedKey>> {
+    let supplied = |value: &str| {
+        Some(AssignedKey {
+            value: value.to_owned(),
+            supplied_by_caller: true,
+        })
+    };
     if *choice == KeyChoice::Off {
         headers.remove(IDEMPOTENCY_KEY);
         return Ok(None);
     }
     if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
-        let raw = existing.to_str().unwrap_or_default();
-        return Ok(Some(unquote(raw).to_owned()));
+        return Ok(supplied(unquote(existing.to_str().unwrap_or_default())));
     }
     let generate = match choice {
         KeyChoice::Use(k) => {
             headers.insert(IDEMPOTENCY_KEY, encode_key(k, config.format)?);
-            return Ok(Some(k.clone()));
+            return Ok(supplied(k));
         }
         KeyChoice::Generate => true,
         KeyChoice::Auto => config.generate && config.methods.contains(method),
@@ -91,7 +118,10 @@ pub fn assign_key(
     }
     let (key, value) = generated_key(config.format);
     headers.insert(IDEMPOTENCY_KEY, value);
-    Ok(Some(key))
+    Ok(Some(AssignedKey {
+        value: key,
+        supplied_by_caller: false,
+    }))
 }
 
 /// A fresh key and its header value, written without the formatting machinery (this runs
@@ -120,7 +150,7 @@ pub fn new_key() -> String {
 pub fn encode_key(key: &str, format: KeyFormat) -> Result<HeaderValue> {
     let bad = |why: &str| Error::InvalidHeader {
         name: IDEMPOTENCY_KEY.to_string(),
-        reason: format!("key {key:?} {why}"),
+        reason: format!("the key ({} bytes) {why}", key.len()),
     };
     if key.is_empty() || key.len() > 255 {
         return Err(bad("must be 1 to 255 characters"));
@@ -182,8 +212,9 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(key.len(), 36);
-        assert_eq!(h[IDEMPOTENCY_KEY], format!("\"{key}\"").as_str());
+        assert!(!key.supplied_by_caller);
+        assert_eq!(key.value.len(), 36);
+        assert_eq!(h[IDEMPOTENCY_KEY], format!("\"{}\"", key.value).as_str());
     }
 
     #[test]
@@ -207,7 +238,8 @@ mod tests {
             ..Default::default()
         };
         let k = assign_key(&cfg, &KeyChoice::Use("abc".into()), &Method::PUT, &mut h).unwrap();
-        assert_eq!(k.as_deref(), Some("abc"));
+        assert_eq!(k.as_ref().map(|k| k.value.as_str()), Some("abc"));
+        assert!(k.unwrap().supplied_by_caller);
         assert_eq!(h[IDEMPOTENCY_KEY], "abc");
         assert!(encode_key("a b", KeyFormat::Bare).is_err());
         assert_eq!(encode_key("a\"b", KeyFormat::Quoted).unwrap(), "\"a\\\"b\"");
@@ -216,12 +248,43 @@ mod tests {
     }
 
     #[test]
+    fn only_caller_keys_and_declared_origins_count_as_honoured() {
+        let origin = |u: &str| Origin::of(&url::Url::parse(u).unwrap()).unwrap();
+        let mut cfg = IdempotencyConfig::default();
+        let generated = AssignedKey {
+            value: "k".into(),
+            supplied_by_caller: false,
+        };
+        let supplied = AssignedKey {
+            supplied_by_caller: true,
+            ..generated.clone()
+        };
+        let api = origin("https://api.example.com");
+        assert!(!is_honored(&cfg, &generated, &api));
+        assert!(is_honored(&cfg, &supplied, &api));
+        cfg.honoring_origins
+            .push(TrustedOrigin::parse("https://*.example.com").unwrap());
+        assert!(is_honored(&cfg, &generated, &api));
+        assert!(!is_honored(
+            &cfg,
+            &generated,
+            &origin("http://api.example.com")
+        ));
+    }
+
+    #[test]
     fn off_removes_and_header_wins() {
         let cfg = IdempotencyConfig::default();
         let mut h = HeaderMap::new();
         h.insert(IDEMPOTENCY_KEY, "\"mine\"".parse().unwrap());
         let k = assign_key(&cfg, &KeyChoice::Auto, &Method::POST, &mut h).unwrap();
-        assert_eq!(k.as_deref(), Some("mine"));
+        assert_eq!(
+            k,
+            Some(AssignedKey {
+                value: "mine".into(),
+                supplied_by_caller: true
+            })
+        );
         assert_eq!(
             assign_key(&cfg, &KeyChoice::Off, &Method::POST, &mut h).unwrap(),
             None

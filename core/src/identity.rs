@@ -170,6 +170,23 @@ impl IdentityHeaders {
     }
 }
 
+/// Problem documents larger than this are not inspected (the response is returned whole).
+pub(crate) const PROBLEM_BODY_LIMIT: usize = 64 * 1024;
+
+/// Whether a response may be a version refusal: `426` with an `application/problem+json`
+/// body, whose `type` [`upgrade_required`] then checks.
+pub(crate) fn may_be_refusal(status: http::StatusCode, headers: &http::HeaderMap) -> bool {
+    status == http::StatusCode::UPGRADE_REQUIRED
+        && headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/problem+json")
+            })
+}
+
 /// Reads a `426` problem body; returns the typed error when it is a hopsafe version refusal.
 pub(crate) fn upgrade_required(body: &[u8], sdk: &SdkIdentity, url: &str) -> Option<Error> {
     let problem: serde_json::Value = serde_json::from_slice(body).ok()?;

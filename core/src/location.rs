@@ -18,6 +18,8 @@ pub enum LocationError {
     Unparseable(String),
     /// The scheme is not http or https.
     UnsupportedScheme(String),
+    /// The response carried several different `Location` values (Fetch: a network error).
+    Conflicting(usize),
 }
 
 impl std::fmt::Display for LocationError {
@@ -28,7 +30,31 @@ impl std::fmt::Display for LocationError {
             LocationError::ControlCharacter => f.write_str("contains a control character"),
             LocationError::Unparseable(e) => write!(f, "not a URL: {e}"),
             LocationError::UnsupportedScheme(s) => write!(f, "scheme {s:?} is not http(s)"),
+            LocationError::Conflicting(n) => write!(f, "{n} different Location values"),
         }
+    }
+}
+
+/// The one `Location` of a response: `None` when there is none, the value when every field
+/// line carries the same bytes, [`LocationError::Conflicting`] when they differ (WHATWG
+/// Fetch treats that as a network error; following the first would let an injected header
+/// decide where the body goes).
+pub fn single_location(
+    headers: &http::HeaderMap,
+) -> Result<Option<&http::HeaderValue>, LocationError> {
+    let mut values = headers.get_all(http::header::LOCATION).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let mut distinct = vec![first];
+    for v in values {
+        if !distinct.contains(&v) {
+            distinct.push(v);
+        }
+    }
+    match distinct.len() {
+        1 => Ok(Some(first)),
+        n => Err(LocationError::Conflicting(n)),
     }
 }
 
@@ -156,5 +182,16 @@ mod tests {
         ));
         assert_eq!(r(b, "http://[::1]:8080/x").unwrap(), "http://[::1]:8080/x");
         assert_eq!(r(b, "http://u:p@b.test/").unwrap(), "http://b.test/");
+    }
+
+    #[test]
+    fn one_location_or_identical_duplicates() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(single_location(&h), Ok(None));
+        h.append(http::header::LOCATION, "/a".parse().unwrap());
+        h.append(http::header::LOCATION, "/a".parse().unwrap());
+        assert_eq!(single_location(&h).unwrap().unwrap(), "/a");
+        h.append(http::header::LOCATION, "http://evil.test/".parse().unwrap());
+        assert_eq!(single_location(&h), Err(LocationError::Conflicting(2)));
     }
 }

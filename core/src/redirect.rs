@@ -14,15 +14,65 @@ use std::sync::Arc;
 use http::{HeaderName, Method, StatusCode};
 use url::Url;
 
-/// Header fields that describe the body; they go when the body goes.
-pub const BODY_HEADERS: [HeaderName; 6] = [
+/// Header fields that describe or depend on the body; they go when the body goes.
+///
+/// The content headers of RFC 9110 §15.4 (which names `Digest` among them), their successors
+/// `Content-Digest` and `Repr-Digest` (RFC 9530), and `Expect`, which a request without
+/// content must not send (RFC 9110 §10.1.1).
+pub const BODY_HEADERS: [HeaderName; 10] = [
     http::header::CONTENT_TYPE,
     http::header::CONTENT_LENGTH,
     http::header::CONTENT_ENCODING,
     http::header::CONTENT_LANGUAGE,
     http::header::CONTENT_LOCATION,
     http::header::TRANSFER_ENCODING,
+    http::header::EXPECT,
+    HeaderName::from_static("digest"),
+    HeaderName::from_static("content-digest"),
+    HeaderName::from_static("repr-digest"),
 ];
+
+/// How often one (method, URL) may be requested in a chain. RFC 9110 §15.4 asks clients to
+/// detect *infinite* loops: a single revisit (a 302 back to the same URL after setting a
+/// cookie, as post/redirect/get does) is progress; a third request for the same (method,
+/// URL) is a loop.
+pub const MAX_REQUESTS_PER_TARGET: usize = 2;
+
+/// Whether a redirect from `from` to `to` is an https to http downgrade (refused unless the
+/// caller allows it; credentials never follow it either way).
+pub fn is_downgrade(from: &Url, to: &Url) -> bool {
+    from.scheme() == "https" && to.scheme() == "http"
+}
+
+/// The requests made in one chain, by (method, URL without fragment), for loop detection.
+#[derive(Debug, Default)]
+pub struct Visits(Vec<(Method, String)>);
+
+impl Visits {
+    /// Records a request that was made.
+    pub fn record(&mut self, method: &Method, url: &Url) {
+        self.0.push((method.clone(), without_fragment(url)));
+    }
+
+    /// Whether requesting (`method`, `url`) once more would be a loop: it was already
+    /// requested [`MAX_REQUESTS_PER_TARGET`] times.
+    pub fn is_loop(&self, method: &Method, url: &Url) -> bool {
+        let target = without_fragment(url);
+        let seen = self
+            .0
+            .iter()
+            .filter(|(m, u)| m == method && *u == target)
+            .count();
+        seen >= MAX_REQUESTS_PER_TARGET
+    }
+}
+
+fn without_fragment(url: &Url) -> String {
+    match url.fragment() {
+        None => url.as_str().to_owned(),
+        Some(_) => url[..url::Position::AfterQuery].to_owned(),
+    }
+}
 
 /// Whether a response with this status is a redirect hopsafe follows (given a `Location`).
 ///
@@ -114,6 +164,28 @@ mod tests {
             let s = StatusCode::from_u16(status).unwrap();
             assert_eq!(method_after_redirect(s, &m(from)), m(to), "{status} {from}");
         }
+    }
+
+    #[test]
+    fn one_revisit_is_progress_a_second_is_a_loop() {
+        let a = Url::parse("http://a.test/x#f").unwrap();
+        let a_other_fragment = Url::parse("http://a.test/x#g").unwrap();
+        let mut v = Visits::default();
+        v.record(&Method::POST, &a);
+        assert!(!v.is_loop(&Method::POST, &a_other_fragment));
+        assert!(!v.is_loop(&Method::GET, &a));
+        v.record(&Method::POST, &a);
+        assert!(v.is_loop(&Method::POST, &a_other_fragment));
+        assert!(!v.is_loop(&Method::GET, &a));
+    }
+
+    #[test]
+    fn downgrades() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_downgrade(&u("https://a.test/"), &u("http://a.test/")));
+        assert!(!is_downgrade(&u("http://a.test/"), &u("https://a.test/")));
+        assert!(!is_downgrade(&u("http://a.test/"), &u("http://b.test/")));
+        assert!(!is_downgrade(&u("https://a.test/"), &u("https://b.test/")));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::body::Body;
+use crate::credentials::{is_default_sensitive, redact_userinfo};
 use crate::error::{Error, Result};
 use crate::idempotency::KeyChoice;
 use crate::retry::RetryPolicy;
@@ -66,22 +67,23 @@ impl Request {
 }
 
 /// Parses an absolute http or https URL. Credentials in the URL are allowed (the engine
-/// turns them into origin-scoped `Authorization: Basic`).
+/// turns them into origin-scoped `Authorization: Basic`); errors never echo them.
 pub fn parse_url(input: &str) -> Result<Url> {
+    let shown = || redact_userinfo(input).into_owned();
     let url = Url::parse(input.trim()).map_err(|e| Error::InvalidUrl {
-        input: input.to_owned(),
+        input: shown(),
         reason: e.to_string(),
     })?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(Error::UnsupportedScheme {
             scheme: url.scheme().to_owned(),
-            url: input.to_owned(),
+            url: shown(),
             history: Vec::new(),
         });
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(Error::InvalidUrl {
-            input: input.to_owned(),
+            input: shown(),
             reason: "no host".into(),
         });
     }
@@ -104,10 +106,13 @@ pub fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)
     })?;
     // Non-ASCII is refused outright (as httpx and fetch do) rather than sent as obs-text.
     let ascii = if value.is_ascii() { value } else { "\n" };
-    let v = HeaderValue::from_str(ascii).map_err(|_| Error::InvalidHeader {
+    let mut v = HeaderValue::from_str(ascii).map_err(|_| Error::InvalidHeader {
         name: name.to_owned(),
         reason: "value must be visible ASCII, spaces or tabs (no CR, LF, NUL or non-ASCII)".into(),
     })?;
+    if is_default_sensitive(&n) {
+        v.set_sensitive(true);
+    }
     Ok((n, v))
 }
 
@@ -140,5 +145,28 @@ mod tests {
             Err(Error::InvalidHeader { .. })
         ));
         assert!(parse_header("x-ok", "a\tb c").is_ok());
+    }
+
+    #[test]
+    fn errors_never_echo_url_credentials() {
+        for input in [
+            "http://alice:secret@",
+            "ftp://alice:secret@a.test/",
+            "http://alice:secret@[::1/",
+        ] {
+            let e = parse_url(input).unwrap_err();
+            let shown = format!("{e} {e:?} {:?}", e.url());
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn credential_values_are_marked_sensitive() {
+        for name in ["Authorization", "cookie", "Proxy-Authorization"] {
+            let (_, v) = parse_header(name, "Bearer s3cret").unwrap();
+            assert!(v.is_sensitive(), "{name}");
+            assert!(!format!("{v:?}").contains("s3cret"));
+        }
+        assert!(!parse_header("accept", "x").unwrap().1.is_sensitive());
     }
 }

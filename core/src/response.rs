@@ -126,7 +126,17 @@ impl Response {
 
     /// Reads the next raw chunk of the body (not decompressed); `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
-        self.body.chunk(&self.url).await
+        let read = self.body.chunk(&self.url).await;
+        read.map_err(|e| self.with_history(e))
+    }
+
+    /// `e` with this response's redirect history (errors reading the body of a redirected
+    /// response say which hops came before, and whether a write was accepted).
+    fn with_history(&self, mut e: Error) -> Error {
+        if e.history().is_empty() {
+            e.set_history(self.history.clone());
+        }
+        e
     }
 
     /// Reads the whole body, decoded when the `decompress` feature is on.
@@ -148,6 +158,7 @@ impl Response {
             out.extend_from_slice(&chunk);
         }
         crate::decode::decode(&self.headers, out.freeze(), &self.url)
+            .map_err(|e| self.with_history(e))
     }
 }
 
@@ -174,13 +185,11 @@ impl ResponseBody {
         }
     }
 
-    /// A body already read into memory.
-    pub(crate) fn buffered(bytes: Bytes) -> Self {
-        ResponseBody {
-            buffered: Some(bytes),
-            incoming: None,
-            read_timeout: None,
-            deadline: None,
+    /// Puts bytes already read back in front of the rest of the body.
+    pub(crate) fn unread(&mut self, bytes: Bytes) {
+        debug_assert!(self.buffered.is_none());
+        if !bytes.is_empty() {
+            self.buffered = Some(bytes);
         }
     }
 

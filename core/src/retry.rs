@@ -2,12 +2,17 @@
 //!
 //! A request is resent only when that cannot apply a write twice:
 //! - idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) after any retryable failure;
-//! - a write that carries an `Idempotency-Key` (when `retry_keyed_writes` is on), since the
-//!   server deduplicates by key;
+//! - a write whose `Idempotency-Key` the server is known to honour (the caller supplied the
+//!   key, or declared the origin: see [`idempotency::is_honored`](crate::idempotency::is_honored)),
+//!   when `retry_keyed_writes` is on. A generated key alone proves nothing: most servers
+//!   ignore the header, so such a write is delivered at most once;
 //! - any other request only when nothing can have been processed: the connection was never
 //!   opened, or HTTP/2 refused the stream.
+//!
+//! A response that could not be parsed is never retried: the server answered, wrongly, and
+//! asking again does not make that a network failure.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, Method, StatusCode};
 
@@ -22,9 +27,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; a longer one ends the retries. Default 30 s.
     pub max_retry_after: Duration,
-    /// Statuses that are retried (default 429 and 503). 409 is retried for keyed writes.
+    /// Statuses that are retried (default 429 and 503). 409 is retried for writes whose key
+    /// the server honours.
     pub statuses: Vec<u16>,
-    /// Retry writes that carry an idempotency key (default true).
+    /// Retry writes whose idempotency key the server honours (default true).
     pub retry_keyed_writes: bool,
     /// Seed for the jitter (tests); `None` uses a random seed.
     pub jitter_seed: Option<u64>,
@@ -63,6 +69,8 @@ pub enum Failure {
     Refused,
     /// The connection broke or timed out after the request may have been sent.
     AfterSend,
+    /// The server's answer was not valid HTTP (never retried).
+    Malformed,
     /// The server answered with this status.
     Status(StatusCode),
 }
@@ -76,13 +84,31 @@ pub fn is_idempotent(method: &Method) -> bool {
 }
 
 /// Whether the failure may be retried for this request (ignoring the attempt count).
-pub fn is_retry_safe(policy: &RetryPolicy, method: &Method, keyed: bool, f: Failure) -> bool {
-    let replay_ok = is_idempotent(method) || (keyed && policy.retry_keyed_writes);
+/// `key_honored`: the request carries an idempotency key the server is known to honour.
+pub fn is_retry_safe(policy: &RetryPolicy, method: &Method, key_honored: bool, f: Failure) -> bool {
+    let replay_ok = is_idempotent(method) || (key_honored && policy.retry_keyed_writes);
     match f {
         Failure::Connect | Failure::Refused => true,
+        Failure::Malformed => false,
         Failure::AfterSend => replay_ok,
-        Failure::Status(s) if s == StatusCode::CONFLICT => keyed && replay_ok,
+        Failure::Status(s) if s == StatusCode::CONFLICT => key_honored && replay_ok,
         Failure::Status(s) => replay_ok && policy.statuses.contains(&s.as_u16()),
+    }
+}
+
+/// Whether a response with this status is a candidate for a retry (409 "key in flight",
+/// or one of the policy's statuses); [`is_retry_safe`] decides whether it is retried.
+pub fn is_retry_status(policy: &RetryPolicy, status: StatusCode) -> bool {
+    status == StatusCode::CONFLICT || policy.statuses.contains(&status.as_u16())
+}
+
+/// Whether waiting `wait` from `now` still ends before `deadline`. Saturating: a wait too
+/// long to represent never fits.
+pub fn fits_before(now: Instant, wait: Duration, deadline: Option<Instant>) -> bool {
+    match (deadline, now.checked_add(wait)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(at), Some(end)) => end < at,
     }
 }
 
@@ -142,6 +168,24 @@ mod tests {
         assert!(!is_retry_safe(&p, &Method::POST, false, s503));
         assert!(is_retry_safe(&p, &Method::POST, true, s503));
         assert!(is_retry_safe(&p, &Method::PUT, false, s503));
+    }
+
+    #[test]
+    fn malformed_answers_are_never_retried() {
+        let p = RetryPolicy::default();
+        for m in [Method::GET, Method::PUT, Method::POST] {
+            assert!(!is_retry_safe(&p, &m, true, Failure::Malformed));
+        }
+    }
+
+    #[test]
+    fn waits_saturate_instead_of_overflowing() {
+        let now = Instant::now();
+        let at = now + Duration::from_secs(1);
+        assert!(fits_before(now, Duration::from_millis(10), Some(at)));
+        assert!(!fits_before(now, Duration::from_secs(1), Some(at)));
+        assert!(!fits_before(now, Duration::MAX, Some(at)));
+        assert!(fits_before(now, Duration::MAX, None));
     }
 
     #[test]

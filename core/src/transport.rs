@@ -84,6 +84,9 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Wire> {
         https.enable_http1().wrap_connector(http)
     };
     Ok(HyperClient::builder(TokioExecutor::new())
+        // RFC 9112 §5.2: a user agent must unfold obs-folded field values (hyper replaces
+        // the fold with spaces) rather than fail the response.
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
         .pool_idle_timeout(cfg.pool_idle_timeout)
         .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
         .pool_timer(hyper_util::rt::TokioTimer::new())
@@ -160,6 +163,7 @@ pub(crate) fn classify(
         h.reason() == Some(h2::Reason::REFUSED_STREAM)
             || (h.is_go_away() && h.reason() == Some(h2::Reason::NO_ERROR))
     });
+    let malformed = find::<hyper::Error>(&err).is_some_and(hyper::Error::is_parse);
     SendError {
         error: Error::Transport {
             url: url_s,
@@ -168,6 +172,8 @@ pub(crate) fn classify(
         },
         failure: if refused {
             Failure::Refused
+        } else if malformed {
+            Failure::Malformed
         } else {
             Failure::AfterSend
         },

@@ -108,7 +108,11 @@ async fn keys_follow_the_method_and_the_callers_choice() {
 #[tokio::test]
 async fn a_keyed_write_reset_after_processing_is_retried_and_applied_once() {
     let srv = server().await;
-    let c = client(&srv);
+    // The standby is declared to deduplicate by key, so the generated key may be relied on.
+    let c = builder(&srv)
+        .key_honoring_origin(&srv.origin("b"))
+        .build()
+        .unwrap();
     for fault in ["reset_after_read", "close_before_response"] {
         let (id, url) = script(
             &srv,
@@ -176,7 +180,10 @@ async fn idempotent_methods_are_retried_after_a_reset() {
 #[tokio::test]
 async fn statuses_503_429_409_are_retried_422_and_400_never() {
     let srv = server().await;
-    let c = client(&srv);
+    let c = builder(&srv)
+        .key_honoring_origin(&srv.origin("a"))
+        .build()
+        .unwrap();
     for fault in ["status_503", "status_429", "status_409"] {
         let (id, url) = script(&srv, "a", vec![Step::ok().apply().with_fault(fault)]);
         let resp = c.post(&url).body("x").send().await.unwrap();
@@ -279,6 +286,8 @@ proptest! {
             let srv = server().await;
             let c = builder(&srv)
                 .retry(RetryPolicy { max_attempts: 4, ..fast_retry() })
+                .key_honoring_origin(&srv.origin("a"))
+                .key_honoring_origin(&srv.origin("b"))
                 .build()
                 .unwrap();
             let mut hop = Step::redirect(307, "{b}/s/{id}/1").apply();

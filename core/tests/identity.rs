@@ -19,7 +19,13 @@ async fn identity_goes_with_every_hop_and_retry_and_extends_the_user_agent() {
             Step::ok().with_fault("status_503"),
         ],
     );
-    c.post(&url).body("x").send().await.unwrap();
+    let order = hopsafe::KeyChoice::Use("order-1".into());
+    c.post(&url)
+        .idempotency_key(order)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     let recs = srv.records(&id);
     assert_eq!(recs.len(), 3);
     let sdk = format!(

@@ -129,7 +129,7 @@ async fn ipv6_literal_locations_are_followed() {
 async fn loops_and_limits() {
     let srv = server().await;
     let c = client(&srv);
-    let (_, url) = script(
+    let (id, url) = script(
         &srv,
         "a",
         vec![
@@ -139,7 +139,9 @@ async fn loops_and_limits() {
     );
     let err = c.post(&url).body("x").send().await.unwrap_err();
     assert!(matches!(err, hopsafe::Error::RedirectLoop { .. }), "{err}");
-    assert_eq!(err.history().len(), 2);
+    // A, B, A, B: each requested twice, then the third request for A is the loop.
+    assert_eq!(err.history().len(), 4);
+    assert_eq!(srv.records(&id).len(), 4);
 
     let limited = builder(&srv).max_redirects(2).build().unwrap();
     let steps: Vec<Step> = (1..=3)

@@ -34,6 +34,12 @@ pub(crate) enum Fault {
     DelayMs(u64),
     /// Send the head, then the body one byte every 200 ms.
     SlowBody,
+    /// Answer `302` with the request's own path and query as `Location` (a post/redirect/get
+    /// back to the same URL); recorded and applied like a normal answer.
+    RedirectSelf,
+    /// Answer at once, before reading the request body; the body is read (and the delivery
+    /// recorded, complete or cut) in the background.
+    AnswerEarly,
     /// Read the body, then answer with malformed bytes (plaintext HTTP/1.1 only).
     Raw(RawReply),
 }
@@ -51,6 +57,8 @@ impl FromStr for Fault {
             "status_429" => Fault::Status(429),
             "status_409" => Fault::Status(409),
             "slow_body" => Fault::SlowBody,
+            "answer_early" => Fault::AnswerEarly,
+            "redirect_self" => Fault::RedirectSelf,
             _ => match (raw::parse(s), s.strip_prefix("delay_ms:").map(str::parse)) {
                 (Some(r), _) => Fault::Raw(r),
                 (None, Some(Ok(ms))) => Fault::DelayMs(ms),
@@ -71,6 +79,8 @@ impl Fault {
             Fault::Status(c) => format!("status_{c}"),
             Fault::DelayMs(ms) => format!("delay_ms:{ms}"),
             Fault::SlowBody => "slow_body".into(),
+            Fault::AnswerEarly => "answer_early".into(),
+            Fault::RedirectSelf => "redirect_self".into(),
             Fault::Raw(r) => r.name().into(),
         }
     }

@@ -46,9 +46,12 @@
 //! # Faults
 //!
 //! `reset_after_read`, `close_before_response`, `reset_before_read`, `refused_stream`,
-//! `status_503`, `status_429`, `status_409`, `delay_ms:N`, `slow_body`, and the raw replies
+//! `status_503`, `status_429`, `status_409`, `delay_ms:N`, `slow_body`, `redirect_self` (302
+//! back to the request's own URL), `answer_early` (answer
+//! before reading the body, which is read and recorded in the background), and the raw replies
 //! (plaintext HTTP/1.1 only) `bad_status_line`, `truncated_chunked`, `oversized_headers`,
-//! `reset_after_headers`, `reset_mid_body`, `slow_head`, `bad_location_utf8`. A delivery
+//! `reset_after_headers`, `reset_mid_body`, `slow_head`, `bad_location_utf8`,
+//! `folded_location`, `two_locations`. A delivery
 //! is *applied* (counted in [`Writes`]) when its step has `apply`, its body arrived
 //! complete, and the fault is not `reset_before_read`, `refused_stream` or `status_*`. On
 //! HTTP/1.1 the connection faults RST (linger 0) or FIN the TCP connection; on HTTP/2 they

@@ -27,10 +27,14 @@ pub(crate) enum RawReply {
     SlowHead,
     /// A 307 whose `Location` carries the bytes `FF FE` (not UTF-8) in its query.
     BadLocationUtf8,
+    /// A 307 whose `Location` value starts on an obs-fold continuation line (RFC 9112 §5.2).
+    FoldedLocation,
+    /// A 307 with two different `Location` lines: the next step, then another host.
+    TwoLocations,
 }
 
 /// The names scripts use, one per [`RawReply`].
-pub(crate) const NAMES: [(&str, RawReply); 7] = [
+pub(crate) const NAMES: [(&str, RawReply); 9] = [
     ("bad_status_line", RawReply::BadStatusLine),
     ("truncated_chunked", RawReply::TruncatedChunked),
     ("oversized_headers", RawReply::OversizedHeaders),
@@ -38,6 +42,8 @@ pub(crate) const NAMES: [(&str, RawReply); 7] = [
     ("reset_mid_body", RawReply::ResetMidBody),
     ("slow_head", RawReply::SlowHead),
     ("bad_location_utf8", RawReply::BadLocationUtf8),
+    ("folded_location", RawReply::FoldedLocation),
+    ("two_locations", RawReply::TwoLocations),
 ];
 
 /// Gap between bytes of a `slow_head` reply.
@@ -113,6 +119,19 @@ impl RawReply {
                 b.extend_from_slice(next.as_bytes());
                 b.extend_from_slice(b"?bad=\xff\xfe\r\ncontent-length: 0\r\n");
                 b.extend_from_slice(b"connection: close\r\n\r\n");
+                (b, false, End::Close)
+            }
+            RawReply::FoldedLocation => {
+                let mut b = b"HTTP/1.1 307 Temporary Redirect\r\nlocation:\r\n ".to_vec();
+                b.extend_from_slice(next.as_bytes());
+                b.extend_from_slice(b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                (b, false, End::Close)
+            }
+            RawReply::TwoLocations => {
+                let mut b = b"HTTP/1.1 307 Temporary Redirect\r\nlocation: ".to_vec();
+                b.extend_from_slice(next.as_bytes());
+                b.extend_from_slice(b"\r\nlocation: http://127.0.0.2:9/elsewhere\r\n");
+                b.extend_from_slice(b"content-length: 0\r\nconnection: close\r\n\r\n");
                 (b, false, End::Close)
             }
         };

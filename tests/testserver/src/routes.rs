@@ -89,6 +89,11 @@ pub(crate) async fn handle(
         let refused = h2::Error::from(h2::Reason::REFUSED_STREAM);
         return Err(StreamReset(Some(refused)));
     }
+    if fault == Some(Fault::AnswerEarly) {
+        return Ok(answer_early(
+            &state, &parts, &conn, tag, route, script, step, body,
+        ));
+    }
     let info = if matches!(fault, Some(Fault::ResetBeforeRead | Fault::RefusedStream)) {
         BodyInfo::unread()
     } else {
@@ -122,6 +127,14 @@ pub(crate) async fn handle(
             return Ok(resp);
         }
         Some(Fault::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(Fault::RedirectSelf) => {
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut resp = text(StatusCode::FOUND, "see this URL again\n");
+            if let Ok(v) = HeaderValue::from_str(target) {
+                resp.headers_mut().insert(http::header::LOCATION, v);
+            }
+            return Ok(resp);
+        }
         Some(Fault::Raw(reply)) if !conn.tls && parts.version <= Version::HTTP_11 => {
             let prefix = tag.map(|t| format!("/t/{t}")).unwrap_or_default();
             let next = match route {
@@ -174,6 +187,49 @@ pub(crate) async fn handle(
         return Ok(slow(resp).await);
     }
     Ok(resp)
+}
+
+/// Answers a delivery before reading its body; a background task reads the body and records
+/// the delivery once it ended, complete or cut (so a client that ends a cut upload cleanly
+/// shows up as a complete but short body).
+#[allow(clippy::too_many_arguments)]
+fn answer_early(
+    state: &Arc<State>,
+    parts: &Parts,
+    conn: &ConnInfo,
+    tag: Option<&str>,
+    route: Route<'_>,
+    script: Option<String>,
+    step: Option<Step>,
+    body: Incoming,
+) -> Response<Body> {
+    let unread = BodyInfo::unread();
+    let template = make_record(
+        parts,
+        conn,
+        tag,
+        script,
+        route,
+        &unread,
+        Some(Fault::AnswerEarly),
+    );
+    let echo = echo_json(&template, &unread);
+    let applies = step.as_ref().is_some_and(|s| s.apply);
+    let log = state.clone();
+    tokio::spawn(async move {
+        let info = read_body(body).await;
+        log.records().push(Record {
+            body_len: info.len,
+            body_sha256: info.sha256,
+            body_complete: info.complete,
+            applied: applies && info.complete,
+            ..template
+        });
+    });
+    match (route, step) {
+        (Route::Script(id, _), Some(s)) => step_response(state, id, &s, &echo),
+        _ => json_resp(StatusCode::OK, &echo),
+    }
 }
 
 /// The non-control routes (after the optional `/t/{tag}` prefix is stripped).
