@@ -128,6 +128,16 @@ fn check_records(
                 "body of {} bytes, expected none",
                 r["body_len"]
             ))),
+            // Either the whole request body or an upload the client aborted: never a cut
+            // body that ended cleanly.
+            Some("whole-or-aborted")
+                if r["body_complete"].as_bool() != Some(false) && field("body_sha256") != body_sha =>
+            {
+                problems.push(at(&format!(
+                    "a cut body of {} bytes ended as complete",
+                    r["body_len"]
+                )))
+            }
             _ => {}
         }
         let has = |name: &str| r["headers"].get(name.to_ascii_lowercase()).is_some();

@@ -111,7 +111,8 @@ pub struct Received {
     pub step: Option<usize>,
     pub origin: Option<String>,
     pub method: Option<String>,
-    /// `same` (the request body) or `empty`.
+    /// `same` (the request body), `empty`, or `whole-or-aborted` (the request body, or an
+    /// upload the client aborted; never a cut body that ended cleanly).
     pub body: Option<String>,
     #[serde(default)]
     pub present: Vec<String>,
