@@ -3,83 +3,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderName;
 
 use crate::body::Body;
-use crate::credentials::CredentialPolicy;
+use crate::config::{Config, Inner};
 use crate::error::{Error, Result};
-use crate::idempotency::{IdempotencyConfig, KeyChoice, KeyFormat};
-use crate::identity::{IdentityHeaders, SdkIdentity};
+use crate::idempotency::{KeyChoice, KeyFormat};
+use crate::identity::IdentityHeaders;
 use crate::origin::TrustedOrigin;
-use crate::redirect::{RedirectAction, RedirectAttempt, RedirectHook};
+use crate::redirect::{RedirectAction, RedirectAttempt};
 use crate::request::{parse_header, parse_method, parse_url, Request};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
-use crate::transport::{TransportConfig, Wire};
 
-/// Default maximum number of redirects in one chain.
-pub const DEFAULT_MAX_REDIRECTS: u32 = 20;
-/// Default size of the buffer that keeps a streamed body for a 307/308 or retry.
-pub const DEFAULT_REPLAY_LIMIT: usize = 4 * 1024 * 1024;
-/// At most this much of a 3xx body is read (raw, never decoded) to reuse the connection.
-pub const REDIRECT_BODY_DRAIN_LIMIT: usize = 64 * 1024;
-
-/// Everything a client decides by default.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub follow_redirects: bool,
-    pub max_redirects: u32,
-    pub allow_https_downgrade: bool,
-    pub credentials: CredentialPolicy,
-    pub hook: Option<RedirectHook>,
-    pub replay_limit: usize,
-    pub read_timeout: Option<Duration>,
-    pub timeout: Option<Duration>,
-    pub idempotency: IdempotencyConfig,
-    pub retry: RetryPolicy,
-    pub default_headers: HeaderMap,
-    pub identity: SdkIdentity,
-    pub identity_headers: IdentityHeaders,
-    pub transport: TransportConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        let mut default_headers = HeaderMap::new();
-        if let Some(enc) = crate::decode::ACCEPT_ENCODING {
-            default_headers.insert(
-                http::header::ACCEPT_ENCODING,
-                http::HeaderValue::from_static(enc),
-            );
-        }
-        Config {
-            follow_redirects: true,
-            max_redirects: DEFAULT_MAX_REDIRECTS,
-            allow_https_downgrade: false,
-            credentials: CredentialPolicy::default(),
-            hook: None,
-            replay_limit: DEFAULT_REPLAY_LIMIT,
-            read_timeout: Some(Duration::from_secs(30)),
-            timeout: None,
-            idempotency: IdempotencyConfig::default(),
-            retry: RetryPolicy::default(),
-            default_headers,
-            identity: SdkIdentity::default(),
-            identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
-            transport: TransportConfig::default(),
-        }
-    }
-}
+pub use crate::config::{DEFAULT_MAX_REDIRECTS, DEFAULT_REPLAY_LIMIT, REDIRECT_BODY_DRAIN_LIMIT};
 
 /// An HTTP client. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub config: Config,
-    pub wire: Wire,
 }
 
 impl std::fmt::Debug for Client {
@@ -345,7 +287,22 @@ impl ClientBuilder {
     }
 
     /// Builds the client, or reports the first invalid option.
-    pub fn build(mut self) -> Result<Client> {
+    pub fn build(self) -> Result<Client> {
+        self.build_with(crate::transport::build)
+    }
+
+    /// Builds the client on an in-memory transport (the engine's unit tests).
+    #[cfg(test)]
+    pub(crate) fn build_in_memory(self, answer: crate::transport::MemoryFn) -> Result<Client> {
+        self.build_with(|_| Ok(crate::transport::Transport::Memory(answer)))
+    }
+
+    fn build_with(
+        mut self,
+        transport: impl FnOnce(
+            &crate::transport::TransportConfig,
+        ) -> Result<crate::transport::Transport>,
+    ) -> Result<Client> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -353,11 +310,11 @@ impl ClientBuilder {
         let client_ua = self.config.default_headers.remove(http::header::USER_AGENT);
         self.config.identity_headers =
             IdentityHeaders::new(&self.config.identity, client_ua.as_ref());
-        let wire = crate::transport::build(&self.config.transport)?;
+        let transport = transport(&self.config.transport)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 config: self.config,
-                wire,
+                transport,
             }),
         })
     }

@@ -10,8 +10,8 @@ use http::header::{Entry, AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use crate::history::{DropReason, DroppedHeader};
 use crate::origin::{Origin, TrustedOrigin};
-use crate::response::{DropReason, DroppedHeader};
 
 /// Headers that are always treated as credentials.
 pub const DEFAULT_SENSITIVE_HEADERS: [HeaderName; 3] = [

@@ -44,6 +44,7 @@ pub(crate) fn decode(headers: &HeaderMap, body: Bytes, url: &Url) -> Result<Byte
     read.map_err(|e| crate::Error::Transport {
         url: url.to_string(),
         reason: format!("cannot decode body: {e}"),
+        source: Some(Box::new(e)),
         history: Vec::new(),
     })?;
     if out.len() > MAX_DECODED_LEN {

@@ -10,28 +10,28 @@ use bytes::{Bytes, BytesMut};
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use url::Url;
 
 use crate::body::{Replayable, SettleError};
-use crate::client::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
+use crate::config::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::credentials::{redact_userinfo, take_userinfo};
 use crate::error::{Error, Result, TimeoutPhase};
+use crate::history::{DropReason, DroppedHeader, Hop};
 use crate::idempotency::{self, assign_key, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
 use crate::identity;
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
 use crate::request::{Request, RequestOptions};
-use crate::response::{DropReason, DroppedHeader, Hop, Response, ResponseBody};
+use crate::response::{Response, ResponseBody};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
-use crate::transport::{self, SendError};
+use crate::transport::{self, RespBody, SendError};
 
 /// The total deadline of a call: when it passes, and the duration it was set from.
 type Deadline = Option<(Instant, Duration)>;
 
 /// The final answer of a chain, before its body is read.
-type Answer = (http::response::Parts, Incoming, u32);
+type Answer = (http::response::Parts, RespBody, u32);
 
 pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response> {
     // Credentials leave the URL first, so no error, hop or log can show them.
@@ -295,7 +295,7 @@ async fn finish(
     inner: &Inner,
     mut chain: Chain,
     parts: http::response::Parts,
-    incoming: Incoming,
+    incoming: RespBody,
     attempts: u32,
     deadline: Deadline,
 ) -> Result<Response> {
@@ -348,7 +348,7 @@ async fn send_with_retries(
     chain: &mut Chain,
     policy: &RetryPolicy,
     deadline: Deadline,
-) -> Result<(http::Response<Incoming>, u32)> {
+) -> Result<(http::Response<RespBody>, u32)> {
     let uri = transport::to_uri(&chain.url)?;
     let mut backoff = Backoff::new(policy);
     let key_honored = chain
@@ -396,17 +396,14 @@ async fn send_with_retries(
     }
 }
 
-async fn send_once(
-    inner: &Inner,
-    chain: &mut Chain,
-    uri: http::Uri,
-) -> std::result::Result<http::Response<Incoming>, SendError> {
+async fn send_once(inner: &Inner, chain: &mut Chain, uri: http::Uri) -> transport::Sent {
     let body = chain.body.next_send(inner.config.replay_limit);
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = chain.headers.clone();
-    let sent = inner.wire.request(req);
+    let connect_timeout = inner.config.transport.connect_timeout;
+    let sent = inner.transport.send(req, &chain.url, connect_timeout);
     let result = match inner.config.read_timeout {
         None => sent.await,
         Some(d) => match tokio::time::timeout(d, sent).await {
@@ -424,8 +421,7 @@ async fn send_once(
             }
         },
     };
-    result.map_err(|e| {
-        let mut failed = transport::classify(e, &chain.url, inner.config.transport.connect_timeout);
+    result.map_err(|mut failed| {
         // The caller's own stream broke the upload: say so, not "connection failed".
         if let Some(reason) = chain.body.stream_failure() {
             failed.error = Error::BodyStream {
@@ -439,7 +435,7 @@ async fn send_once(
 
 /// Reads a small 3xx body so the connection can be reused; never decodes it. A large or
 /// slow body is dropped instead, which closes the connection.
-async fn drain_redirect_body(mut body: Incoming) {
+async fn drain_redirect_body(mut body: RespBody) {
     use http_body::Body as _;
     if body.is_end_stream() {
         return;
@@ -475,4 +471,215 @@ fn truncate(s: &str, max: usize) -> String {
         .find(|&i| s.is_char_boundary(i))
         .unwrap_or(0);
     format!("{}... ({} bytes)", &s[..cut], s.len())
+}
+
+/// The engine without sockets: an in-memory transport answers from a script and records what
+/// it was sent. The real-socket suites in `core/tests` prove the same rules on the wire.
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use http::StatusCode;
+
+    use super::*;
+    use crate::transport::MemoryFn;
+    use crate::Client;
+
+    /// One scripted answer.
+    #[derive(Clone)]
+    enum Reply {
+        Status(u16),
+        Redirect(u16, &'static str),
+        Fail(Failure),
+    }
+
+    /// A request as the in-memory server saw it.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: Method,
+        url: String,
+        headers: HeaderMap,
+        body: Bytes,
+    }
+
+    type Log = Arc<Mutex<Vec<Seen>>>;
+
+    /// A transport answering the n-th request with `script[n]` (the last one repeats).
+    fn memory(script: Vec<Reply>) -> (MemoryFn, Log) {
+        let log: Log = Arc::default();
+        let seen = log.clone();
+        let answer: MemoryFn = Arc::new(move |req: transport::WireRequest| {
+            let seen = seen.clone();
+            let script = script.clone();
+            Box::pin(async move {
+                let (parts, body) = req.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let n = {
+                    let mut log = seen.lock().unwrap();
+                    log.push(Seen {
+                        method: parts.method,
+                        url: parts.uri.to_string(),
+                        headers: parts.headers,
+                        body,
+                    });
+                    log.len() - 1
+                };
+                let reply = script[n.min(script.len() - 1)].clone();
+                let mut resp = http::Response::new(RespBody::Memory(None));
+                match reply {
+                    Reply::Status(s) => *resp.status_mut() = StatusCode::from_u16(s).unwrap(),
+                    Reply::Redirect(s, to) => {
+                        *resp.status_mut() = StatusCode::from_u16(s).unwrap();
+                        resp.headers_mut().insert(LOCATION, to.parse().unwrap());
+                    }
+                    Reply::Fail(failure) => {
+                        let error = Error::Transport {
+                            url: "memory".into(),
+                            reason: format!("{failure:?}"),
+                            source: None,
+                            history: Vec::new(),
+                        };
+                        return Err(SendError { error, failure });
+                    }
+                }
+                Ok(resp)
+            })
+        });
+        (answer, log)
+    }
+
+    fn client(builder: crate::ClientBuilder, script: Vec<Reply>) -> (Client, Log) {
+        let fast = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            ..RetryPolicy::default()
+        };
+        let (answer, log) = memory(script);
+        (builder.retry(fast).build_in_memory(answer).unwrap(), log)
+    }
+
+    fn seen(log: &Log) -> Vec<Seen> {
+        log.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn a_307_replays_method_body_and_key_and_a_303_drops_them() {
+        let script = vec![
+            Reply::Redirect(307, "http://b.test/next"),
+            Reply::Status(200),
+        ];
+        let (c, log) = client(Client::builder(), script);
+        let resp = c
+            .post("http://a.test/o")
+            .body("order")
+            .send()
+            .await
+            .unwrap();
+        let s = seen(&log);
+        assert_eq!(
+            (s[1].method.as_str(), &s[1].body[..]),
+            ("POST", &b"order"[..])
+        );
+        assert_eq!(s[0].headers[IDEMPOTENCY_KEY], s[1].headers[IDEMPOTENCY_KEY]);
+        assert_eq!(resp.history().len(), 1);
+
+        let script = vec![Reply::Redirect(303, "/done"), Reply::Status(200)];
+        let (c, log) = client(Client::builder(), script);
+        let req = c
+            .post("http://a.test/o")
+            .header("content-type", "text/plain");
+        let resp = req.body("order").send().await.unwrap();
+        let s = seen(&log);
+        assert_eq!((s[1].method.as_str(), s[1].body.len()), ("GET", 0));
+        assert!(!s[1].headers.contains_key(IDEMPOTENCY_KEY));
+        assert!(!s[1].headers.contains_key(http::header::CONTENT_TYPE));
+        assert_eq!(resp.idempotency_key(), None);
+    }
+
+    #[tokio::test]
+    async fn credentials_stay_home_and_never_come_back() {
+        let script = vec![
+            Reply::Redirect(307, "http://b.test/1"),
+            Reply::Redirect(307, "http://a.test/2"),
+            Reply::Status(200),
+        ];
+        let (c, log) = client(Client::builder(), script);
+        let req = c
+            .get("http://a.test/0")
+            .bearer_auth("t")
+            .header("cookie", "s=1");
+        req.send().await.unwrap();
+        let s = seen(&log);
+        assert!(s[0].headers.contains_key("authorization"));
+        for later in &s[1..] {
+            assert!(
+                !later.headers.contains_key("authorization"),
+                "{}",
+                later.url
+            );
+            assert!(!later.headers.contains_key("cookie"), "{}", later.url);
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_are_resent_only_when_nothing_was_processed_or_the_key_is_honoured() {
+        let after_send = vec![Reply::Fail(Failure::AfterSend), Reply::Status(200)];
+        let (c, log) = client(Client::builder(), after_send.clone());
+        assert!(c.post("http://a.test/").body("w").send().await.is_err());
+        assert_eq!(seen(&log).len(), 1, "generated key: delivered once");
+
+        let (c, log) = client(Client::builder(), after_send.clone());
+        let supplied = KeyChoice::Use("k-1".into());
+        let resp = c.post("http://a.test/").idempotency_key(supplied).body("w");
+        assert_eq!(resp.send().await.unwrap().attempts(), 2);
+        assert_eq!(seen(&log).len(), 2);
+
+        let declared = Client::builder().key_honoring_origin("http://a.test");
+        let (c, log) = client(declared, after_send);
+        c.post("http://a.test/").body("w").send().await.unwrap();
+        assert_eq!(seen(&log).len(), 2);
+
+        for unprocessed in [Failure::Connect, Failure::Refused] {
+            let script = vec![Reply::Fail(unprocessed), Reply::Status(200)];
+            let (c, log) = client(Client::builder(), script);
+            let req = c.post("http://a.test/").idempotency_key(KeyChoice::Off);
+            req.body("w").send().await.unwrap();
+            assert_eq!(seen(&log).len(), 2, "{unprocessed:?}");
+        }
+
+        let script = vec![Reply::Fail(Failure::Malformed), Reply::Status(200)];
+        let (c, log) = client(Client::builder(), script);
+        assert!(c.get("http://a.test/").send().await.is_err());
+        assert_eq!(seen(&log).len(), 1, "a malformed answer is never retried");
+    }
+
+    #[tokio::test]
+    async fn errors_after_an_accepted_write_keep_the_history() {
+        let script = vec![
+            Reply::Redirect(303, "http://b.test/receipt"),
+            Reply::Fail(Failure::Connect),
+        ];
+        let (c, _) = client(Client::builder().retry(RetryPolicy::never()), script);
+        let err = c
+            .post("http://a.test/o")
+            .body("w")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.history().len(), 1);
+        assert!(err.write_accepted());
+    }
+
+    #[tokio::test]
+    async fn a_revisit_is_followed_once_then_it_is_a_loop() {
+        let script = vec![Reply::Redirect(302, "/same")];
+        let (c, log) = client(Client::builder(), script);
+        let err = c.get("http://a.test/same").send().await.unwrap_err();
+        assert!(matches!(err, Error::RedirectLoop { .. }), "{err}");
+        assert_eq!(seen(&log).len(), 2);
+    }
 }

@@ -1,9 +1,10 @@
 //! The one error type of hopsafe. Every binding maps these variants, by name, to its own
 //! exception or error classes.
 
+use std::error::Error as StdError;
 use std::time::Duration;
 
-use crate::response::Hop;
+use crate::history::Hop;
 
 /// Which deadline ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,9 @@ pub enum Error {
     Connect {
         url: String,
         reason: String,
+        /// The underlying error (socket, TLS or HTTP protocol), when there is one.
+        #[source]
+        source: Option<BoxError>,
         history: Vec<Hop>,
     },
 
@@ -62,6 +66,9 @@ pub enum Error {
     Tls {
         url: String,
         reason: String,
+        /// The underlying error (socket, TLS or HTTP protocol), when there is one.
+        #[source]
+        source: Option<BoxError>,
         history: Vec<Hop>,
     },
 
@@ -80,6 +87,9 @@ pub enum Error {
     Transport {
         url: String,
         reason: String,
+        /// The underlying error (socket, TLS or HTTP protocol), when there is one.
+        #[source]
+        source: Option<BoxError>,
         history: Vec<Hop>,
     },
 
@@ -269,6 +279,24 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// An underlying error kept as the [`source`](StdError::source) of a connect, TLS or
+/// transport failure.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A one-line description of an error and its causes.
+pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
 }
 
 /// `Result` with hopsafe's [`Error`].

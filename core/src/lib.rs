@@ -26,10 +26,12 @@
 
 pub mod body;
 pub mod client;
+mod config;
 pub mod credentials;
 mod decode;
 mod engine;
 pub mod error;
+pub mod history;
 pub mod idempotency;
 pub mod identity;
 pub mod location;
@@ -45,10 +47,11 @@ mod transport;
 pub use body::Body;
 pub use client::{Client, ClientBuilder, RequestBuilder};
 pub use error::{Error, Result, TimeoutPhase};
+pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
 pub use redirect::{RedirectAction, RedirectAttempt};
 pub use request::{parse_header, parse_method, parse_url, Request, RequestOptions};
-pub use response::{DropReason, DroppedHeader, Hop, Response};
+pub use response::Response;
 pub use retry::RetryPolicy;
 
 /// The version of this core, compiled in.

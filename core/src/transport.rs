@@ -1,5 +1,8 @@
-//! The wire: a pooled hyper-util client over TCP and rustls (ring provider), HTTP/1.1 and
-//! HTTP/2 by ALPN, and the translation of transport failures into [`Error`]s.
+//! Where requests go. [`Transport::Wire`] is the network: a pooled hyper-util client over TCP
+//! and rustls (ring provider), HTTP/1.1 and HTTP/2 by ALPN, with transport failures translated
+//! into [`Error`]s and [`Failure`]s for the retry rules. In the crate's own unit tests,
+//! `Transport::Memory` answers from a function instead, so the engine is tested without
+//! sockets (the real-socket suites in `core/tests` stay the proof).
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use rustls_pki_types::CertificateDer;
 use url::Url;
 
 use crate::body::OutBody;
-use crate::error::{Error, Result, TimeoutPhase};
+use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::retry::Failure;
 
 /// TLS and connection settings.
@@ -45,8 +48,96 @@ impl Default for TransportConfig {
 
 pub(crate) type Wire = HyperClient<HttpsConnector<HttpConnector>, OutBody>;
 
+/// A request as a transport receives it.
+pub(crate) type WireRequest = http::Request<OutBody>;
+
+/// What a transport answers: the response head and a body to read, or a classified failure.
+pub(crate) type Sent = std::result::Result<http::Response<RespBody>, SendError>;
+
+/// An in-memory transport: a function from request to answer.
+#[cfg(test)]
+pub(crate) type MemoryFn =
+    Arc<dyn Fn(WireRequest) -> futures_util::future::BoxFuture<'static, Sent> + Send + Sync>;
+
+/// Where requests go. (The memory variant exists only in unit tests; boxing the pooled client
+/// to even out the sizes would cost every request an indirection for nothing.)
+#[cfg_attr(test, allow(clippy::large_enum_variant))]
+pub(crate) enum Transport {
+    /// The network.
+    Wire(Wire),
+    /// A function answering in memory (engine unit tests).
+    #[cfg(test)]
+    Memory(MemoryFn),
+}
+
+impl Transport {
+    /// Sends one request; `url` and `connect_timeout` describe failures.
+    pub(crate) async fn send(
+        &self,
+        req: WireRequest,
+        url: &Url,
+        connect_timeout: Option<Duration>,
+    ) -> Sent {
+        match self {
+            Transport::Wire(wire) => match wire.request(req).await {
+                Ok(resp) => Ok(resp.map(RespBody::Wire)),
+                Err(e) => Err(classify(e, url, connect_timeout)),
+            },
+            #[cfg(test)]
+            Transport::Memory(answer) => answer(req).await,
+        }
+    }
+}
+
+/// A response body from either transport.
+#[derive(Debug)]
+pub(crate) enum RespBody {
+    /// Streamed from the connection.
+    Wire(hyper::body::Incoming),
+    /// Held in memory (engine unit tests).
+    #[cfg(test)]
+    Memory(Option<bytes::Bytes>),
+}
+
+impl http_body::Body for RespBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<bytes::Bytes>, hyper::Error>>>
+    {
+        match self.get_mut() {
+            RespBody::Wire(b) => std::pin::Pin::new(b).poll_frame(cx),
+            #[cfg(test)]
+            RespBody::Memory(b) => {
+                std::task::Poll::Ready(b.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RespBody::Wire(b) => b.is_end_stream(),
+            #[cfg(test)]
+            RespBody::Memory(b) => b.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            RespBody::Wire(b) => b.size_hint(),
+            #[cfg(test)]
+            RespBody::Memory(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}
+
 /// Builds the pooled client. Must not need a runtime: connections are spawned lazily.
-pub(crate) fn build(cfg: &TransportConfig) -> Result<Wire> {
+pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     let mut roots = RootCertStore::empty();
     if cfg.builtin_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -83,14 +174,16 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Wire> {
     } else {
         https.enable_http1().wrap_connector(http)
     };
-    Ok(HyperClient::builder(TokioExecutor::new())
-        // RFC 9112 §5.2: a user agent must unfold obs-folded field values (hyper replaces
-        // the fold with spaces) rather than fail the response.
-        .http1_allow_obsolete_multiline_headers_in_responses(true)
-        .pool_idle_timeout(cfg.pool_idle_timeout)
-        .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .build(https))
+    Ok(Transport::Wire(
+        HyperClient::builder(TokioExecutor::new())
+            // RFC 9112 §5.2: a user agent must unfold obs-folded field values (hyper replaces
+            // the fold with spaces) rather than fail the response.
+            .http1_allow_obsolete_multiline_headers_in_responses(true)
+            .pool_idle_timeout(cfg.pool_idle_timeout)
+            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(https),
+    ))
 }
 
 /// The request-target URI for hyper (no fragment, no credentials).
@@ -120,7 +213,7 @@ pub(crate) struct SendError {
 }
 
 /// Classifies a hyper-util client error; `connect_timeout` is the limit a connect timeout hit.
-pub(crate) fn classify(
+fn classify(
     err: hyper_util::client::legacy::Error,
     url: &Url,
     connect_timeout: Option<Duration>,
@@ -145,12 +238,14 @@ pub(crate) fn classify(
             Error::Tls {
                 url: url_s,
                 reason,
+                source: Some(Box::new(err)),
                 history: Vec::new(),
             }
         } else {
             Error::Connect {
                 url: url_s,
                 reason,
+                source: Some(Box::new(err)),
                 history: Vec::new(),
             }
         };
@@ -168,6 +263,7 @@ pub(crate) fn classify(
         error: Error::Transport {
             url: url_s,
             reason,
+            source: Some(Box::new(err)),
             history: Vec::new(),
         },
         failure: if refused {
@@ -194,20 +290,6 @@ fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<
         cur = wrapped.or_else(|| e.source());
     }
     None
-}
-
-/// A one-line description of an error and its causes.
-pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -131,7 +131,8 @@ fn check_records(
             // Either the whole request body or an upload the client aborted: never a cut
             // body that ended cleanly.
             Some("whole-or-aborted")
-                if r["body_complete"].as_bool() != Some(false) && field("body_sha256") != body_sha =>
+                if r["body_complete"].as_bool() != Some(false)
+                    && field("body_sha256") != body_sha =>
             {
                 problems.push(at(&format!(
                     "a cut body of {} bytes ended as complete",

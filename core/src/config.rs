@@ -1,0 +1,72 @@
+//! Everything a client decides by default, and the state a client shares with its clones.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::credentials::CredentialPolicy;
+use crate::idempotency::IdempotencyConfig;
+use crate::identity::{IdentityHeaders, SdkIdentity};
+use crate::redirect::RedirectHook;
+use crate::retry::RetryPolicy;
+use crate::transport::{Transport, TransportConfig};
+
+/// Default maximum number of redirects in one chain.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 20;
+/// Default size of the buffer that keeps a streamed body for a 307/308 or retry.
+pub const DEFAULT_REPLAY_LIMIT: usize = 4 * 1024 * 1024;
+/// At most this much of a 3xx body is read (raw, never decoded) to reuse the connection.
+pub const REDIRECT_BODY_DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Everything a client decides by default.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub follow_redirects: bool,
+    pub max_redirects: u32,
+    pub allow_https_downgrade: bool,
+    pub credentials: CredentialPolicy,
+    pub hook: Option<RedirectHook>,
+    pub replay_limit: usize,
+    pub read_timeout: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub idempotency: IdempotencyConfig,
+    pub retry: RetryPolicy,
+    pub default_headers: HeaderMap,
+    pub identity: SdkIdentity,
+    pub identity_headers: IdentityHeaders,
+    pub transport: TransportConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut default_headers = HeaderMap::new();
+        if let Some(enc) = crate::decode::ACCEPT_ENCODING {
+            default_headers.insert(
+                http::header::ACCEPT_ENCODING,
+                http::HeaderValue::from_static(enc),
+            );
+        }
+        Config {
+            follow_redirects: true,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            allow_https_downgrade: false,
+            credentials: CredentialPolicy::default(),
+            hook: None,
+            replay_limit: DEFAULT_REPLAY_LIMIT,
+            read_timeout: Some(Duration::from_secs(30)),
+            timeout: None,
+            idempotency: IdempotencyConfig::default(),
+            retry: RetryPolicy::default(),
+            default_headers,
+            identity: SdkIdentity::default(),
+            identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
+            transport: TransportConfig::default(),
+        }
+    }
+}
+
+/// What every clone of a client shares: its configuration and its connection pool.
+pub(crate) struct Inner {
+    pub config: Config,
+    pub transport: Transport,
+}
