@@ -109,19 +109,25 @@ impl ClientBuilder {
 
     /// Follow redirects at all (default true).
     pub fn follow_redirects(mut self, on: bool) -> Self {
-        self.config.follow_redirects = on;
+        self.config.redirect = self.config.redirect.follow(on);
         self
     }
 
     /// Maximum redirects per chain (default 20; 0 = never follow).
     pub fn max_redirects(mut self, n: u32) -> Self {
-        self.config.max_redirects = n;
+        self.config.redirect = self.config.redirect.max_redirects(n);
         self
     }
 
     /// Allow https to http redirects (default false). Credentials are stripped on them anyway.
     pub fn allow_https_downgrade(mut self, on: bool) -> Self {
-        self.config.allow_https_downgrade = on;
+        self.config.redirect = self.config.redirect.allow_https_downgrade(on);
+        self
+    }
+
+    /// The whole redirect policy at once (replacing the four settings above and the hook).
+    pub fn redirect(mut self, policy: crate::redirect::Policy) -> Self {
+        self.config.redirect = policy;
         self
     }
 
@@ -173,7 +179,7 @@ impl ClientBuilder {
     where
         F: Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync + 'static,
     {
-        self.config.hook = Some(Arc::new(hook));
+        self.config.redirect = self.config.redirect.hook(hook);
         self
     }
 

@@ -7,12 +7,11 @@ use http::HeaderMap;
 use crate::credentials::CredentialPolicy;
 use crate::idempotency::IdempotencyConfig;
 use crate::identity::{IdentityHeaders, SdkIdentity};
-use crate::redirect::RedirectHook;
+use crate::redirect::Policy;
 use crate::retry::RetryPolicy;
 use crate::transport::{Transport, TransportConfig};
 
-/// Default maximum number of redirects in one chain.
-pub const DEFAULT_MAX_REDIRECTS: u32 = 20;
+pub use crate::redirect::DEFAULT_MAX_REDIRECTS;
 /// Default size of the buffer that keeps a streamed body for a 307/308 or retry.
 pub const DEFAULT_REPLAY_LIMIT: usize = 4 * 1024 * 1024;
 /// At most this much of a 3xx body is read (raw, never decoded) to reuse the connection.
@@ -21,11 +20,8 @@ pub const REDIRECT_BODY_DRAIN_LIMIT: usize = 64 * 1024;
 /// Everything a client decides by default.
 #[derive(Clone)]
 pub(crate) struct Config {
-    pub follow_redirects: bool,
-    pub max_redirects: u32,
-    pub allow_https_downgrade: bool,
+    pub redirect: Policy,
     pub credentials: CredentialPolicy,
-    pub hook: Option<RedirectHook>,
     pub replay_limit: usize,
     pub read_timeout: Option<Duration>,
     pub timeout: Option<Duration>,
@@ -47,11 +43,8 @@ impl Default for Config {
             );
         }
         Config {
-            follow_redirects: true,
-            max_redirects: DEFAULT_MAX_REDIRECTS,
-            allow_https_downgrade: false,
+            redirect: Policy::default(),
             credentials: CredentialPolicy::default(),
-            hook: None,
             replay_limit: DEFAULT_REPLAY_LIMIT,
             read_timeout: Some(Duration::from_secs(30)),
             timeout: None,

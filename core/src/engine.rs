@@ -4,6 +4,7 @@
 //! [`retry`](crate::retry), [`identity`](crate::identity)) between hops. Decisions live in
 //! those modules; this file only sequences them.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -21,7 +22,7 @@ use crate::idempotency::{self, assign_key, AssignedKey, KeyChoice, IDEMPOTENCY_K
 use crate::identity;
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
-use crate::redirect::{self, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
+use crate::redirect::{self, Policy, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
 use crate::request::{Request, RequestOptions};
 use crate::response::{Response, ResponseBody};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
@@ -127,8 +128,7 @@ async fn run(
     deadline: Deadline,
 ) -> Result<Answer> {
     let cfg = &inner.config;
-    let follow = options.follow_redirects.unwrap_or(cfg.follow_redirects);
-    let max = options.max_redirects.unwrap_or(cfg.max_redirects);
+    let redirect = overridden(&cfg.redirect, options);
     let policy = options.retry.as_ref().unwrap_or(&cfg.retry);
     loop {
         let sent_headers = chain.headers.keys().cloned().collect();
@@ -138,7 +138,7 @@ async fn run(
         let elapsed = started.elapsed();
         let (parts, incoming) = resp.into_parts();
         let first_location = match parts.headers.get(LOCATION) {
-            Some(loc) if follow && max > 0 && redirect::is_followed_status(parts.status) => loc,
+            Some(loc) if redirect.follows(parts.status) => loc,
             _ => return Ok((parts, incoming, attempts)),
         };
         let shown =
@@ -157,7 +157,7 @@ async fn run(
         };
         // Only chains that redirect need the loop check, so the request is recorded here.
         chain.visits.record(&chain.method, &chain.url);
-        let (next_url, next_method) = match next_hop(inner, chain, &hop, &parts.headers, max) {
+        let (next_url, next_method) = match next_hop(&redirect, chain, &hop, &parts.headers) {
             Ok(Some(next)) => next,
             Ok(None) => return Ok((parts, incoming, attempts)),
             Err(e) => {
@@ -201,15 +201,28 @@ async fn run(
     }
 }
 
-/// Decides whether and where to go next. `Ok(None)` returns the 3xx to the caller.
+/// The client's redirect policy with this request's overrides (borrowed when there are none).
+fn overridden<'p>(policy: &'p Policy, options: &RequestOptions) -> Cow<'p, Policy> {
+    if options.follow_redirects.is_none() && options.max_redirects.is_none() {
+        return Cow::Borrowed(policy);
+    }
+    let mut p = policy.clone();
+    if let Some(on) = options.follow_redirects {
+        p = p.follow(on);
+    }
+    if let Some(max) = options.max_redirects {
+        p = p.max_redirects(max);
+    }
+    Cow::Owned(p)
+}
+
+/// Resolves the next hop and asks the policy. `Ok(None)` returns the 3xx to the caller.
 fn next_hop(
-    inner: &Inner,
+    policy: &Policy,
     chain: &Chain,
     hop: &Hop,
     headers: &HeaderMap,
-    max: u32,
 ) -> Result<Option<(Url, Method)>> {
-    let cfg = &inner.config;
     let shown = hop.location.as_deref().unwrap_or_default();
     let invalid = |reason: String| Error::InvalidLocation {
         location: truncate(shown, 512),
@@ -228,50 +241,19 @@ fn next_hop(
         },
         other => invalid(other.to_string()),
     })?;
-    if chain.history.len() as u32 >= max {
-        return Err(Error::TooManyRedirects {
-            max,
-            url: next.to_string(),
-            history: Vec::new(),
-        });
-    }
-    if redirect::is_downgrade(&chain.url, &next) && !cfg.allow_https_downgrade {
-        return Err(Error::InsecureRedirect {
-            from: chain.url.to_string(),
-            to: next.to_string(),
-            history: Vec::new(),
-        });
-    }
     let next_method = redirect::method_after_redirect(hop.status, &chain.method);
-    if let Some(hook) = &cfg.hook {
-        let attempt = RedirectAttempt {
-            status: hop.status,
-            from: &chain.url,
-            to: &next,
-            method: &chain.method,
-            next_method: &next_method,
-            hops: chain.history.len(),
-        };
-        match hook(&attempt) {
-            RedirectAction::Follow => {}
-            RedirectAction::Stop => return Ok(None),
-            RedirectAction::Fail(reason) => {
-                return Err(Error::RedirectRejected {
-                    url: next.to_string(),
-                    reason,
-                    history: Vec::new(),
-                })
-            }
-        }
+    let attempt = RedirectAttempt {
+        status: hop.status,
+        from: &chain.url,
+        to: &next,
+        method: &chain.method,
+        next_method: &next_method,
+        hops: chain.history.len(),
+    };
+    match policy.judge(&attempt, &chain.visits)? {
+        RedirectAction::Stop => Ok(None),
+        _ => Ok(Some((next, next_method))),
     }
-    if chain.visits.is_loop(&next_method, &next) {
-        return Err(Error::RedirectLoop {
-            method: next_method.to_string(),
-            url: next.to_string(),
-            history: Vec::new(),
-        });
-    }
-    Ok(Some((next, next_method)))
 }
 
 /// The method became GET: the body, its headers and the idempotency key go.
@@ -374,15 +356,11 @@ async fn send_with_retries(
         {
             return give_up(outcome);
         }
-        let mut wait = backoff.delay(policy, attempt - 1);
-        if let Ok(resp) = &outcome {
-            if let Some(asked) = retry::retry_after(resp.headers(), SystemTime::now()) {
-                if asked > policy.max_retry_after {
-                    return give_up(outcome);
-                }
-                wait = asked;
-            }
-        }
+        let answered = outcome.as_ref().ok().map(|r| r.headers());
+        let now = SystemTime::now();
+        let Some(wait) = retry::next_wait(policy, &mut backoff, attempt - 1, answered, now) else {
+            return give_up(outcome);
+        };
         if !retry::fits_before(Instant::now(), wait, deadline.map(|(at, _)| at)) {
             return give_up(outcome);
         }

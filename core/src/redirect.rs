@@ -14,6 +14,163 @@ use std::sync::Arc;
 use http::{HeaderName, Method, StatusCode};
 use url::Url;
 
+use crate::error::Error;
+
+/// Default maximum number of redirects in one chain.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 20;
+
+/// How a client follows redirects, as one value: whether at all, how many, whether an https
+/// to http downgrade is allowed, and an optional hook that can follow, stop or fail each hop.
+/// The built-in rules (methods, bodies, credentials, loops) always apply.
+///
+/// ```
+/// use hopsafe::redirect::{Policy, RedirectAction};
+///
+/// let policy = Policy::limited(5).hook(|attempt| {
+///     if attempt.to.host_str() == Some("old.example.com") {
+///         RedirectAction::Fail("the old region is retired".into())
+///     } else {
+///         RedirectAction::Follow
+///     }
+/// });
+/// let client = hopsafe::Client::builder().redirect(policy).build()?;
+/// let no_follow = hopsafe::Client::builder().redirect(Policy::none()).build()?;
+/// # Ok::<(), hopsafe::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    follow: bool,
+    max: u32,
+    allow_https_downgrade: bool,
+    hook: Option<RedirectHook>,
+}
+
+impl Default for Policy {
+    /// Follow up to [`DEFAULT_MAX_REDIRECTS`], no downgrade, no hook.
+    fn default() -> Self {
+        Policy::limited(DEFAULT_MAX_REDIRECTS)
+    }
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("follow", &self.follow)
+            .field("max", &self.max)
+            .field("allow_https_downgrade", &self.allow_https_downgrade)
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
+impl Policy {
+    /// Follow at most `max` redirects per chain (0 returns the first 3xx).
+    pub fn limited(max: u32) -> Self {
+        Policy {
+            follow: true,
+            max,
+            allow_https_downgrade: false,
+            hook: None,
+        }
+    }
+
+    /// Never follow: every 3xx is returned to the caller.
+    pub fn none() -> Self {
+        Policy {
+            follow: false,
+            ..Policy::default()
+        }
+    }
+
+    /// The default limit with a hook consulted before each hop.
+    pub fn custom<F>(hook: F) -> Self
+    where
+        F: Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync + 'static,
+    {
+        Policy::default().hook(hook)
+    }
+
+    /// Adds (or replaces) the hook consulted before each hop.
+    pub fn hook<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync + 'static,
+    {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Allows https to http redirects (credentials are stripped on them anyway).
+    pub fn allow_https_downgrade(mut self, on: bool) -> Self {
+        self.allow_https_downgrade = on;
+        self
+    }
+
+    /// Turns following on or off, keeping the limit for when it is on again.
+    pub fn follow(mut self, on: bool) -> Self {
+        self.follow = on;
+        self
+    }
+
+    /// Sets the limit, keeping the rest.
+    pub fn max_redirects(mut self, max: u32) -> Self {
+        self.max = max;
+        self
+    }
+
+    /// The limit per chain.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Whether a response with `status` is followed at all (given a `Location`).
+    pub fn follows(&self, status: StatusCode) -> bool {
+        self.follow && self.max > 0 && is_followed_status(status)
+    }
+
+    /// Decides one hop whose target is already resolved: the limit, the downgrade rule, the
+    /// hook, then loops. `Ok(Stop)` returns the 3xx to the caller; errors end the chain.
+    pub fn judge(
+        &self,
+        attempt: &RedirectAttempt<'_>,
+        visits: &Visits,
+    ) -> Result<RedirectAction, Error> {
+        let to = || attempt.to.to_string();
+        if attempt.hops as u64 >= u64::from(self.max) {
+            return Err(Error::TooManyRedirects {
+                max: self.max,
+                url: to(),
+                history: Vec::new(),
+            });
+        }
+        if is_downgrade(attempt.from, attempt.to) && !self.allow_https_downgrade {
+            return Err(Error::InsecureRedirect {
+                from: attempt.from.to_string(),
+                to: to(),
+                history: Vec::new(),
+            });
+        }
+        match self.hook.as_ref().map(|hook| hook(attempt)) {
+            Some(RedirectAction::Stop) => return Ok(RedirectAction::Stop),
+            Some(RedirectAction::Fail(reason)) => {
+                return Err(Error::RedirectRejected {
+                    url: to(),
+                    reason,
+                    history: Vec::new(),
+                })
+            }
+            Some(RedirectAction::Follow) | None => {}
+        }
+        if visits.is_loop(attempt.next_method, attempt.to) {
+            return Err(Error::RedirectLoop {
+                method: attempt.next_method.to_string(),
+                url: to(),
+                history: Vec::new(),
+            });
+        }
+        Ok(RedirectAction::Follow)
+    }
+}
+
 /// Header fields that describe or depend on the body; they go when the body goes.
 ///
 /// The content headers of RFC 9110 §15.4 (which names `Digest` among them), their successors
@@ -177,6 +334,56 @@ mod tests {
         v.record(&Method::POST, &a);
         assert!(v.is_loop(&Method::POST, &a_other_fragment));
         assert!(!v.is_loop(&Method::GET, &a));
+    }
+
+    #[test]
+    fn the_policy_checks_limit_then_downgrade_then_hook_then_loop() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let (from, to) = (u("https://a.test/"), u("http://a.test/"));
+        let attempt = |hops| RedirectAttempt {
+            status: StatusCode::FOUND,
+            from: &from,
+            to: &to,
+            method: &Method::GET,
+            next_method: &Method::GET,
+            hops,
+        };
+        let visits = Visits::default();
+        let name = |r: Result<RedirectAction, Error>| r.map_err(|e| e.name());
+        assert_eq!(
+            name(Policy::limited(1).judge(&attempt(1), &visits)),
+            Err("TooManyRedirects")
+        );
+        assert_eq!(
+            name(Policy::limited(2).judge(&attempt(1), &visits)),
+            Err("InsecureRedirect")
+        );
+        let allowed = Policy::limited(2).allow_https_downgrade(true);
+        assert_eq!(
+            name(allowed.judge(&attempt(1), &visits)),
+            Ok(RedirectAction::Follow)
+        );
+        let stop = allowed.clone().hook(|_| RedirectAction::Stop);
+        assert_eq!(
+            name(stop.judge(&attempt(1), &visits)),
+            Ok(RedirectAction::Stop)
+        );
+        let fail = allowed.clone().hook(|_| RedirectAction::Fail("no".into()));
+        assert_eq!(
+            name(fail.judge(&attempt(1), &visits)),
+            Err("RedirectRejected")
+        );
+        let mut twice = Visits::default();
+        twice.record(&Method::GET, &to);
+        twice.record(&Method::GET, &to);
+        assert_eq!(
+            name(allowed.judge(&attempt(1), &twice)),
+            Err("RedirectLoop")
+        );
+        assert!(!Policy::none().follows(StatusCode::FOUND));
+        assert!(!Policy::limited(0).follows(StatusCode::FOUND));
+        assert!(Policy::default().follows(StatusCode::FOUND));
+        assert!(!Policy::default().follows(StatusCode::MULTIPLE_CHOICES));
     }
 
     #[test]

@@ -140,6 +140,23 @@ impl Backoff {
     }
 }
 
+/// How long to wait before retry number `retry` (0 for the first): the server's
+/// `Retry-After` when the answer has one, else the jittered backoff. `None` when the server
+/// asks for longer than the policy honours, which ends the retries.
+pub fn next_wait(
+    policy: &RetryPolicy,
+    backoff: &mut Backoff,
+    retry: u32,
+    answer: Option<&HeaderMap>,
+    now: SystemTime,
+) -> Option<Duration> {
+    match answer.and_then(|h| retry_after(h, now)) {
+        Some(asked) if asked > policy.max_retry_after => None,
+        Some(asked) => Some(asked),
+        None => Some(backoff.delay(policy, retry)),
+    }
+}
+
 /// The wait a response asks for in `Retry-After` (delta-seconds or an HTTP-date), if any.
 pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
@@ -218,6 +235,25 @@ mod tests {
             let cap = (p.base_delay * 2u32.pow(retry.min(20))).min(p.max_delay);
             assert!(d <= cap);
         }
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff_up_to_the_cap() {
+        let p = RetryPolicy {
+            jitter_seed: Some(3),
+            ..Default::default()
+        };
+        let mut b = Backoff::new(&p);
+        let now = SystemTime::UNIX_EPOCH;
+        let mut h = HeaderMap::new();
+        assert!(next_wait(&p, &mut b, 0, Some(&h), now).unwrap() <= p.base_delay);
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(
+            next_wait(&p, &mut b, 0, Some(&h), now),
+            Some(Duration::from_secs(7))
+        );
+        h.insert("retry-after", "31".parse().unwrap());
+        assert_eq!(next_wait(&p, &mut b, 0, Some(&h), now), None);
     }
 
     #[test]
