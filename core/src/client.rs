@@ -132,7 +132,18 @@ impl ClientBuilder {
     }
 
     /// Trust an https origin (`https://host[:port]` or `https://*.domain`) to receive
-    /// credentials across redirects.
+    /// credentials across redirects. A wildcard never matches an IP literal, and trusted
+    /// origins are https only: credentials never follow a hop to plaintext.
+    ///
+    /// ```
+    /// // A regional failover between eu. and us. keeps the Authorization header;
+    /// // a redirect anywhere else still strips it.
+    /// let client = hopsafe::Client::builder()
+    ///     .trust_origin("https://*.api.example.com")
+    ///     .build()?;
+    /// assert!(hopsafe::Client::builder().trust_origin("http://api.example.com").build().is_err());
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
     pub fn trust_origin(mut self, pattern: &str) -> Self {
         match TrustedOrigin::parse(pattern) {
             Ok(t) => self.config.credentials.add_trusted(t),
@@ -174,7 +185,20 @@ impl ClientBuilder {
         self
     }
 
-    /// A hook consulted before each redirect is followed.
+    /// A hook consulted before each redirect is followed: it can follow, stop (the 3xx is
+    /// returned) or fail the chain with [`Error::RedirectRejected`]. The built-in rules
+    /// (limit, downgrade, credentials, loops) apply whatever it says.
+    ///
+    /// ```
+    /// use hopsafe::RedirectAction;
+    /// let client = hopsafe::Client::builder()
+    ///     .redirect_hook(|attempt| match attempt.to.host_str() {
+    ///         Some(h) if h.ends_with(".api.example.com") => RedirectAction::Follow,
+    ///         _ => RedirectAction::Fail(format!("{} is not one of our regions", attempt.to)),
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
     pub fn redirect_hook<F>(mut self, hook: F) -> Self
     where
         F: Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync + 'static,
@@ -250,7 +274,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Retry policy (default [`RetryPolicy::default`]).
+    /// Retry policy (default [`RetryPolicy::default`]: 3 attempts where a retry cannot apply
+    /// a write twice, see [`retry`](crate::retry)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = hopsafe::Client::builder()
+    ///     .retry(hopsafe::RetryPolicy {
+    ///         max_attempts: 5,
+    ///         max_retry_after: Duration::from_secs(10),
+    ///         ..Default::default()
+    ///     })
+    ///     .build()?;
+    /// let never = hopsafe::Client::builder().retry(hopsafe::RetryPolicy::never()).build()?;
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         if policy.max_attempts == 0 {
             self.fail(Error::invalid_config(

@@ -41,16 +41,24 @@ pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod retry;
+#[doc(hidden)]
 pub mod runtime;
 mod transport;
+
+// The public surface, deliberately: the client and its request and response types, the error,
+// the history, and the policy modules above (each decides one thing and documents its rule).
+// `runtime` and the `parse_*` helpers exist for the language bindings and are hidden from the
+// documentation; they may change without notice.
 
 pub use body::Body;
 pub use client::{Client, ClientBuilder, RequestBuilder};
 pub use error::{Error, Result, TimeoutPhase};
 pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
-pub use redirect::{RedirectAction, RedirectAttempt};
-pub use request::{parse_header, parse_method, parse_url, Request, RequestOptions};
+pub use redirect::{Policy as RedirectPolicy, RedirectAction, RedirectAttempt};
+#[doc(hidden)]
+pub use request::{parse_header, parse_method, parse_url};
+pub use request::{Request, RequestOptions};
 pub use response::Response;
 pub use retry::RetryPolicy;
 
