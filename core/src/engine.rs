@@ -283,6 +283,7 @@ async fn finish(
 ) -> Result<Response> {
     let cfg = &inner.config;
     let mut body = ResponseBody::new(incoming, cfg.read_timeout, deadline);
+    body.decode(&parts.headers, &chain.url);
     if identity::may_be_refusal(parts.status, &parts.headers) {
         let read = read_up_to(&mut body, &chain.url, identity::PROBLEM_BODY_LIMIT).await;
         let (prefix, complete) = match read {
@@ -467,6 +468,9 @@ mod tests {
     #[derive(Clone)]
     enum Reply {
         Status(u16),
+        /// 200 with this `Content-Encoding` and body.
+        #[cfg_attr(not(feature = "decompress"), allow(dead_code))]
+        Encoded(&'static str, Vec<u8>),
         Redirect(u16, &'static str),
         Fail(Failure),
     }
@@ -510,6 +514,11 @@ mod tests {
                 let mut resp = http::Response::new(RespBody::Memory(None));
                 match reply {
                     Reply::Status(s) => *resp.status_mut() = StatusCode::from_u16(s).unwrap(),
+                    Reply::Encoded(coding, body) => {
+                        let h = resp.headers_mut();
+                        h.insert(http::header::CONTENT_ENCODING, coding.parse().unwrap());
+                        *resp.body_mut() = RespBody::Memory(Some(body.into()));
+                    }
                     Reply::Redirect(s, to) => {
                         *resp.status_mut() = StatusCode::from_u16(s).unwrap();
                         resp.headers_mut().insert(LOCATION, to.parse().unwrap());
@@ -659,5 +668,70 @@ mod tests {
         let err = c.get("http://a.test/same").send().await.unwrap_err();
         assert!(matches!(err, Error::RedirectLoop { .. }), "{err}");
         assert_eq!(seen(&log).len(), 2);
+    }
+
+    #[cfg(feature = "decompress")]
+    async fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+        use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder, ZstdEncoder};
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        match coding {
+            "gzip" => GzipEncoder::new(data).read_to_end(&mut out).await,
+            "br" => BrotliEncoder::new(data).read_to_end(&mut out).await,
+            _ => ZstdEncoder::new(data).read_to_end(&mut out).await,
+        }
+        .unwrap();
+        out
+    }
+
+    #[cfg(feature = "decompress")]
+    #[tokio::test]
+    async fn gzip_brotli_and_zstd_bodies_are_decoded_and_accept_encoding_is_sent() {
+        let text = "hopsafe ".repeat(10_000).into_bytes();
+        for coding in ["gzip", "br", "zstd"] {
+            let script = vec![Reply::Encoded(coding, encode(coding, &text).await)];
+            let (c, log) = client(Client::builder(), script);
+            let resp = c.get("http://a.test/").send().await.unwrap();
+            assert_eq!(resp.bytes().await.unwrap(), text, "{coding}");
+            let sent = &seen(&log)[0].headers[http::header::ACCEPT_ENCODING];
+            assert_eq!(sent, "gzip, br, zstd");
+        }
+        let script = vec![Reply::Encoded("gzip", b"not gzip".to_vec())];
+        let (c, log) = client(Client::builder(), script);
+        let req = c.get("http://a.test/").header("accept-encoding", "gzip");
+        let err = req.send().await.unwrap().bytes().await.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err}");
+        assert_eq!(seen(&log)[0].headers[http::header::ACCEPT_ENCODING], "gzip");
+    }
+
+    #[cfg(feature = "decompress")]
+    #[tokio::test]
+    async fn a_bomb_stops_while_it_inflates() {
+        let zeros = vec![0u8; 16 << 20];
+        for coding in ["gzip", "br", "zstd"] {
+            let bomb = encode(coding, &zeros).await;
+            // Decoding stops once the output outgrows the input received by the ratio.
+            let bound = crate::decode::MAX_RATIO as usize * bomb.len() + crate::decode::READ_SIZE;
+            let (c, _) = client(Client::builder(), vec![Reply::Encoded(coding, bomb)]);
+            let mut resp = c.get("http://a.test/").send().await.unwrap();
+            let mut decoded = 0;
+            let err = loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => decoded += chunk.len(),
+                    Ok(None) => panic!("{coding}: the whole bomb was decoded"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                matches!(err, Error::ResponseTooLarge { .. }),
+                "{coding}: {err}"
+            );
+            let stop = bound.max(crate::decode::RATIO_FLOOR as usize) + crate::decode::READ_SIZE;
+            assert!(decoded <= stop, "{coding}: {decoded} bytes decoded first");
+            assert!(
+                decoded < zeros.len() / 2,
+                "{coding}: {decoded} bytes decoded first"
+            );
+        }
     }
 }

@@ -64,7 +64,8 @@ impl Response {
         &self.sent_headers
     }
 
-    /// Reads the next raw chunk of the body (not decompressed); `None` at the end.
+    /// Reads the next chunk of the body, decoded when it is gzip, brotli or zstd (feature
+    /// `decompress`, on by default); `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
         let read = self.body.chunk(&self.url).await;
         read.map_err(|e| self.with_history(e))
@@ -97,16 +98,29 @@ impl Response {
         while let Some(chunk) = self.chunk().await? {
             out.extend_from_slice(&chunk);
         }
-        crate::decode::decode(&self.headers, out.freeze(), &self.url)
-            .map_err(|e| self.with_history(e))
+        Ok(out.freeze())
     }
 }
 
-/// The body of a response, read with the read timeout and the total deadline.
+/// The body of a response: bytes put back, then the raw body or its decoding.
 #[derive(Debug)]
 pub(crate) struct ResponseBody {
     buffered: Option<Bytes>,
-    incoming: Option<RespBody>,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    Raw(RawBody),
+    #[cfg(feature = "decompress")]
+    Decoded(crate::decode::Decoded),
+    Done,
+}
+
+/// The body as it arrives, read with the read timeout and the total deadline.
+#[derive(Debug)]
+pub(crate) struct RawBody {
+    incoming: RespBody,
     read_timeout: Option<Duration>,
     deadline: Option<(Instant, Duration)>,
 }
@@ -119,10 +133,25 @@ impl ResponseBody {
     ) -> Self {
         ResponseBody {
             buffered: None,
-            incoming: Some(incoming),
-            read_timeout,
-            deadline,
+            source: Source::Raw(RawBody {
+                incoming,
+                read_timeout,
+                deadline,
+            }),
         }
+    }
+
+    /// Decodes the rest of the body when `headers` name a coding hopsafe decodes.
+    pub(crate) fn decode(&mut self, headers: &HeaderMap, url: &Url) {
+        #[cfg(feature = "decompress")]
+        if let (Some(coding), Source::Raw(_)) = (crate::decode::coding(headers), &self.source) {
+            if let Source::Raw(raw) = std::mem::replace(&mut self.source, Source::Done) {
+                let decoded = crate::decode::Decoded::new(coding, raw, url.clone());
+                self.source = Source::Decoded(decoded);
+            }
+        }
+        #[cfg(not(feature = "decompress"))]
+        let _ = (headers, url);
     }
 
     /// Puts bytes already read back in front of the rest of the body.
@@ -133,13 +162,28 @@ impl ResponseBody {
         }
     }
 
+    /// The next bytes (decoded when the body is being decoded); `None` at the end.
     pub(crate) async fn chunk(&mut self, url: &Url) -> Result<Option<Bytes>> {
         if let Some(bytes) = self.buffered.take() {
             return Ok(Some(bytes));
         }
-        let Some(incoming) = self.incoming.as_mut() else {
-            return Ok(None);
+        let next = match &mut self.source {
+            Source::Raw(raw) => raw.next(url).await,
+            #[cfg(feature = "decompress")]
+            Source::Decoded(d) => d.next().await,
+            Source::Done => return Ok(None),
         };
+        if matches!(next, Ok(None)) {
+            self.source = Source::Done;
+        }
+        next
+    }
+}
+
+impl RawBody {
+    /// The next chunk as it arrived; `None` at the end.
+    pub(crate) async fn next(&mut self, url: &Url) -> Result<Option<Bytes>> {
+        let incoming = &mut self.incoming;
         loop {
             let mut wait = self.read_timeout.map(|d| (d, TimeoutPhase::Read));
             if let Some((at, total)) = self.deadline {
@@ -165,10 +209,7 @@ impl ResponseBody {
                 },
             };
             match frame {
-                None => {
-                    self.incoming = None;
-                    return Ok(None);
-                }
+                None => return Ok(None),
                 Some(Err(e)) => {
                     return Err(Error::Transport {
                         url: url.to_string(),
