@@ -1,14 +1,16 @@
 //! `cargo xtask mutants [--modules a,b] [--re REGEX]`: mutation testing of the core's policy
 //! modules with cargo-mutants (installed into `.hopsafe/tools`), one module at a time, at the
-//! lowest CPU priority with one job. Each module's results replace its block in
+//! lowest CPU priority with one job, in a scratch copy of the workspace (`.hopsafe/mutants/tree`,
+//! about the size of `target/`), so the working tree is never mutated. Each module's results replace its block in
 //! `docs/mutants.md`; every missed mutant must have an entry in that file's survivors section
 //! (the test that now kills it, or why it is equivalent), or the command fails.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::util::{cargo, root, run, state_dir, Result};
+use crate::util::{cargo, output, root, run, state_dir, Result};
 
 /// The cargo-mutants release this command installs.
 const CARGO_MUTANTS_VERSION: &str = "27.1.0";
@@ -59,11 +61,12 @@ pub fn mutants(args: &[String]) -> Result {
         }
     }
     let bin = install()?;
+    let tree = scratch_tree()?;
     let mut unexplained = Vec::new();
     for m in &modules {
         let started = Instant::now();
         let out = state_dir().join("mutants").join(m);
-        run_module(&bin, m, &out, re.as_deref())?;
+        run_module(&bin, &tree, m, &out, re.as_deref())?;
         let results = read_results(&out.join("mutants.out"))?;
         let minutes = started.elapsed().as_secs_f64() / 60.0;
         let report = std::fs::read_to_string(root().join(REPORT)).unwrap_or_default();
@@ -118,44 +121,100 @@ fn install() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Runs cargo-mutants on `core/src/<module>.rs` with the selected tests.
-fn run_module(bin: &Path, module: &str, out: &Path, re: Option<&str>) -> Result {
+/// Runs cargo-mutants on `core/src/<module>.rs` in the scratch tree with the selected tests
+/// (given as cargo arguments, so the build skips the other test targets too).
+fn run_module(bin: &Path, tree: &Path, module: &str, out: &Path, re: Option<&str>) -> Result {
     let _ = std::fs::remove_dir_all(out.join("mutants.out"));
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut cmd = Command::new("nice");
     cmd.args(["-n", "19"])
         .arg(bin)
-        .args([
-            "mutants",
-            "--package",
-            "hopsafe",
-            "--jobs",
-            "1",
-            "--no-shuffle",
-        ])
-        .args(["--copy-target", "true"])
+        .args(["mutants", "--in-place", "--dir"])
+        .arg(tree)
+        .args(["--package", "hopsafe", "--jobs", "1", "--no-shuffle"])
         .args(["--features", "decompress,tower", "--file"])
         .arg(format!("core/src/{module}.rs"))
         .arg("--output")
-        .arg(out);
+        .arg(out)
+        .arg("--cargo-arg=--lib");
+    for t in TESTS {
+        cmd.arg("--cargo-arg=--test")
+            .arg(format!("--cargo-arg={t}"));
+    }
     if let Some(re) = re {
         cmd.args(["--re", re]);
     }
-    cmd.args(["--", "--lib"]);
-    for t in TESTS {
-        cmd.args(["--test", t]);
-    }
-    cmd.current_dir(root());
-    // cargo-mutants exits non-zero when mutants are missed; the report says which.
-    let shown = format!("{cmd:?}");
-    eprintln!("  $ {shown}");
+    cmd.current_dir(tree);
+    eprintln!("  $ {cmd:?}");
     let status = cmd
         .status()
         .map_err(|e| format!("cannot start cargo-mutants: {e}"))?;
     match status.code() {
-        // 0: all caught; 2: some missed; 3: some timed out (see cargo-mutants' exit codes).
+        // 0: all caught; 2: some missed; 3: some timed out (cargo-mutants' exit codes).
         Some(0 | 2 | 3) => Ok(()),
         _ => Err(format!("cargo-mutants failed on {module} ({status})")),
     }
+}
+
+/// The copy of the workspace that cargo-mutants mutates in place: `.hopsafe/mutants/tree`.
+/// `target/` is copied once with `cp -a` (timestamps kept, so cargo sees a warm build; a plain
+/// copy, which cargo-mutants makes otherwise, rebuilds every dependency each run), and the
+/// source files git knows (tracked or untracked, not ignored) are synced before every run.
+fn scratch_tree() -> Result<PathBuf> {
+    let src = root();
+    let dest = state_dir().join("mutants").join("tree");
+    std::fs::create_dir_all(&dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    if !dest.join("target").exists() && src.join("target").exists() {
+        run(Command::new("cp")
+            .arg("-a")
+            .arg(src.join("target"))
+            .arg(&dest))?;
+    }
+    let listed = output(
+        Command::new("git")
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(&src),
+    )?;
+    let files: BTreeSet<PathBuf> = listed
+        .split('\0')
+        .filter(|f| !f.is_empty() && src.join(f).is_file())
+        .map(PathBuf::from)
+        .collect();
+    for f in &files {
+        let (from, to) = (src.join(f), dest.join(f));
+        if std::fs::read(&from).ok() != std::fs::read(&to).ok() {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {}: {e}", f.display()))?;
+        }
+    }
+    remove_stale(&dest, Path::new(""), &files)?;
+    Ok(dest)
+}
+
+/// Deletes files of the scratch tree (outside `target/`) that the workspace no longer has.
+fn remove_stale(dest: &Path, rel: &Path, keep: &BTreeSet<PathBuf>) -> Result {
+    let dir = dest.join(rel);
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = rel.join(entry.file_name());
+        if rel.as_os_str().is_empty() && (entry.file_name() == "target") {
+            continue;
+        }
+        if entry.path().is_dir() {
+            remove_stale(dest, &path, keep)?;
+        } else if !keep.contains(&path) {
+            std::fs::remove_file(entry.path()).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// The mutants of one run, by outcome (cargo-mutants' one-line descriptions).
