@@ -206,9 +206,22 @@ fn fuzz_identity_header_and_versions() {
         "client-sdk",
         (header, any::<String>(), any::<String>()),
         |(h, a, b)| {
-            if let Ok(id) = hopsafe::pinning::parse_client_sdk(&h) {
+            let one = hopsafe::pinning::parse_client_sdk(&h);
+            if let Ok(id) = &one {
                 assert!(!id.name.is_empty() && !id.version.is_empty());
+                let sf_string = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+                assert!(sf_string(&id.name) && sf_string(&id.version));
             }
+            // The same text sent as several field lines (split at ", ", which the server joins
+            // back) reads the same.
+            let mut lines = http::HeaderMap::new();
+            for part in h.split(", ") {
+                match http::HeaderValue::from_str(part) {
+                    Ok(v) => lines.append("client-sdk", v),
+                    Err(_) => return,
+                };
+            }
+            assert_eq!(hopsafe::pinning::client_identity(&lines), one);
             if let (Some(x), Some(y)) = (
                 hopsafe::pinning::compare_versions(&a, &b),
                 hopsafe::pinning::compare_versions(&b, &a),

@@ -1,4 +1,5 @@
-//! Property tests of the pure policy functions: URL resolution and credential stripping.
+//! Property tests of the pure policy functions: URL resolution, credential stripping, the
+//! redirect method table, and SemVer precedence (cross-checked against the `semver` crate).
 
 use hopsafe::credentials::CredentialPolicy;
 use hopsafe::location::resolve_location;
@@ -91,19 +92,25 @@ proptest! {
         }
     }
 
-    /// The body is dropped exactly when the method changes, and 307/308 never change it.
+    /// The next method and whether the body goes, checked against the RFC 9110 §15.4 /
+    /// Fetch table written out independently here (not derived from the functions' output).
     #[test]
-    fn bodies_are_dropped_only_with_a_method_change(code in 300u16..400, m in prop_oneof![
+    fn methods_and_bodies_follow_the_rfc_table(code in 300u16..400, m in prop_oneof![
         Just("GET"), Just("HEAD"), Just("POST"), Just("PUT"), Just("PATCH"), Just("DELETE"), Just("OPTIONS"),
     ]) {
         let status = StatusCode::from_u16(code).unwrap();
         let method = Method::from_bytes(m.as_bytes()).unwrap();
+        let followed = matches!(code, 301 | 302 | 303 | 307 | 308);
+        prop_assert_eq!(is_followed_status(status), followed);
+        let (want, body_goes) = match (code, m) {
+            (301 | 302, "POST") => ("GET", true),
+            (303, "GET" | "HEAD") => (m, false),
+            (303, _) => ("GET", true),
+            _ => (m, false),
+        };
         let next = method_after_redirect(status, &method);
-        if code == 307 || code == 308 || !is_followed_status(status) {
-            prop_assert_eq!(&next, &method);
-        }
-        prop_assert_eq!(drops_body(&method, &next), next != method);
-        prop_assert!(next == method || next == Method::GET);
+        prop_assert_eq!(next.as_str(), want);
+        prop_assert_eq!(drops_body(&method, &next), body_goes);
     }
 }
 
@@ -154,5 +161,55 @@ proptest! {
         prop_assert_ne!(cmp(&a, release).unwrap(), Greater);
         let no_build = a.split('+').next().unwrap();
         prop_assert_eq!(cmp(&a, no_build).unwrap(), Equal);
+    }
+}
+
+/// Strict SemVer candidates: three numeric parts and optional pre-release and build parts,
+/// drawn so that many are invalid (leading zeros, empty identifiers, bad characters).
+fn strict_candidate() -> impl Strategy<Value = String> {
+    let num = prop_oneof!["0", "[1-9][0-9]{0,2}", "0[0-9]{1,2}"];
+    let ident = prop_oneof![
+        "[0-9]{1,3}",
+        "[a-zA-Z-][0-9a-zA-Z-]{0,3}",
+        "[0-9][0-9a-zA-Z-]{0,3}",
+        Just(String::new()),
+        "[_~!]"
+    ];
+    let idents = proptest::collection::vec(ident, 1..4).prop_map(|v| v.join("."));
+    (
+        num.clone(),
+        num.clone(),
+        num,
+        proptest::option::of(idents.clone()),
+        proptest::option::of(idents),
+    )
+        .prop_map(|(a, b, c, pre, build)| {
+            let mut v = format!("{a}.{b}.{c}");
+            if let Some(p) = pre {
+                v.push('-');
+                v.push_str(&p);
+            }
+            if let Some(b) = build {
+                v.push('+');
+                v.push_str(&b);
+            }
+            v
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, .. ProptestConfig::default() })]
+
+    /// On strict inputs hopsafe's SemVer code accepts exactly what the `semver` crate accepts
+    /// and orders versions by the same precedence (build metadata ignored).
+    #[test]
+    fn semver_agrees_with_the_semver_crate(a in strict_candidate(), b in strict_candidate()) {
+        use hopsafe::pinning::{compare_versions, Version};
+        for v in [&a, &b] {
+            prop_assert_eq!(Version::parse(v).is_some(), semver::Version::parse(v).is_ok(), "{}", v);
+        }
+        if let (Ok(x), Ok(y)) = (semver::Version::parse(&a), semver::Version::parse(&b)) {
+            prop_assert_eq!(compare_versions(&a, &b).unwrap(), x.cmp_precedence(&y), "{} vs {}", a, b);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
+//! - `mutants [--modules ...]`: mutation testing of the core's policy modules (slow, not in `test`).
 
 mod bench;
 mod bench_kotlin;
@@ -9,6 +10,7 @@ mod bench_rust;
 mod conformance;
 mod demo;
 mod kotlin;
+mod mutants;
 mod node;
 mod python;
 mod rust;
@@ -46,6 +48,7 @@ fn main() {
         Some("check-versions") => exit_code(versions::check()),
         Some("bench") => exit_code(bench::bench(&args[1..])),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("mutants") => exit_code(mutants::mutants(&args[1..])),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
             0
@@ -64,7 +67,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node,kotlin]  hopsafe vs its peers; writes bench/results.md
   check-versions       fail if any package's version differs from the workspace's
-  fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
+  fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions
+  mutants [--modules location,origin,...] [--re REGEX]  mutation-test the policy modules (slow); updates docs/mutants.md";
 
 fn fuzz(args: &[String]) -> i32 {
     let minutes = match args {

@@ -1,9 +1,8 @@
-//! Reading the caller's identity: the `Client-SDK` Structured Field dictionary (RFC 8941), or
-//! else the first `name/version` product of `User-Agent`.
-
-use std::collections::BTreeMap;
+//! Reading the caller's identity: the `Client-SDK` Structured Field dictionary (RFC 9651,
+//! parsed by the `sfv` crate), or else the first `name/version` product of `User-Agent`.
 
 use http::HeaderMap;
+use sfv::{BareItem, Dictionary, Item, ListEntry};
 
 use crate::identity::CLIENT_SDK;
 
@@ -51,13 +50,19 @@ impl std::fmt::Display for IdentityError {
     }
 }
 
-/// Reads the identity of a request.
+/// Reads the identity of a request. Every `Client-SDK` field line counts: they are combined
+/// into one comma-separated value before parsing, as RFC 9651 §4.2 requires.
 pub fn client_identity(headers: &HeaderMap) -> Result<ClientIdentity, IdentityError> {
-    if let Some(v) = headers.get(CLIENT_SDK) {
-        let text = v
-            .to_str()
-            .map_err(|_| IdentityError::Malformed("not ASCII".into()))?;
-        return parse_client_sdk(text);
+    let mut lines = headers.get_all(CLIENT_SDK).iter().peekable();
+    if lines.peek().is_some() {
+        let mut combined = Vec::new();
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                combined.extend_from_slice(b", ");
+            }
+            combined.extend_from_slice(line.as_bytes());
+        }
+        return parse_client_sdk_bytes(&combined);
     }
     let ua = headers
         .get(http::header::USER_AGENT)
@@ -76,165 +81,53 @@ pub fn client_identity(headers: &HeaderMap) -> Result<ClientIdentity, IdentityEr
         .ok_or(IdentityError::Missing)
 }
 
-/// Parses `n="acme-python", v="2.4.0", c="0.1.0", l=python` (unknown keys and parameters
-/// are ignored).
+/// Parses one `Client-SDK` value, an RFC 9651 dictionary such as
+/// `n="acme-python", v="2.4.0", c="0.1.0", l=python`: `n`, `v` and `c` must be sf-strings,
+/// `l` an sf-token; unknown keys and all parameters are ignored.
 pub fn parse_client_sdk(text: &str) -> Result<ClientIdentity, IdentityError> {
-    let dict = parse_dictionary(text).map_err(IdentityError::Malformed)?;
-    let get = |k: &str| dict.get(k).cloned();
+    parse_client_sdk_bytes(text.as_bytes())
+}
+
+fn parse_client_sdk_bytes(bytes: &[u8]) -> Result<ClientIdentity, IdentityError> {
+    let dict: Dictionary = sfv::Parser::new(bytes)
+        .parse()
+        .map_err(|e| IdentityError::Malformed(e.to_string()))?;
+    let string = |k: &str, what: &str| -> Result<Option<String>, IdentityError> {
+        match dict.get(k) {
+            None => Ok(None),
+            Some(ListEntry::Item(Item {
+                bare_item: BareItem::String(s),
+                ..
+            })) => Ok(Some(s.as_str().to_owned())),
+            Some(_) => Err(IdentityError::Malformed(format!(
+                "{what} ({k}) must be a string"
+            ))),
+        }
+    };
     let need = |k: &str, what: &str| {
-        get(k)
+        string(k, what)?
             .filter(|v| !v.is_empty())
             .ok_or_else(|| IdentityError::Malformed(format!("no {what} ({k})")))
+    };
+    let language = match dict.get("l") {
+        None => None,
+        Some(ListEntry::Item(Item {
+            bare_item: BareItem::Token(t),
+            ..
+        })) => Some(t.as_str().to_owned()),
+        Some(_) => {
+            return Err(IdentityError::Malformed(
+                "language (l) must be a token".into(),
+            ))
+        }
     };
     Ok(ClientIdentity {
         name: need("n", "SDK name")?,
         version: need("v", "SDK version")?,
-        core_version: get("c"),
-        language: get("l"),
+        core_version: string("c", "core version")?,
+        language,
         source: IdentitySource::ClientSdk,
     })
-}
-
-/// A dictionary whose values are strings, tokens, integers or booleans, as text.
-fn parse_dictionary(text: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    let mut out = BTreeMap::new();
-    p.skip(b" ");
-    if p.done() {
-        return Err("empty".into());
-    }
-    loop {
-        let key = p.key()?;
-        let value = if p.eat(b'=') {
-            p.bare_item()?
-        } else {
-            "?1".into()
-        };
-        while p.eat(b';') {
-            p.skip(b" ");
-            p.key()?;
-            if p.eat(b'=') {
-                p.bare_item()?;
-            }
-        }
-        out.insert(key, value);
-        p.skip(b" \t");
-        if p.done() {
-            return Ok(out);
-        }
-        if !p.eat(b',') {
-            return Err(format!("expected ',' at byte {}", p.i));
-        }
-        p.skip(b" \t");
-        if p.done() {
-            return Err("trailing comma".into());
-        }
-    }
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn done(&self) -> bool {
-        self.i >= self.s.len()
-    }
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-    fn eat(&mut self, b: u8) -> bool {
-        let hit = self.peek() == Some(b);
-        self.i += usize::from(hit);
-        hit
-    }
-    fn skip(&mut self, set: &[u8]) {
-        while self.peek().is_some_and(|b| set.contains(&b)) {
-            self.i += 1;
-        }
-    }
-    fn take_while(&mut self, ok: impl Fn(u8) -> bool) -> String {
-        let start = self.i;
-        while self.peek().is_some_and(&ok) {
-            self.i += 1;
-        }
-        String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
-    }
-    fn key(&mut self) -> Result<String, String> {
-        match self.peek() {
-            Some(b) if b.is_ascii_lowercase() || b == b'*' => {}
-            _ => return Err(format!("expected a key at byte {}", self.i)),
-        }
-        Ok(self
-            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b)))
-    }
-    /// An sf-integer (up to 15 digits) or sf-decimal (up to 12 digits, a dot, 1 to 3 digits).
-    fn number(&mut self) -> Result<String, String> {
-        let start = self.i;
-        self.eat(b'-');
-        let int = self.take_while(|b| b.is_ascii_digit());
-        if self.eat(b'.') {
-            let frac = self.take_while(|b| b.is_ascii_digit());
-            if frac.is_empty() || frac.len() > 3 || int.len() > 12 {
-                return Err(format!("bad decimal at byte {start}"));
-            }
-        }
-        if int.is_empty() || int.len() > 15 {
-            return Err(format!("bad number at byte {start}"));
-        }
-        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
-    }
-
-    fn bare_item(&mut self) -> Result<String, String> {
-        match self.peek() {
-            Some(b'"') => {
-                self.i += 1;
-                let mut out = String::new();
-                loop {
-                    match self.peek() {
-                        None => return Err("unterminated string".into()),
-                        Some(b'"') => {
-                            self.i += 1;
-                            return Ok(out);
-                        }
-                        Some(b'\\') => {
-                            self.i += 1;
-                            match self.peek() {
-                                Some(c @ (b'"' | b'\\')) => out.push(c as char),
-                                _ => return Err("bad escape in string".into()),
-                            }
-                            self.i += 1;
-                        }
-                        Some(c) if (0x20..0x7f).contains(&c) => {
-                            out.push(c as char);
-                            self.i += 1;
-                        }
-                        Some(_) => return Err("control or non-ASCII byte in string".into()),
-                    }
-                }
-            }
-            Some(b'?') => {
-                self.i += 1;
-                match self.peek() {
-                    Some(b @ (b'0' | b'1')) => {
-                        self.i += 1;
-                        Ok(format!("?{}", b as char))
-                    }
-                    _ => Err("bad boolean".into()),
-                }
-            }
-            Some(b) if b.is_ascii_digit() || b == b'-' => self.number(),
-            Some(b) if b.is_ascii_alphabetic() || b == b'*' => {
-                Ok(self
-                    .take_while(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&b)))
-            }
-            _ => Err(format!("expected a value at byte {}", self.i)),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -262,9 +155,13 @@ mod tests {
     fn tolerates_and_refuses() {
         let ok = parse_client_sdk(r#"v="1.0";x=1, n="a\"b", z, extra=?1"#).unwrap();
         assert_eq!(ok.name, "a\"b");
-        let num = parse_client_sdk("n=a, v=-2.5").unwrap();
-        assert_eq!((num.name.as_str(), num.version.as_str()), ("a", "-2.5"));
         for bad in [
+            "n=a, v=\"1\"",
+            "n=\"a\", v=-2.5",
+            "n=\"a\", v=2",
+            "n=\"a\", v=\"1\", c=1",
+            "n=\"a\", v=\"1\", l=\"python\"",
+            "n=:YQ==:, v=\"1\"",
             "",
             "n=\"a\"",
             "n=\"a\", ",
@@ -278,6 +175,26 @@ mod tests {
         ] {
             assert!(parse_client_sdk(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_field_line_counts() {
+        let lines = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(CLIENT_SDK, v.parse().unwrap());
+            }
+            client_identity(&h)
+        };
+        let split = lines(&["n=\"a\"", "v=\"1.0\""]).unwrap();
+        assert_eq!((split.name.as_str(), split.version.as_str()), ("a", "1.0"));
+        let later = lines(&["n=\"a\", v=\"1.0\"", "v=\"2.0\""]).unwrap();
+        assert_eq!(
+            later.version, "2.0",
+            "a later member overrides an earlier one"
+        );
+        assert!(lines(&["n=\"a\", v=\"1.0\"", "v=2.0"]).is_err());
+        assert!(lines(&["n=\"a\", v=\"1.0\"", "(x)"]).is_err());
     }
 
     #[test]
