@@ -20,15 +20,11 @@
 //! It is recognised by that `type` only (never by an `Upgrade` header, which HTTP/2 forbids)
 //! and becomes [`Error::UpgradeRequired`]. It is never retried or redirected.
 
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 
 use crate::error::{Error, Result};
 
-/// The header carrying the machine-readable identity.
-pub const CLIENT_SDK: HeaderName = HeaderName::from_static("client-sdk");
-
-/// The problem `type` URI of a version refusal.
-pub const UPGRADE_REQUIRED_TYPE: &str = "urn:hopsafe:problem:upgrade-required";
+pub use hopsafe_sdk_header::{CLIENT_SDK, UPGRADE_REQUIRED_TYPE};
 
 /// The identity of the SDK a client belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,13 +87,8 @@ impl SdkIdentity {
 
     /// The `Client-SDK` header value.
     pub fn client_sdk_header(&self) -> HeaderValue {
-        let v = format!(
-            "n=\"{}\", v=\"{}\", c=\"{}\", l={}",
-            self.name,
-            self.version,
-            crate::VERSION,
-            self.language
-        );
+        let v =
+            hopsafe_sdk_header::format(&self.name, &self.version, crate::VERSION, &self.language);
         HeaderValue::from_str(&v).expect("validated identity is a valid header value")
     }
 

@@ -36,7 +36,6 @@ pub mod idempotency;
 pub mod identity;
 pub mod location;
 pub mod origin;
-pub mod pinning;
 pub mod redirect;
 pub mod request;
 pub mod response;

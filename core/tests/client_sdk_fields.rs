@@ -7,7 +7,7 @@
 //! commits).
 
 use hopsafe::identity::SdkIdentity;
-use hopsafe::pinning::{client_identity, parse_client_sdk, ClientIdentity, IdentityError};
+use hopsafe_pinning::{client_identity, parse_client_sdk, ClientIdentity, IdentityError};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use serde_json::Value;

@@ -206,7 +206,7 @@ fn fuzz_identity_header_and_versions() {
         "client-sdk",
         (header, any::<String>(), any::<String>()),
         |(h, a, b)| {
-            let one = hopsafe::pinning::parse_client_sdk(&h);
+            let one = hopsafe_pinning::parse_client_sdk(&h);
             if let Ok(id) = &one {
                 assert!(!id.name.is_empty() && !id.version.is_empty());
                 let sf_string = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
@@ -221,10 +221,10 @@ fn fuzz_identity_header_and_versions() {
                     Err(_) => return,
                 };
             }
-            assert_eq!(hopsafe::pinning::client_identity(&lines), one);
+            assert_eq!(hopsafe_pinning::client_identity(&lines), one);
             if let (Some(x), Some(y)) = (
-                hopsafe::pinning::compare_versions(&a, &b),
-                hopsafe::pinning::compare_versions(&b, &a),
+                hopsafe_pinning::compare_versions(&a, &b),
+                hopsafe_pinning::compare_versions(&b, &a),
             ) {
                 assert_eq!(x, y.reverse());
             }

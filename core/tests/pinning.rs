@@ -1,5 +1,4 @@
 //! A real hyper server behind the tower `PinningLayer`, called by the real hopsafe client.
-#![cfg(feature = "tower")]
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
@@ -8,8 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use hopsafe::pinning::{PinningLayer, Policy};
 use hopsafe::Error;
+use hopsafe_pinning::{PinningLayer, Policy};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tower_layer::Layer;
@@ -134,7 +133,7 @@ async fn missing_and_malformed_identities_get_clear_problems() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     let problem: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
-    assert_eq!(problem["type"], hopsafe::pinning::IDENTITY_MALFORMED_TYPE);
+    assert_eq!(problem["type"], hopsafe_pinning::IDENTITY_MALFORMED_TYPE);
     assert!(problem["detail"].as_str().unwrap().contains("malformed"));
     // A default hopsafe client identifies as "hopsafe": not pinned, so allowed.
     assert_eq!(
@@ -167,7 +166,7 @@ async fn raw(base: &str, method: &str, path: &str, extra: &str) -> (u16, String,
 
 #[tokio::test]
 async fn each_unknown_identity_mode_over_the_wire() {
-    use hopsafe::pinning::{UnknownIdentity, IDENTITY_REQUIRED_TYPE};
+    use hopsafe_pinning::{UnknownIdentity, IDENTITY_REQUIRED_TYPE};
     for (mode, post, get) in [
         (UnknownIdentity::Allow, 200, 200),
         (UnknownIdentity::DenyWrites, 426, 200),
@@ -210,7 +209,7 @@ async fn each_unknown_identity_mode_over_the_wire() {
         if want == 400 {
             assert_eq!(mtype, "application/problem+json");
             let problem: serde_json::Value = serde_json::from_str(&mbody).unwrap();
-            assert_eq!(problem["type"], hopsafe::pinning::IDENTITY_MALFORMED_TYPE);
+            assert_eq!(problem["type"], hopsafe_pinning::IDENTITY_MALFORMED_TYPE);
             assert_eq!(problem["status"], 400);
         }
     }

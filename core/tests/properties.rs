@@ -150,7 +150,7 @@ proptest! {
     /// ignored, a pre-release always below its release.
     #[test]
     fn version_precedence_is_a_total_order(a in semver(), b in semver(), c in semver()) {
-        use hopsafe::pinning::compare_versions as cmp;
+        use hopsafe_pinning::compare_versions as cmp;
         use std::cmp::Ordering::*;
         let ab = cmp(&a, &b).unwrap();
         prop_assert_eq!(cmp(&b, &a).unwrap(), ab.reverse());
@@ -204,7 +204,7 @@ proptest! {
     /// and orders versions by the same precedence (build metadata ignored).
     #[test]
     fn semver_agrees_with_the_semver_crate(a in strict_candidate(), b in strict_candidate()) {
-        use hopsafe::pinning::{compare_versions, Version};
+        use hopsafe_pinning::{compare_versions, Version};
         for v in [&a, &b] {
             prop_assert_eq!(Version::parse(v).is_some(), semver::Version::parse(v).is_ok(), "{}", v);
         }

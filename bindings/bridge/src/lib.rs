@@ -311,10 +311,10 @@ pub fn spawn(
 }
 
 /// Loads a pinning policy from JSON or TOML text (`format` is `json` or `toml`).
-pub fn load_policy(text: &str, format: &str) -> Result<hopsafe::pinning::Policy, Error> {
+pub fn load_policy(text: &str, format: &str) -> Result<hopsafe_pinning::Policy, Error> {
     let parsed = match format {
-        "json" => hopsafe::pinning::Policy::from_json_str(text),
-        "toml" => hopsafe::pinning::Policy::from_toml_str(text),
+        "json" => hopsafe_pinning::Policy::from_json_str(text),
+        "toml" => hopsafe_pinning::Policy::from_toml_str(text),
         other => {
             return Err(Error::InvalidConfig {
                 reason: format!("policy format must be json or toml, not {other:?}"),
@@ -329,7 +329,7 @@ pub fn load_policy(text: &str, format: &str) -> Result<hopsafe::pinning::Policy,
 /// Evaluates a request for a middleware: `None` lets it through, `Some((status, problem
 /// JSON))` is the refusal to send with content type `application/problem+json`.
 pub fn evaluate_policy(
-    policy: &hopsafe::pinning::Policy,
+    policy: &hopsafe_pinning::Policy,
     method: &str,
     path: &str,
     headers: &[(String, String)],
@@ -345,8 +345,8 @@ pub fn evaluate_policy(
         }
     }
     match policy.evaluate(&method, path, &map) {
-        hopsafe::pinning::Decision::Allow => None,
-        hopsafe::pinning::Decision::Deny(d) => Some((d.status, d.problem_json())),
+        hopsafe_pinning::Decision::Allow => None,
+        hopsafe_pinning::Decision::Deny(d) => Some((d.status, d.problem_json())),
     }
 }
 

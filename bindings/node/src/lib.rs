@@ -238,7 +238,7 @@ impl CancelHandle {
 /// A minimum-version pinning policy for servers (`hopsafe.pinning()`).
 #[napi]
 pub struct NativePolicy {
-    policy: hopsafe::pinning::Policy,
+    policy: hopsafe_pinning::Policy,
 }
 
 /// A refusal: the status and the problem+json body.

@@ -189,7 +189,7 @@ fn into_py(outcome: Outcome, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes
 /// A minimum-version pinning policy for servers (`hopsafe.pinning`).
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativePolicy {
-    policy: hopsafe::pinning::Policy,
+    policy: hopsafe_pinning::Policy,
 }
 
 #[pymethods]

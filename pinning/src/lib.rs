@@ -1,4 +1,6 @@
-//! Server side of SDK identity: minimum-version pinning for write paths.
+//! Server side of SDK identity: minimum-version pinning for write paths. A crate of its own,
+//! so the hopsafe client pulls neither `toml` nor tower; the `Client-SDK` header codec both
+//! use is `hopsafe-sdk-header`.
 //!
 //! A [`Policy`] names minimum versions per SDK, optionally only for writes (POST, PUT, PATCH,
 //! DELETE) and only under a path prefix. [`Policy::evaluate`] reads the caller's identity
@@ -29,7 +31,6 @@
 //! | no identity at all, and `unknown` refuses it | 426 | [`IDENTITY_REQUIRED_TYPE`] |
 //! | malformed `Client-SDK`, or a pinned SDK whose version is not SemVer, and `unknown` refuses it | 400 | [`IDENTITY_MALFORMED_TYPE`] |
 
-mod header;
 #[cfg(feature = "tower")]
 mod layer;
 mod version;
@@ -39,19 +40,13 @@ use std::path::Path;
 use http::{HeaderMap, Method};
 use serde::Deserialize;
 
-pub use header::{
+pub use hopsafe_sdk_header::{
     client_identity, parse_client_sdk, ClientIdentity, IdentityError, IdentitySource,
+    IDENTITY_MALFORMED_TYPE, IDENTITY_REQUIRED_TYPE, UPGRADE_REQUIRED_TYPE,
 };
 #[cfg(feature = "tower")]
 pub use layer::{PinningLayer, PinningService};
 pub use version::{compare_versions, Version};
-
-use crate::identity::UPGRADE_REQUIRED_TYPE;
-
-/// Problem type of a request without a readable identity where one is required.
-pub const IDENTITY_REQUIRED_TYPE: &str = "urn:hopsafe:problem:sdk-identity-required";
-/// Problem type of a malformed `Client-SDK` header.
-pub const IDENTITY_MALFORMED_TYPE: &str = "urn:hopsafe:problem:sdk-identity-malformed";
 
 /// Which methods a rule covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
