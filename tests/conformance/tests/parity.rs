@@ -225,3 +225,22 @@ fn camel_case_follows_the_bindings_spelling() {
     assert_eq!(camel("key_honoring_origins"), "keyHonoringOrigins");
     assert_eq!(camel("url"), "url");
 }
+
+#[test]
+fn uniffi_doc_comments_never_open_a_foreign_block_comment() {
+    // uniffi copies `///` docs into Kotlin and Swift block comments, where `/*` opens a
+    // nested comment that swallows the rest of the generated file.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bindings/uniffi/src");
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let doc = line.trim_start().starts_with("///");
+            assert!(
+                !(doc && (line.contains("/*") || line.contains("*/"))),
+                "{}:{}: a doc comment with /* or */ breaks the generated Kotlin and Swift",
+                entry.path().display(),
+                i + 1
+            );
+        }
+    }
+}
