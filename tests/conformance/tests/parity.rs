@@ -244,3 +244,57 @@ fn uniffi_doc_comments_never_open_a_foreign_block_comment() {
         }
     }
 }
+
+/// Client options every binding exposes, in the core's snake_case spelling. The core has no
+/// option list yet (issue 16: one serde `ClientConfig`); until it has, this list is the
+/// source, and the same surfaces will read the core's list once it exists.
+const SHARED_OPTIONS: &[&str] = &[
+    "trusted_origins",
+    "sensitive_headers",
+    "key_honoring_origins",
+    "allow_https_downgrade",
+    "follow_redirects",
+    "max_redirects",
+    "idempotency_keys",
+    "idempotency_key_format",
+    "user_agent",
+    "sdk_name",
+    "sdk_version",
+];
+
+#[test]
+fn every_shared_option_is_reachable_in_every_binding() {
+    let snake = [
+        Surface {
+            file: "bindings/bridge/src/lib.rs",
+            pattern: |o| format!("    {o}: "),
+        },
+        Surface {
+            file: "bindings/python/python/hopsafe/_client.py",
+            pattern: |o| format!("        {o}: "),
+        },
+        Surface {
+            file: "bindings/uniffi/src/config.rs",
+            pattern: |o| format!("    pub {o}: "),
+        },
+    ];
+    let camel_surfaces = [
+        Surface {
+            file: "bindings/node/index.d.ts",
+            pattern: |o| format!("  {o}?: "),
+        },
+        Surface {
+            file: "bindings/node/index.js",
+            pattern: |o| format!("o.{o}"),
+        },
+    ];
+    let mut gaps = missing(SHARED_OPTIONS, &snake);
+    let camels: Vec<String> = SHARED_OPTIONS.iter().map(|o| camel(o)).collect();
+    let camels: Vec<&str> = camels.iter().map(String::as_str).collect();
+    gaps.extend(missing(&camels, &camel_surfaces));
+    assert!(
+        gaps.is_empty(),
+        "options missing in bindings:\n{}",
+        gaps.join("\n")
+    );
+}
