@@ -261,6 +261,7 @@ fn response_json(r: &hopsafe::Response) -> Value {
         "status_code": r.status().as_u16(), "url": r.url().as_str(), "method": r.method().as_str(),
         "http_version": format!("{:?}", r.version()), "headers": headers,
         "history": hops_json(r.history()), "idempotency_key": r.idempotency_key(), "attempts": r.attempts(),
+        "write_accepted": r.history().iter().any(hopsafe::Hop::accepted_write),
     })
 }
 

@@ -122,6 +122,10 @@ def test_errors_say_whether_a_write_was_accepted(lab: Lab) -> None:
     with pytest.raises(hopsafe.UnsupportedScheme) as replayed:
         lab.client().post(url, content=BODY)
     assert not replayed.value.write_accepted and len(replayed.value.history) == 1
+    _, url = lab.script([{"status": 303, "location": "/s/{id}/1"}, {"status": 500, "body": ""}])
+    with pytest.raises(hopsafe.HTTPStatusError) as failed:
+        lab.client().post(url, content=BODY).raise_for_status()
+    assert failed.value.write_accepted
 
 
 def test_key_honoring_origins_are_validated(lab: Lab) -> None:

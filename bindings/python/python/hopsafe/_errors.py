@@ -117,7 +117,8 @@ class HTTPStatusError(HopsafeError):
     """Raised by ``Response.raise_for_status()`` for 4xx and 5xx responses."""
 
     def __init__(self, message: str, *, response: Response) -> None:
-        super().__init__(message, url=response.url, history=response.history)
+        super().__init__(message, url=response.url, history=response.history,
+                         write_accepted=response._write_accepted)
         self.response = response
 
 
