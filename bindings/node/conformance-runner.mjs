@@ -15,6 +15,9 @@ function client (spec = {}) {
   if ('follow_redirects' in spec) o.followRedirects = spec.follow_redirects
   if ('max_redirects' in spec) o.maxRedirects = spec.max_redirects
   if ('replay_limit' in spec) o.replayLimit = spec.replay_limit
+  if ('key_honoring_origins' in spec) o.keyHonoringOrigins = spec.key_honoring_origins.map(expand)
+  if ('sdk_name' in spec) o.sdkName = spec.sdk_name
+  if ('sdk_version' in spec) o.sdkVersion = spec.sdk_version
   if (spec.idempotency?.generate !== undefined) o.idempotencyKeys = spec.idempotency.generate
   if (spec.idempotency?.format !== undefined) o.idempotencyKeyFormat = spec.idempotency.format
   if (spec.retry) {
@@ -53,6 +56,8 @@ async function play (s) {
     if (!(e instanceof HopsafeError)) throw e
     obs.error = e.name
     obs.history = hops(e.history)
+    obs.write_accepted = e.writeAccepted
+    if (e.name === 'UpgradeRequired') obs.upgrade = { sdk: e.sdk, minimum_version: e.minimumVersion, current_version: e.currentVersion }
   }
   return obs
 }

@@ -30,6 +30,12 @@ export interface ClientOptions {
   trustedOrigins?: string[]
   /** Extra header names stripped on cross-origin hops, like Authorization and Cookie. */
   sensitiveHeaders?: string[]
+  /**
+   * Origins known to deduplicate writes by Idempotency-Key (`http(s)://host[:port]` or
+   * `http(s)://*.domain`). Only for these, or when you set the key, is a POST/PATCH that may
+   * have reached the server re-sent after a reset, read timeout, 429 or 503.
+   */
+  keyHonoringOrigins?: string[]
   /** Follow https -> http redirects (refused with `InsecureRedirect` by default). */
   allowHttpsDowngrade?: boolean
   /** Follow redirects (default true). */
@@ -175,7 +181,13 @@ export declare function coreVersion (): string
 export declare class HopsafeError extends Error {
   readonly code: string
   readonly url: string | null
+  /** Redirect hops taken before the error, oldest first (network errors included). */
   readonly history: readonly Hop[]
+  /**
+   * A hop turned the write into a GET (a 303, or a 301/302 answering a POST): the server
+   * accepted the write before this error, so sending it again may apply it twice.
+   */
+  readonly writeAccepted: boolean
 }
 export declare class InvalidUrl extends HopsafeError {}
 export declare class InvalidHeader extends HopsafeError {}

@@ -15,14 +15,18 @@ const ERROR_NAMES = [
   'UpgradeRequired', 'Cancelled',
 ]
 
-/** Root of every hopsafe error; `code`, `url` and `history` give the context. */
+/**
+ * Root of every hopsafe error; `code`, `url` and `history` give the context. `writeAccepted`:
+ * a hop turned the write into a GET, so the server accepted it before the error.
+ */
 class HopsafeError extends Error {
-  constructor (message, { url = null, history = [], code = 'HOPSAFE_ERROR', cause } = {}) {
+  constructor (message, { url = null, history = [], writeAccepted = false, code = 'HOPSAFE_ERROR', cause } = {}) {
     super(message, cause === undefined ? undefined : { cause })
     this.name = new.target.name
     this.code = code
     this.url = url
     this.history = history
+    this.writeAccepted = writeAccepted
   }
 }
 
@@ -48,7 +52,7 @@ function hops (list) {
 
 function toError (doc, cause) {
   const Cls = errors[doc.name] || HopsafeError
-  const err = new Cls(doc.message, { url: doc.url ?? null, history: hops(doc.history), cause })
+  const err = new Cls(doc.message, { url: doc.url ?? null, history: hops(doc.history), writeAccepted: Boolean(doc.write_accepted), cause })
   for (const [k, js] of [['phase', 'phase'], ['minimum_version', 'minimumVersion'], ['current_version', 'currentVersion'], ['sdk', 'sdk']]) {
     if (k in doc) err[js] = doc[k]
   }
@@ -169,6 +173,7 @@ class Client {
       headers: pairs(o.headers, 'headers'),
       trusted_origins: [...(o.trustedOrigins ?? [])],
       sensitive_headers: [...(o.sensitiveHeaders ?? [])],
+      key_honoring_origins: [...(o.keyHonoringOrigins ?? [])],
       allow_https_downgrade: Boolean(o.allowHttpsDowngrade),
       follow_redirects: o.followRedirects ?? null,
       max_redirects: o.maxRedirects ?? null,

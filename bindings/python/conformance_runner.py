@@ -23,7 +23,9 @@ def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
     kw: dict[str, Any] = {"ca_pem": ready["ca_pem"]}
     kw["trusted_origins"] = [expand(ready["origins"], t) for t in spec.get("trusted_origins", [])]
     kw["sensitive_headers"] = spec.get("sensitive_headers", [])
-    for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit"):
+    kw["key_honoring_origins"] = [expand(ready["origins"], o) for o in spec.get("key_honoring_origins", [])]
+    for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit",
+                "sdk_name", "sdk_version"):
         if key in spec:
             kw[key] = spec[key]
     idem = spec.get("idempotency") or {}
@@ -82,6 +84,10 @@ def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     except hopsafe.HopsafeError as e:
         obs["error"] = type(e).__name__
         obs["history"] = hops(e.history)
+        obs["write_accepted"] = e.write_accepted
+        if isinstance(e, hopsafe.UpgradeRequired):
+            obs["upgrade"] = {"sdk": e.sdk, "minimum_version": e.minimum_version,
+                              "current_version": e.current_version}
         return obs
     obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
                idempotency_key=resp.idempotency_key, history=hops(resp.history))

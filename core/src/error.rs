@@ -301,3 +301,129 @@ pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
 
 /// `Result` with hopsafe's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Every variant's [`name`](Error::name), in declaration order: the list each binding's
+    /// error classes must match (checked by the conformance crate's parity test).
+    pub const NAMES: &'static [&'static str] = &[
+        "InvalidUrl",
+        "InvalidHeader",
+        "InvalidMethod",
+        "InvalidConfig",
+        "Connect",
+        "Tls",
+        "Timeout",
+        "Transport",
+        "TooManyRedirects",
+        "RedirectLoop",
+        "InsecureRedirect",
+        "UnsupportedScheme",
+        "InvalidLocation",
+        "BodyNotReplayable",
+        "BodyStream",
+        "ResponseTooLarge",
+        "RedirectRejected",
+        "UpgradeRequired",
+        "Cancelled",
+    ];
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn names_lists_every_variant_in_order() {
+        let (s, h) = (String::new, Vec::new);
+        let t = TimeoutPhase::Read;
+        let all = [
+            Error::InvalidUrl {
+                input: s(),
+                reason: s(),
+            },
+            Error::InvalidHeader {
+                name: s(),
+                reason: s(),
+            },
+            Error::InvalidMethod { method: s() },
+            Error::InvalidConfig { reason: s() },
+            Error::Connect {
+                url: s(),
+                reason: s(),
+                history: h(),
+            },
+            Error::Tls {
+                url: s(),
+                reason: s(),
+                history: h(),
+            },
+            Error::Timeout {
+                url: s(),
+                phase: t,
+                after: Duration::ZERO,
+                history: h(),
+            },
+            Error::Transport {
+                url: s(),
+                reason: s(),
+                history: h(),
+            },
+            Error::TooManyRedirects {
+                max: 0,
+                url: s(),
+                history: h(),
+            },
+            Error::RedirectLoop {
+                method: s(),
+                url: s(),
+                history: h(),
+            },
+            Error::InsecureRedirect {
+                from: s(),
+                to: s(),
+                history: h(),
+            },
+            Error::UnsupportedScheme {
+                scheme: s(),
+                url: s(),
+                history: h(),
+            },
+            Error::InvalidLocation {
+                location: s(),
+                url: s(),
+                reason: s(),
+                history: h(),
+            },
+            Error::BodyNotReplayable {
+                status: 307,
+                location: s(),
+                limit: 0,
+                history: h(),
+            },
+            Error::BodyStream {
+                reason: s(),
+                history: h(),
+            },
+            Error::ResponseTooLarge {
+                url: s(),
+                limit: 0,
+                history: h(),
+            },
+            Error::RedirectRejected {
+                url: s(),
+                reason: s(),
+                history: h(),
+            },
+            Error::UpgradeRequired {
+                sdk: s(),
+                minimum_version: s(),
+                current_version: s(),
+                url: s(),
+                history: h(),
+            },
+            Error::Cancelled,
+        ];
+        let names: Vec<_> = all.iter().map(Error::name).collect();
+        assert_eq!(names, Error::NAMES);
+    }
+}

@@ -19,15 +19,18 @@ pub fn run_bench(base: &str, quick: bool) -> Result<Vec<Value>> {
     let lib = build_ffi(true)?;
     let generated = project.join("target/generated-sources/uniffi");
     generate("kotlin", &lib, &generated)?;
-    // The binding ships its hand-written extensions (`send`) with the generated code.
-    let send = "dev/hopsafe/Send.kt";
-    std::fs::copy(
-        root()
-            .join("bindings/uniffi/kotlin/src/main/kotlin")
-            .join(send),
-        generated.join(send),
-    )
-    .map_err(|e| format!("cannot copy {send}: {e}"))?;
+    // The binding ships its hand-written files (the `HopsafeClient(config)` factory, `send`,
+    // the error accessors) with the generated code.
+    let hand_written = root().join("bindings/uniffi/kotlin/src/main/kotlin/dev/hopsafe");
+    for entry in std::fs::read_dir(&hand_written)
+        .map_err(|e| format!("cannot list {}: {e}", hand_written.display()))?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "kt"))
+    {
+        let to = generated.join("dev/hopsafe").join(entry.file_name());
+        std::fs::copy(entry.path(), &to)
+            .map_err(|e| format!("cannot copy {}: {e}", entry.path().display()))?;
+    }
     let classpath = project.join("target/classpath.txt");
     run(Command::new("mvn")
         .args(["-q", "-B", "compile", "dependency:build-classpath"])

@@ -19,6 +19,7 @@ pub use stream::{body_channel, BodySender};
 struct Config {
     trusted_origins: Vec<String>,
     sensitive_headers: Vec<String>,
+    key_honoring_origins: Vec<String>,
     allow_https_downgrade: bool,
     follow_redirects: Option<bool>,
     max_redirects: Option<u32>,
@@ -91,6 +92,9 @@ pub fn build_client(config: &str, language: &str) -> Result<Client, Error> {
     for h in &c.sensitive_headers {
         b = b.sensitive_header(h);
     }
+    for o in &c.key_honoring_origins {
+        b = b.key_honoring_origin(o);
+    }
     if let Some(v) = c.follow_redirects {
         b = b.follow_redirects(v);
     }
@@ -144,8 +148,14 @@ pub fn build_client(config: &str, language: &str) -> Result<Client, Error> {
     if let Some(v) = c.http2 {
         b = b.http2(v);
     }
-    if let (Some(n), Some(v)) = (&c.sdk_name, &c.sdk_version) {
-        b = b.sdk(n, v);
+    match (&c.sdk_name, &c.sdk_version) {
+        (Some(n), Some(v)) => b = b.sdk(n, v),
+        (None, None) => {}
+        _ => {
+            return Err(Error::InvalidConfig {
+                reason: "set sdk_name and sdk_version together".into(),
+            })
+        }
     }
     b = b.sdk_language(language, c.runtime.as_deref());
     b.build()
@@ -251,13 +261,16 @@ fn response_json(r: &hopsafe::Response) -> Value {
         "status_code": r.status().as_u16(), "url": r.url().as_str(), "method": r.method().as_str(),
         "http_version": format!("{:?}", r.version()), "headers": headers,
         "history": hops_json(r.history()), "idempotency_key": r.idempotency_key(), "attempts": r.attempts(),
+        "write_accepted": r.history().iter().any(hopsafe::Hop::accepted_write),
     })
 }
 
-/// An error as `{"name", "message", "url", "history", ...}`; `name` is the core variant name.
+/// An error as `{"name", "message", "url", "history", "write_accepted", ...}`; `name` is the
+/// core variant name.
 pub fn error_json(e: &Error) -> String {
     let mut v = json!({
         "name": e.name(), "message": e.to_string(), "url": e.url(), "history": hops_json(e.history()),
+        "write_accepted": e.write_accepted(),
     });
     if let Error::UpgradeRequired {
         minimum_version,
@@ -283,7 +296,7 @@ pub fn cancelled_json() -> String {
 
 /// The error document of a task that failed unexpectedly (never a panic across the boundary).
 pub fn internal_json() -> String {
-    json!({"name": "HopsafeError", "message": "internal error in the hopsafe addon", "url": null, "history": []}).to_string()
+    json!({"name": "HopsafeError", "message": "internal error in the hopsafe addon", "url": null, "history": [], "write_accepted": false}).to_string()
 }
 
 /// Starts a request as its own task on the core's shared runtime. Returns the handle that

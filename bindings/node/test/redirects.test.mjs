@@ -175,6 +175,16 @@ describe('bodies, concurrency, abort, bad input', () => {
     assert.throws(() => new hopsafe.Client({ idempotencyKeyFormat: 'weird' }), hopsafe.InvalidConfig)
     assert.throws(() => new hopsafe.Client({ timeoutMs: -1 }), TypeError)
   })
+  it('says whether a write was accepted before the error', async () => {
+    const [, seeOther] = await lab.script([{ status: 303, location: 'ftp://127.0.0.1/gone' }])
+    await assert.rejects(client.post(seeOther, { body: BODY }), (e) => e instanceof hopsafe.UnsupportedScheme && e.writeAccepted === true && e.history.length === 1)
+    const [, temporary] = await lab.script([{ status: 307, location: 'ftp://127.0.0.1/gone' }])
+    await assert.rejects(client.post(temporary, { body: BODY }), (e) => e instanceof hopsafe.UnsupportedScheme && e.writeAccepted === false && e.history.length === 1)
+  })
+  it('validates keyHonoringOrigins', () => {
+    assert.ok(new hopsafe.Client({ keyHonoringOrigins: [lab.origins.a, 'https://*.example.com'] }))
+    assert.throws(() => new hopsafe.Client({ keyHonoringOrigins: ['ftp://files.example.com'] }), hopsafe.InvalidConfig)
+  })
   it('exposes Headers and a module-level request', async () => {
     const r = await hopsafe.request({ url: lab.origins.a + '/echo', headers: { 'X-A': 'b' } })
     assert.equal(r.headers.get('Content-Type'), r.headers.get('content-type'))

@@ -2,7 +2,7 @@
 import { Client, HopsafeError, TooManyRedirects, type Hop, type Response } from '../index.js'
 
 async function demo (): Promise<void> {
-  const client = new Client({ trustedOrigins: ['https://*.api.example.com'], retry: { maxAttempts: 2 } })
+  const client = new Client({ trustedOrigins: ['https://*.api.example.com'], keyHonoringOrigins: ['https://api.example.com'], retry: { maxAttempts: 2 } })
   const ac = new AbortController()
   try {
     const resp: Response = await client.post('https://api.example.com/v1/orders', {
@@ -13,7 +13,7 @@ async function demo (): Promise<void> {
     console.log(resp.status, resp.headers.get('content-type'), first?.dropped[0]?.reason, key, await resp.json<{ id: number }>())
   } catch (e) {
     if (e instanceof TooManyRedirects) console.log(e.history.length)
-    else if (e instanceof HopsafeError) console.log(e.code, e.url)
+    else if (e instanceof HopsafeError) console.log(e.code, e.url, e.writeAccepted)
   }
 }
 void demo

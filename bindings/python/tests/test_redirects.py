@@ -113,6 +113,30 @@ def test_limits_and_loops(lab: Lab) -> None:
         lab.client().get(url)
 
 
+def test_errors_say_whether_a_write_was_accepted(lab: Lab) -> None:
+    _, url = lab.script([{"status": 303, "location": "ftp://127.0.0.1/gone"}])
+    with pytest.raises(hopsafe.UnsupportedScheme) as accepted:
+        lab.client().post(url, content=BODY)
+    assert accepted.value.write_accepted and len(accepted.value.history) == 1
+    _, url = lab.script([{"status": 307, "location": "ftp://127.0.0.1/gone"}])
+    with pytest.raises(hopsafe.UnsupportedScheme) as replayed:
+        lab.client().post(url, content=BODY)
+    assert not replayed.value.write_accepted and len(replayed.value.history) == 1
+    _, url = lab.script([{"status": 303, "location": "/s/{id}/1"}, {"status": 500, "body": ""}])
+    with pytest.raises(hopsafe.HTTPStatusError) as failed:
+        lab.client().post(url, content=BODY).raise_for_status()
+    assert failed.value.write_accepted
+
+
+def test_key_honoring_origins_are_validated(lab: Lab) -> None:
+    lab.client(key_honoring_origins=[lab.origins["a"], "https://*.example.com"]).close()
+    for cls in (hopsafe.Client, hopsafe.AsyncClient):
+        with pytest.raises(hopsafe.InvalidConfig):
+            cls(key_honoring_origins=["ftp://files.example.com"])
+        with pytest.raises(TypeError):
+            cls(key_honoring_origins="https://a.example.com")
+
+
 def test_idempotency_keys(lab: Lab) -> None:
     sid, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 200, "apply": True}])
     r = lab.client().post(url, json={"a": 1})

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::body::BodySource;
-use crate::config::ClientConfig;
+use crate::config::{BindingPlatform, ClientConfig};
 use crate::error::HopsafeError;
 use crate::types::{HttpRequest, HttpResponse};
 
@@ -83,11 +83,16 @@ pub struct HopsafeClient {
 
 #[uniffi::export]
 impl HopsafeClient {
-    /// Builds a client; an invalid option fails with `InvalidConfig` or `InvalidHeader`.
+    /// Builds a client for the binding `platform`; an invalid option fails with
+    /// `InvalidConfig` or `InvalidHeader`. Applications call `HopsafeClient(config)` (Kotlin)
+    /// or `HopsafeClient(config:)` (Swift), which pass their own platform.
     #[uniffi::constructor]
-    pub fn new(config: ClientConfig) -> Result<Arc<Self>, HopsafeError> {
+    pub fn for_binding(
+        config: ClientConfig,
+        platform: BindingPlatform,
+    ) -> Result<Arc<Self>, HopsafeError> {
         Ok(Arc::new(HopsafeClient {
-            inner: config.build()?,
+            inner: config.build(platform)?,
         }))
     }
 

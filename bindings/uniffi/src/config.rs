@@ -64,6 +64,12 @@ pub struct ClientConfig {
     /// Extra header names treated as credentials (stripped on cross-origin hops).
     #[uniffi(default)]
     pub sensitive_headers: Vec<String>,
+    /// Origins known to deduplicate writes by `Idempotency-Key` (`http(s)://host[:port]`, or a
+    /// `*.domain` wildcard after the scheme). Only for these (or when you set the key yourself)
+    /// is a POST/PATCH that may have reached the server re-sent after a reset, read timeout,
+    /// 429 or 503.
+    #[uniffi(default)]
+    pub key_honoring_origins: Vec<String>,
     /// Allow https to http redirects.
     #[uniffi(default = false)]
     pub allow_https_downgrade: bool,
@@ -97,9 +103,26 @@ pub struct ClientConfig {
     /// Bytes of a body kept for replaying on 307/308 and retries; `null`/`nil` = 4 MiB.
     #[uniffi(default)]
     pub replay_limit: Option<u64>,
-    /// `User-Agent` to send; `null`/`nil` = `hopsafe/<version>`.
+    /// `User-Agent` prefix; hopsafe appends its own products (SDK, core, runtime) after it.
     #[uniffi(default)]
     pub user_agent: Option<String>,
+    /// Your SDK or app name (e.g. `acme-android`), sent in `Client-SDK` and `User-Agent` so
+    /// servers can pin a minimum version; `null`/`nil` = `hopsafe`. Needs `sdk_version`.
+    #[uniffi(default)]
+    pub sdk_name: Option<String>,
+    /// Your SDK or app version (SemVer, e.g. `2.4.0`); `null`/`nil` = the core version.
+    #[uniffi(default)]
+    pub sdk_version: Option<String>,
+}
+
+/// The language and runtime of the binding a client is built from: set by the Kotlin and
+/// Swift code shipped with hopsafe (`HopsafeClient(config)`), not by applications.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct BindingPlatform {
+    /// The `Client-SDK` language token: `kotlin` or `swift`.
+    pub language: String,
+    /// The runtime product for `User-Agent`, e.g. `jvm/17.0.9`, `android/34`, `swift/6.0`.
+    pub runtime: Option<String>,
 }
 
 /// `Some(0)` means "no timeout"; `None` keeps the core default (`None` returned).
@@ -109,7 +132,7 @@ fn timeout(ms: Option<u64>) -> Option<Option<Duration>> {
 
 impl ClientConfig {
     /// Builds a core client; the first invalid option becomes the error.
-    pub(crate) fn build(self) -> Result<Client, HopsafeError> {
+    pub(crate) fn build(self, platform: BindingPlatform) -> Result<Client, HopsafeError> {
         let mut b = Client::builder()
             .follow_redirects(self.follow_redirects)
             .max_redirects(self.max_redirects)
@@ -120,6 +143,9 @@ impl ClientConfig {
         }
         for h in &self.sensitive_headers {
             b = b.sensitive_header(h);
+        }
+        for o in &self.key_honoring_origins {
+            b = b.key_honoring_origin(o);
         }
         if let Some(f) = self.idempotency_key_format {
             b = b.idempotency_key_format(match f {
@@ -148,6 +174,17 @@ impl ClientConfig {
         if let Some(ua) = &self.user_agent {
             b = b.user_agent(ua);
         }
+        match (&self.sdk_name, &self.sdk_version) {
+            (Some(n), Some(v)) => b = b.sdk(n, v),
+            (None, None) => {}
+            _ => {
+                return Err(hopsafe::Error::InvalidConfig {
+                    reason: "set sdk_name and sdk_version together".into(),
+                }
+                .into())
+            }
+        }
+        b = b.sdk_language(&platform.language, platform.runtime.as_deref());
         let _rt = hopsafe::runtime::shared().enter();
         Ok(b.build()?)
     }

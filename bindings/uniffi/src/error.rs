@@ -2,9 +2,32 @@
 
 use crate::types::{history, Hop};
 
+/// Which deadline of a `Timeout` ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TimeoutPhase {
+    /// Opening the connection.
+    Connect,
+    /// Waiting for response headers, or for the next chunk of a body.
+    Read,
+    /// The whole call: every redirect and retry together.
+    Total,
+}
+
+impl From<hopsafe::TimeoutPhase> for TimeoutPhase {
+    fn from(p: hopsafe::TimeoutPhase) -> Self {
+        match p {
+            hopsafe::TimeoutPhase::Connect => TimeoutPhase::Connect,
+            hopsafe::TimeoutPhase::Read => TimeoutPhase::Read,
+            hopsafe::TimeoutPhase::Total => TimeoutPhase::Total,
+        }
+    }
+}
+
 /// Everything that can go wrong. Variant names are the core's error names, shared by every
-/// binding. Each carries `detail` (the message), `url` (the URL it is about, if any) and
-/// `history` (the redirect hops taken before it; empty when none).
+/// binding. Each carries `detail` (the message), `url` (the URL it is about, if any),
+/// `history` (the redirect hops taken before it; empty when none) and `write_accepted` (a hop
+/// turned the write into a GET: the server accepted it before the error, so do not blindly
+/// send it again).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum HopsafeError {
     /// The request URL could not be parsed or is not absolute.
@@ -13,6 +36,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A header name or value is not valid HTTP (for example it contains CR or LF).
     #[error("{detail}")]
@@ -20,6 +44,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// The method is not a valid HTTP token.
     #[error("{detail}")]
@@ -27,6 +52,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A client option is invalid (trusted-origin pattern, CA PEM, retry policy...).
     #[error("{detail}")]
@@ -34,6 +60,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// No connection could be opened. Nothing was sent.
     #[error("{detail}")]
@@ -41,6 +68,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// The TLS handshake failed.
     #[error("{detail}")]
@@ -48,13 +76,17 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
-    /// A connect, read or total deadline passed.
+    /// A connect, read or total deadline passed (`phase`), after `after_ms` milliseconds.
     #[error("{detail}")]
     Timeout {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
+        phase: TimeoutPhase,
+        after_ms: u64,
     },
     /// The connection failed after the request may have been sent.
     #[error("{detail}")]
@@ -62,6 +94,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// The chain was longer than the configured maximum.
     #[error("{detail}")]
@@ -69,6 +102,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A redirect pointed back to a request already made in this chain.
     #[error("{detail}")]
@@ -76,6 +110,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// An https URL redirected to http and downgrades are not allowed.
     #[error("{detail}")]
@@ -83,6 +118,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A URL or `Location` uses a scheme other than http or https.
     #[error("{detail}")]
@@ -90,6 +126,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A `Location` header that cannot be followed.
     #[error("{detail}")]
@@ -97,6 +134,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// A 307/308 needs the body again but it was larger than the replay buffer.
     #[error("{detail}")]
@@ -104,6 +142,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// Reading the request body failed.
     #[error("{detail}")]
@@ -111,6 +150,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// The response body was larger than the limit.
     #[error("{detail}")]
@@ -118,6 +158,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
     /// The redirect policy refused a hop.
     #[error("{detail}")]
@@ -125,13 +166,19 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
-    /// The server refused this SDK version (426).
+    /// The server refused this SDK version (426 with a hopsafe problem body): `sdk` must be
+    /// at least `minimum_version`; this app sent `current_version`.
     #[error("{detail}")]
     UpgradeRequired {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
+        sdk: String,
+        minimum_version: String,
+        current_version: String,
     },
     /// The request was cancelled (`CancelHandle.cancel`, or the caller's coroutine/task).
     #[error("{detail}")]
@@ -139,6 +186,7 @@ pub enum HopsafeError {
         detail: String,
         url: Option<String>,
         history: Vec<Hop>,
+        write_accepted: bool,
     },
 }
 
@@ -154,13 +202,43 @@ impl From<hopsafe::Error> for HopsafeError {
         let detail = e.to_string();
         let url = e.url().map(str::to_owned);
         let history = history(e.history());
+        let write_accepted = e.write_accepted();
+        match e {
+            hopsafe::Error::Timeout { phase, after, .. } => {
+                return HopsafeError::Timeout {
+                    detail,
+                    url,
+                    history,
+                    write_accepted,
+                    phase: phase.into(),
+                    after_ms: u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+                }
+            }
+            hopsafe::Error::UpgradeRequired {
+                sdk,
+                minimum_version,
+                current_version,
+                ..
+            } => {
+                return HopsafeError::UpgradeRequired {
+                    detail,
+                    url,
+                    history,
+                    write_accepted,
+                    sdk,
+                    minimum_version,
+                    current_version,
+                }
+            }
+            _ => {}
+        }
         macro_rules! by_name {
             ($($v:ident),*) => {
                 match e.name() {
-                    $(stringify!($v) => HopsafeError::$v { detail, url, history },)*
+                    $(stringify!($v) => HopsafeError::$v { detail, url, history, write_accepted },)*
                     // The core's enum is non-exhaustive: a new variant still arrives typed
                     // (as a transport failure) with its message, never as a panic.
-                    _ => HopsafeError::Transport { detail, url, history },
+                    _ => HopsafeError::Transport { detail, url, history, write_accepted },
                 }
             };
         }
@@ -171,7 +249,6 @@ impl From<hopsafe::Error> for HopsafeError {
             InvalidConfig,
             Connect,
             Tls,
-            Timeout,
             Transport,
             TooManyRedirects,
             RedirectLoop,
@@ -182,7 +259,6 @@ impl From<hopsafe::Error> for HopsafeError {
             BodyStream,
             ResponseTooLarge,
             RedirectRejected,
-            UpgradeRequired,
             Cancelled
         )
     }
@@ -195,6 +271,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for HopsafeError {
             detail: format!("reading the request body failed: {}", e.reason),
             url: None,
             history: Vec::new(),
+            write_accepted: false,
         }
     }
 }
@@ -229,6 +306,56 @@ mod tests {
             let ours = HopsafeError::from(core);
             assert_eq!(name(&ours), core_name);
             assert_eq!(ours.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn timeout_keeps_its_phase_and_upgrade_its_versions() {
+        let timeout = HopsafeError::from(hopsafe::Error::Timeout {
+            url: "http://a/".into(),
+            phase: hopsafe::TimeoutPhase::Connect,
+            after: std::time::Duration::from_millis(1500),
+            history: Vec::new(),
+        });
+        match timeout {
+            HopsafeError::Timeout {
+                phase,
+                after_ms,
+                write_accepted,
+                ..
+            } => {
+                assert_eq!(phase, TimeoutPhase::Connect);
+                assert_eq!(after_ms, 1500);
+                assert!(!write_accepted);
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused = HopsafeError::from(hopsafe::Error::UpgradeRequired {
+            sdk: "acme-ios".into(),
+            minimum_version: "2.0.0".into(),
+            current_version: "1.9.0".into(),
+            url: "https://a/v1".into(),
+            history: Vec::new(),
+        });
+        match refused {
+            HopsafeError::UpgradeRequired {
+                sdk,
+                minimum_version,
+                current_version,
+                url,
+                ..
+            } => {
+                assert_eq!(
+                    (
+                        sdk.as_str(),
+                        minimum_version.as_str(),
+                        current_version.as_str()
+                    ),
+                    ("acme-ios", "2.0.0", "1.9.0")
+                );
+                assert_eq!(url.as_deref(), Some("https://a/v1"));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -4,6 +4,10 @@
 //! Generate the foreign code in library mode with the pinned `uniffi-bindgen`
 //! (`cargo xtask test --only kotlin,swift` does it for you).
 
+// `HopsafeError` is large (the UpgradeRequired details), but uniffi lowers errors by value
+// across the FFI and cannot box them; the size only matters on the failure path.
+#![allow(clippy::result_large_err)]
+
 mod body;
 mod client;
 mod config;
@@ -12,8 +16,8 @@ mod types;
 
 pub use body::BodySource;
 pub use client::{CancelHandle, HopsafeClient};
-pub use config::{ClientConfig, IdempotencyKeyFormat, RetryConfig};
-pub use error::HopsafeError;
+pub use config::{BindingPlatform, ClientConfig, IdempotencyKeyFormat, RetryConfig};
+pub use error::{HopsafeError, TimeoutPhase};
 pub use types::{
     DropReason, DroppedHeader, Header, Hop, HttpRequest, HttpResponse, IdempotencyKey,
 };

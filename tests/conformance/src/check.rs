@@ -18,8 +18,19 @@ pub enum Verdict {
     Fail(Vec<String>),
 }
 
-/// Judges `obs` against `scenario.expect`.
+/// Judges the Rust runner's `obs` against `scenario.expect`.
 pub async fn judge(server: &Server, scenario: &Scenario, obs: &Observation) -> Verdict {
+    judge_as(server, scenario, obs, "rust").await
+}
+
+/// Judges `obs`, observed by `runtime` (`rust`, `python`, `node`, `kotlin`, `swift`, or a
+/// `peer:` column), against `scenario.expect`.
+pub async fn judge_as(
+    server: &Server,
+    scenario: &Scenario,
+    obs: &Observation,
+    runtime: &str,
+) -> Verdict {
     if let Some(reason) = &obs.skipped {
         return Verdict::Skipped(reason.clone());
     }
@@ -30,6 +41,22 @@ pub async fn judge(server: &Server, scenario: &Scenario, obs: &Observation) -> V
             "error: expected {:?}, got {:?}",
             e.error, obs.error
         ));
+    }
+    if let Some(want) = e.write_accepted {
+        if obs.write_accepted != Some(want) {
+            problems.push(format!(
+                "write_accepted: expected {want}, got {:?}",
+                obs.write_accepted
+            ));
+        }
+    }
+    if let Some(want) = &e.upgrade {
+        if obs.upgrade.as_ref() != Some(want) {
+            problems.push(format!(
+                "UpgradeRequired details: expected {want:?}, got {:?}",
+                obs.upgrade
+            ));
+        }
     }
     if e.error.is_none() {
         if let Some(status) = e.status {
@@ -61,6 +88,12 @@ pub async fn judge(server: &Server, scenario: &Scenario, obs: &Observation) -> V
     if let Some(want) = &e.received {
         match server.records(id).await {
             Ok(records) => check_records(scenario, want, &records, obs, &mut problems),
+            Err(err) => problems.push(err),
+        }
+    }
+    if let Some(want) = &e.client_sdk {
+        match server.records(id).await {
+            Ok(records) => check_identity(want, runtime, &records, &mut problems),
             Err(err) => problems.push(err),
         }
     }
@@ -176,6 +209,75 @@ fn check_records(
             problems.push(format!(
                 "response reports key {reported}, wire carried {wire}"
             ));
+        }
+    }
+}
+
+/// The `User-Agent` runtime product each binding adds (the Rust core adds none).
+fn runtime_product(runtime: &str) -> Option<&'static str> {
+    match runtime {
+        "python" => Some("cpython/"),
+        "node" => Some("node/"),
+        "kotlin" => Some("jvm/"),
+        "swift" => Some("swift/"),
+        _ => None,
+    }
+}
+
+/// Every request carries `Client-SDK` with the scenario's name and version and the runtime's
+/// own language token, and a `User-Agent` naming the SDK, the core and the runtime.
+fn check_identity(
+    want: &crate::scenario::ClientSdkSpec,
+    runtime: &str,
+    records: &[Value],
+    problems: &mut Vec<String>,
+) {
+    if records.is_empty() {
+        problems.push("server received no request to read Client-SDK from".into());
+    }
+    let language = runtime.strip_prefix("peer:").unwrap_or(runtime);
+    for (i, r) in records.iter().enumerate() {
+        let header = |name: &str| {
+            r["headers"][name][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let at = |what: String| format!("request {i}: {what}");
+        let sdk = header("client-sdk");
+        match hopsafe::pinning::parse_client_sdk(&sdk) {
+            Ok(id) => {
+                if (id.name.as_str(), id.version.as_str()) != (&want.name, &want.version) {
+                    problems.push(at(format!(
+                        "Client-SDK names {} {}, expected {} {}",
+                        id.name, id.version, want.name, want.version
+                    )));
+                }
+                if id.core_version.as_deref() != Some(hopsafe::VERSION) {
+                    problems.push(at(format!("Client-SDK core version in {sdk:?}")));
+                }
+                if id.language.as_deref() != Some(language) {
+                    problems.push(at(format!(
+                        "Client-SDK language {:?}, expected {language}",
+                        id.language
+                    )));
+                }
+            }
+            Err(err) => problems.push(at(format!("Client-SDK {sdk:?}: {err}"))),
+        }
+        let ua = header("user-agent");
+        let products: Vec<&str> = ua.split(' ').collect();
+        let mut need = vec![
+            format!("{}/{}", want.name, want.version),
+            format!("hopsafe/{}", hopsafe::VERSION),
+        ];
+        if let Some(p) = runtime_product(language) {
+            need.push(p.to_owned());
+        }
+        for n in need {
+            if !products.iter().any(|p| p.starts_with(&n)) {
+                problems.push(at(format!("User-Agent {ua:?} lacks {n}")));
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use hopsafe_conformance::check::{judge, Verdict};
+use hopsafe_conformance::check::{judge_as, Verdict};
 use hopsafe_conformance::control::Server;
 use hopsafe_conformance::matrix::Matrix;
 use hopsafe_conformance::runner;
@@ -69,7 +69,7 @@ async fn check(
         let doc: Observations = serde_json::from_str(&text).map_err(|e| format!("{f}: {e}"))?;
         for s in &file.scenarios {
             let verdict = match doc.observations.iter().find(|o| o.id == s.id) {
-                Some(obs) => judge(&server, s, obs).await,
+                Some(obs) => judge_as(&server, s, obs, &doc.runtime).await,
                 None => Verdict::Fail(vec!["no observation".into()]),
             };
             matrix.set(&s.id, &doc.runtime, verdict);

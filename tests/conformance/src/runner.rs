@@ -7,7 +7,7 @@ use hopsafe::{Body, Client, KeyChoice, KeyFormat, RetryPolicy};
 use serde_json::Value;
 
 use crate::control::Server;
-use crate::scenario::{ClientSpec, HopSeen, Observation, RequestSpec, Scenario};
+use crate::scenario::{ClientSpec, HopSeen, Observation, RequestSpec, Scenario, UpgradeSeen};
 
 /// Replaces `{label}` templates with origin base URLs.
 pub fn expand(server: &Server, text: &str) -> String {
@@ -28,6 +28,12 @@ pub fn build_client(server: &Server, spec: &ClientSpec) -> hopsafe::Result<Clien
     }
     for h in &spec.sensitive_headers {
         b = b.sensitive_header(h);
+    }
+    for o in &spec.key_honoring_origins {
+        b = b.key_honoring_origin(&expand(server, o));
+    }
+    if let (Some(n), Some(v)) = (&spec.sdk_name, &spec.sdk_version) {
+        b = b.sdk(n, v);
     }
     if let Some(v) = spec.allow_https_downgrade {
         b = b.allow_https_downgrade(v);
@@ -134,14 +140,33 @@ pub async fn play(server: &Server, scenario: &Scenario) -> Result<Observation, S
             obs.history = hops(resp.history());
             if let Err(e) = resp.bytes().await {
                 obs.error = Some(e.name().to_owned());
+                obs.write_accepted = Some(e.write_accepted());
             }
         }
         Err(e) => {
             obs.error = Some(e.name().to_owned());
             obs.history = hops(e.history());
+            obs.write_accepted = Some(e.write_accepted());
+            obs.upgrade = upgrade(&e);
         }
     }
     Ok(obs)
+}
+
+fn upgrade(e: &hopsafe::Error) -> Option<UpgradeSeen> {
+    match e {
+        hopsafe::Error::UpgradeRequired {
+            sdk,
+            minimum_version,
+            current_version,
+            ..
+        } => Some(UpgradeSeen {
+            sdk: sdk.clone(),
+            minimum_version: minimum_version.clone(),
+            current_version: current_version.clone(),
+        }),
+        _ => None,
+    }
 }
 
 /// Plays every scenario in order.

@@ -42,6 +42,12 @@ pub struct ClientSpec {
     pub retry: Option<RetrySpec>,
     pub timeout_ms: Option<u64>,
     pub read_timeout_ms: Option<u64>,
+    /// Origins declared to deduplicate writes by `Idempotency-Key` (templates expanded).
+    #[serde(default)]
+    pub key_honoring_origins: Vec<String>,
+    /// The SDK identity the client sends (both or neither).
+    pub sdk_name: Option<String>,
+    pub sdk_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -102,6 +108,29 @@ pub struct Expect {
     pub history_len: Option<usize>,
     pub received: Option<Vec<Received>>,
     pub writes: Option<BTreeMap<String, u64>>,
+    /// The error's `write_accepted` (a hop turned the write into a GET before it).
+    pub write_accepted: Option<bool>,
+    /// The `UpgradeRequired` details the runtime must report.
+    pub upgrade: Option<UpgradeSeen>,
+    /// The `Client-SDK` name and version every request must carry; the language token must
+    /// be the runtime's own (`l=python` from Python...), and `User-Agent` its runtime product.
+    pub client_sdk: Option<ClientSdkSpec>,
+}
+
+/// The SDK identity a scenario expects on the wire.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSdkSpec {
+    pub name: String,
+    pub version: String,
+}
+
+/// The fields of an `UpgradeRequired` error, as a runner reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct UpgradeSeen {
+    pub sdk: String,
+    pub minimum_version: String,
+    pub current_version: String,
 }
 
 /// One request the server must have received.
@@ -137,6 +166,12 @@ pub struct Observation {
     #[serde(default)]
     pub history: Vec<HopSeen>,
     pub skipped: Option<String>,
+    /// On error: whether the error says a write was already accepted.
+    #[serde(default)]
+    pub write_accepted: Option<bool>,
+    /// On `UpgradeRequired`: its details.
+    #[serde(default)]
+    pub upgrade: Option<UpgradeSeen>,
 }
 
 /// A hop as a runner reports it.

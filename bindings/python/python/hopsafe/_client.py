@@ -132,6 +132,7 @@ class _Base:
         headers: HeadersLike = None,
         trusted_origins: Iterable[str] = (),
         sensitive_headers: Iterable[str] = (),
+        key_honoring_origins: Iterable[str] = (),
         allow_https_downgrade: bool = False,
         follow_redirects: bool = True,
         max_redirects: int = 20,
@@ -149,8 +150,8 @@ class _Base:
         sdk_version: str | None = None,
         http2: bool = True,
     ) -> None:
-        if isinstance(trusted_origins, str) or isinstance(sensitive_headers, str):
-            raise TypeError("trusted_origins and sensitive_headers take a list of str")
+        if any(isinstance(v, str) for v in (trusted_origins, sensitive_headers, key_honoring_origins)):
+            raise TypeError("trusted_origins, sensitive_headers and key_honoring_origins take a list of str")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError("retry must be a hopsafe.RetryPolicy")
         pem = ca_pem.decode() if isinstance(ca_pem, bytes) else ca_pem
@@ -161,6 +162,7 @@ class _Base:
             "headers": _pairs(headers, "headers"),
             "trusted_origins": list(trusted_origins),
             "sensitive_headers": list(sensitive_headers),
+            "key_honoring_origins": list(key_honoring_origins),
             "allow_https_downgrade": bool(allow_https_downgrade),
             "follow_redirects": bool(follow_redirects),
             "max_redirects": max_redirects,

@@ -9,13 +9,26 @@ if TYPE_CHECKING:
 
 
 class HopsafeError(Exception):
-    """Root of every hopsafe error. ``url`` and ``history`` give the context."""
+    """Root of every hopsafe error. ``url`` and ``history`` give the context.
 
-    def __init__(self, message: str, *, url: str | None = None, history: list[Hop] | None = None) -> None:
+    ``write_accepted`` is true when a hop turned the write into a GET (a 303, or a 301/302
+    answering a POST): the server accepted the write before this error, so sending the
+    request again may apply it twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        history: list[Hop] | None = None,
+        write_accepted: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.url = url
         self.history: list[Hop] = history or []
+        self.write_accepted = write_accepted
 
 
 class InvalidUrl(HopsafeError):
@@ -104,7 +117,8 @@ class HTTPStatusError(HopsafeError):
     """Raised by ``Response.raise_for_status()`` for 4xx and 5xx responses."""
 
     def __init__(self, message: str, *, response: Response) -> None:
-        super().__init__(message, url=response.url, history=response.history)
+        super().__init__(message, url=response.url, history=response.history,
+                         write_accepted=response._write_accepted)
         self.response = response
 
 
@@ -125,7 +139,12 @@ def from_native(doc: dict[str, Any]) -> HopsafeError:
 
     cls = _BY_NAME.get(doc.get("name", ""), HopsafeError)
     history = [Hop._from(h) for h in doc.get("history") or []]
-    err = cls(doc.get("message", "hopsafe error"), url=doc.get("url"), history=history)
+    err = cls(
+        doc.get("message", "hopsafe error"),
+        url=doc.get("url"),
+        history=history,
+        write_accepted=bool(doc.get("write_accepted", False)),
+    )
     for attr in ("phase", "minimum_version", "current_version", "sdk"):
         if attr in doc:
             setattr(err, attr, doc[attr])

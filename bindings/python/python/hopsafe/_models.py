@@ -79,6 +79,8 @@ class Response:
         self.idempotency_key: str | None = meta.get("idempotency_key")
         self.attempts: int = meta.get("attempts", 1)
         self.content: bytes = content
+        # A hop turned the write into a GET: HTTPStatusError reports it as write_accepted.
+        self._write_accepted = bool(meta.get("write_accepted", False))
 
     @property
     def text(self) -> str:

@@ -23,6 +23,9 @@ func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: Stri
     var config = ClientConfig(caPem: caPem)
     config.trustedOrigins = (c["trusted_origins"] as? [String] ?? []).map { template($0, origins) }
     config.sensitiveHeaders = c["sensitive_headers"] as? [String] ?? []
+    config.keyHonoringOrigins = (c["key_honoring_origins"] as? [String] ?? []).map { template($0, origins) }
+    config.sdkName = c["sdk_name"] as? String
+    config.sdkVersion = c["sdk_version"] as? String
     if let v = c["allow_https_downgrade"] as? Bool { config.allowHttpsDowngrade = v }
     if let v = c["follow_redirects"] as? Bool { config.followRedirects = v }
     if let v = u32(c["max_redirects"]) { config.maxRedirects = v }
@@ -94,13 +97,16 @@ func history(_ hops: [Hop]) -> [[String: Any]] {
     hops.map { ["method": $0.method, "url": $0.url, "status": Int($0.status)] }
 }
 
-/// The error name and history of a HopsafeError (the case name is the core's error name).
-func describe(_ error: Error) -> (String, [Hop]) {
-    guard let e = error as? HopsafeError else { return ("\(type(of: error))", []) }
-    let mirror = Mirror(reflecting: e)
-    let name = mirror.children.first?.label ?? "\(e)"
-    let fields = mirror.children.first.map { Mirror(reflecting: $0.value).children.map(\.value) } ?? []
-    return (name, fields.compactMap { $0 as? [Hop] }.first ?? [])
+/// The error fields of an observation: the name (the case name is the core's error name),
+/// history, write_accepted and, for UpgradeRequired, its details.
+func describe(_ error: Error) -> [String: Any] {
+    guard let e = error as? HopsafeError else { return ["error": "\(type(of: error))"] }
+    let name = Mirror(reflecting: e).children.first?.label ?? "\(e)"
+    var obs: [String: Any] = ["error": name, "history": history(e.history), "write_accepted": e.writeAccepted]
+    if case let .UpgradeRequired(_, _, _, _, sdk, minimum, current) = e {
+        obs["upgrade"] = ["sdk": sdk, "minimum_version": minimum, "current_version": current]
+    }
+    return obs
 }
 
 func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ control: HopsafeClient) async throws -> [String: Any] {
@@ -135,9 +141,7 @@ func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ co
         obs["idempotency_key"] = resp.idempotencyKey ?? NSNull()
         obs["history"] = history(resp.history)
     } catch {
-        let (name, hops) = describe(error)
-        obs["error"] = name
-        obs["history"] = history(hops)
+        obs.merge(describe(error)) { _, new in new }
     }
     return obs
 }

@@ -58,7 +58,7 @@ await runAll([
     ("https to http is InsecureRedirect", {
         let error = try await expectError { try await post(Server.redirect(Server.origin("tls"), 307, to: a + "/echo")) }
         try check(isCase(error, "InsecureRedirect"), "got \(error)")
-        if case let .InsecureRedirect(_, url, history) = error as! HopsafeError {
+        if case let .InsecureRedirect(_, url, history, _) = error as! HopsafeError {
             try check(url == a + "/echo" && history.count == 1, "url \(String(describing: url)) history \(history)")
         }
     }),
@@ -66,7 +66,7 @@ await runAll([
         let limited = try HopsafeClient(config: ClientConfig(maxRedirects: 2))
         let url = Server.redirect(a, 307, to: Server.redirect(a, 307, to: Server.redirect(a, 307, to: a + "/echo")))
         let error = try await expectError { try await limited.send(HttpRequest(method: "GET", url: url)) }
-        guard case let .TooManyRedirects(detail, _, history) = error as? HopsafeError else {
+        guard case let .TooManyRedirects(detail, _, history, _) = error as? HopsafeError else {
             throw Failure(description: "got \(error)")
         }
         try check(history.count == 3 && detail.contains("more than 2"), "\(detail) \(history.count)")
@@ -89,6 +89,25 @@ await runAll([
         try check(isCase(blocking, "InvalidUrl"), "blocking: got \(blocking)")
         let config = try await expectError { try HopsafeClient(config: ClientConfig(trustedOrigins: ["ftp://nope"])) }
         try check(isCase(config, "InvalidConfig"), "config: got \(config)")
+    }),
+    ("errors say whether a write was accepted and which deadline passed", {
+        let seeOther = Server.redirect(a, 303, to: "ftp://127.0.0.1/gone")
+        let accepted = try await expectError { try await client.send(HttpRequest(method: "POST", url: seeOther, body: Data("x".utf8))) }
+        let e = accepted as! HopsafeError
+        try check(isCase(e, "UnsupportedScheme") && e.writeAccepted && e.history.count == 1, "got \(e)")
+        let temporary = Server.redirect(a, 307, to: "ftp://127.0.0.1/gone")
+        let replayed = try await expectError { try await client.send(HttpRequest(method: "POST", url: temporary, body: Data("x".utf8))) }
+        try check(!(replayed as! HopsafeError).writeAccepted, "got \(replayed)")
+        let id = try await Server.script(#"[{"status":200,"faults":["delay_ms:3000"]}]"#)
+        let slow = try HopsafeClient(config: ClientConfig(retry: RetryConfig(maxAttempts: 1), readTimeoutMs: 100))
+        let timeout = try await expectError { try await slow.send(HttpRequest(method: "GET", url: a + "/s/\(id)/0")) }
+        guard case let .Timeout(_, _, _, _, phase, afterMs) = timeout as? HopsafeError else {
+            throw Failure(description: "expected Timeout, got \(timeout)")
+        }
+        try check(phase == .read && afterMs == 100, "phase \(phase) after \(afterMs)")
+        let half = try await expectError { try HopsafeClient(config: ClientConfig(sdkName: "acme-ios")) }
+        try check(isCase(half, "InvalidConfig"), "sdkName alone: got \(half)")
+        _ = try HopsafeClient(config: ClientConfig(keyHonoringOrigins: ["https://*.example.com"], sdkName: "acme-ios", sdkVersion: "2.4.0"))
     }),
     ("cancelling the Task aborts the request", {
         let url = try await slowURL()

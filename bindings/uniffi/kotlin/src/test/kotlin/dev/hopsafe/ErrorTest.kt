@@ -55,4 +55,33 @@ class ErrorTest {
     fun `a refused connection is Connect`() {
         assertThrows<HopsafeException.Connect> { send(HttpRequest("GET", "http://127.0.0.1:1/")) }
     }
+
+    @Test
+    fun `a write accepted by a 303 says so on the error`() {
+        val seeOther = TestServer.redirect(a, 303, "ftp://127.0.0.1/gone")
+        val e = assertThrows<HopsafeException.UnsupportedScheme> { send(HttpRequest("POST", seeOther, body = "x".toByteArray())) }
+        assertTrue(e.writeAccepted)
+        assertEquals(1, e.history.size)
+        val temporary = TestServer.redirect(a, 307, "ftp://127.0.0.1/gone")
+        val replayed = assertThrows<HopsafeException> { send(HttpRequest("POST", temporary, body = "x".toByteArray())) }
+        assertEquals(false, replayed.writeAccepted)
+        assertEquals(1, replayed.context.history.size)
+    }
+
+    @Test
+    fun `a timeout says which deadline passed`() {
+        val id = TestServer.script("""[{"status":200,"faults":["delay_ms:3000"]}]""")
+        val slow = HopsafeClient(ClientConfig(readTimeoutMs = 100u, retry = RetryConfig(maxAttempts = 1u)))
+        val e = assertThrows<HopsafeException.Timeout> { runBlocking { slow.send(HttpRequest("GET", "$a/s/$id/0")) } }
+        assertEquals(TimeoutPhase.READ, e.phase)
+        assertEquals(100uL, e.afterMs)
+    }
+
+    @Test
+    fun `sdk name and version come together, key-honoring origins are validated`() {
+        assertThrows<HopsafeException.InvalidConfig> { HopsafeClient(ClientConfig(sdkName = "acme-android")) }
+        assertThrows<HopsafeException.InvalidConfig> { HopsafeClient(ClientConfig(keyHonoringOrigins = listOf("ftp://files.example.com"))) }
+        val pinned = ClientConfig(sdkName = "acme-android", sdkVersion = "2.4.0", keyHonoringOrigins = listOf("https://*.example.com"))
+        HopsafeClient(pinned).close()
+    }
 }

@@ -18,6 +18,7 @@ import dev.hopsafe.HttpRequest
 import dev.hopsafe.IdempotencyKey
 import dev.hopsafe.IdempotencyKeyFormat
 import dev.hopsafe.RetryConfig
+import dev.hopsafe.context
 import java.io.File
 import kotlin.system.exitProcess
 
@@ -55,6 +56,7 @@ internal fun clientConfig(
     return ClientConfig(
         trustedOrigins = c.opt("trusted_origins")?.asJsonArray?.map { template(it.asString, origins) } ?: emptyList(),
         sensitiveHeaders = c.opt("sensitive_headers")?.asJsonArray?.map { it.asString } ?: emptyList(),
+        keyHonoringOrigins = c.opt("key_honoring_origins")?.asJsonArray?.map { template(it.asString, origins) } ?: emptyList(),
         allowHttpsDowngrade = c.opt("allow_https_downgrade")?.asBoolean ?: d.allowHttpsDowngrade,
         followRedirects = c.opt("follow_redirects")?.asBoolean ?: d.followRedirects,
         maxRedirects = c.opt("max_redirects")?.asInt?.toUInt() ?: d.maxRedirects,
@@ -70,6 +72,8 @@ internal fun clientConfig(
         readTimeoutMs = c.opt("read_timeout_ms")?.asLong?.toULong(),
         timeoutMs = c.opt("timeout_ms")?.asLong?.toULong(),
         replayLimit = c.opt("replay_limit")?.asLong?.toULong(),
+        sdkName = c.opt("sdk_name")?.asString,
+        sdkVersion = c.opt("sdk_version")?.asString,
     )
 }
 
@@ -187,18 +191,18 @@ private fun play(
         }
     } catch (e: HopsafeException) {
         obs.addProperty("error", e::class.simpleName)
-        val hops =
-            when (e) {
-                is HopsafeException.TooManyRedirects -> e.history
-                is HopsafeException.RedirectLoop -> e.history
-                is HopsafeException.InsecureRedirect -> e.history
-                is HopsafeException.UnsupportedScheme -> e.history
-                is HopsafeException.InvalidLocation -> e.history
-                is HopsafeException.BodyNotReplayable -> e.history
-                is HopsafeException.RedirectRejected -> e.history
-                else -> emptyList()
-            }
-        obs.add("history", history(hops))
+        obs.add("history", history(e.context.history))
+        obs.addProperty("write_accepted", e.context.writeAccepted)
+        if (e is HopsafeException.UpgradeRequired) {
+            obs.add(
+                "upgrade",
+                JsonObject().apply {
+                    addProperty("sdk", e.sdk)
+                    addProperty("minimum_version", e.minimumVersion)
+                    addProperty("current_version", e.currentVersion)
+                },
+            )
+        }
     }
     return obs
 }

@@ -1,0 +1,38 @@
+package dev.hopsafe
+
+/**
+ * Builds a client from [config]; an invalid option throws [HopsafeException.InvalidConfig].
+ *
+ * This is how applications make a client: it reports `l=kotlin` in `Client-SDK` and the JVM or
+ * Android version in `User-Agent` itself, so a server can pin Kotlin apps. Name your app or SDK
+ * with [ClientConfig.sdkName] and [ClientConfig.sdkVersion].
+ */
+fun HopsafeClient(config: ClientConfig = ClientConfig()): HopsafeClient = HopsafeClient.forBinding(config, KotlinPlatform.current)
+
+/** The language and runtime this binding reports, computed once per process. */
+internal object KotlinPlatform {
+    val current: BindingPlatform by lazy { BindingPlatform(language = "kotlin", runtime = android() ?: jvm()) }
+
+    /** `android/14` on Android (read reflectively, so the JVM build needs no Android SDK). */
+    private fun android(): String? =
+        try {
+            token("android", Class.forName("android.os.Build\$VERSION").getField("RELEASE").get(null) as? String)
+        } catch (_: ReflectiveOperationException) {
+            null
+        } catch (_: LinkageError) {
+            null
+        }
+
+    private fun jvm(): String? = token("jvm", System.getProperty("java.version"))
+
+    /** `name/version` with the version cut to characters valid in a `User-Agent` product. */
+    private fun token(
+        name: String,
+        version: String?,
+    ): String? =
+        version
+            ?.filter { it.isLetterOrDigit() && it.code < 128 || it in ".-_+" }
+            ?.take(32)
+            ?.takeIf { it.isNotEmpty() }
+            ?.let { "$name/$it" }
+}
