@@ -350,11 +350,13 @@ mod names_tests {
             Error::Connect {
                 url: s(),
                 reason: s(),
+                source: None,
                 history: h(),
             },
             Error::Tls {
                 url: s(),
                 reason: s(),
+                source: None,
                 history: h(),
             },
             Error::Timeout {
@@ -366,6 +368,7 @@ mod names_tests {
             Error::Transport {
                 url: s(),
                 reason: s(),
+                source: None,
                 history: h(),
             },
             Error::TooManyRedirects {

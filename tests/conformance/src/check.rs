@@ -245,7 +245,7 @@ fn check_identity(
         };
         let at = |what: String| format!("request {i}: {what}");
         let sdk = header("client-sdk");
-        match hopsafe::pinning::parse_client_sdk(&sdk) {
+        match hopsafe_sdk_header::parse_client_sdk(&sdk) {
             Ok(id) => {
                 if (id.name.as_str(), id.version.as_str()) != (&want.name, &want.version) {
                     problems.push(at(format!(
