@@ -152,9 +152,12 @@ pub fn test() -> Result {
     std::fs::copy(&lib, gen.join("libhopsafe_ffi.so"))
         .map_err(|e| format!("cannot copy the cdylib into the root: {e}"))?;
     let src = root().join("bindings/uniffi/swift");
-    copy_swift(&src.join("Sources"), &build.join("Sources"))?;
-    copy_swift(&src.join("Tests"), &build.join("Tests"))?;
-    copy_swift(&src.join("Conformance"), &build.join("Conformance"))?;
+    copy_swift(&src.join("Sources/Hopsafe"), &build.join("Sources"))?;
+    copy_swift(&src.join("Tests/HopsafeSuite"), &build.join("Tests"))?;
+    copy_swift(
+        &src.join("Tests/HopsafeConformance"),
+        &build.join("Conformance"),
+    )?;
     let smoke = root().join("bindings/uniffi/conformance-smoke.json");
     std::fs::copy(&smoke, build.join("conformance-smoke.json"))
         .map_err(|e| format!("cannot copy {}: {e}", smoke.display()))?;
