@@ -140,7 +140,7 @@ pub fn deploy(native: &Path, repo: &Path, skip_tests: bool, server_ready: Option
         repo.display()
     );
     if skip_tests {
-        script.push_str(" -DskipTests");
+        script.push_str(" -Dmaven.test.skip=true");
     }
     let mut cmd = m2_locked(&script, &project());
     if let Some(ready) = server_ready {
