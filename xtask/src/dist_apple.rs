@@ -134,7 +134,13 @@ fn build_static(target: &str, path: &str) -> Result<PathBuf> {
         "--target",
         target,
     ])
-    .args(["--crate-type", "staticlib"])
+    .args([
+        "--crate-type",
+        "staticlib",
+        "--",
+        "--print",
+        "native-static-libs",
+    ])
     .env("PATH", path)
     .current_dir(root());
     if !cfg!(target_os = "macos") {

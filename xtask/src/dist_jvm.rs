@@ -135,7 +135,8 @@ pub fn strip_copy(lib: &Path, to: &Path) -> Result {
         "strip"
     };
     let mut cmd = Command::new(tool);
-    if tool == "strip" && cfg!(target_os = "macos") {
+    // Mach-O: drop local symbols (llvm-strip has no --strip-unneeded for it); ELF/PE: unneeded.
+    if lib.extension().is_some_and(|e| e == "dylib" || e == "a") {
         cmd.arg("-x");
     } else {
         cmd.arg("--strip-unneeded");
@@ -180,6 +181,32 @@ pub fn machine(path: &Path) -> Result<String> {
         "unknown"
     };
     Ok(kind.to_owned())
+}
+
+/// How many uniffi entry points (`uniffi_hopsafe_ffi_fn_*`) a library exports: the dynamic
+/// symbols of an ELF or Mach-O library, the export table of a DLL.
+pub fn uniffi_exports(lib: &Path) -> Result<usize> {
+    let nm = if cfg!(target_os = "macos") {
+        "nm"
+    } else {
+        "llvm-nm"
+    };
+    let text = if lib.extension().is_some_and(|e| e == "dll") {
+        let objdump = if have("llvm-objdump") {
+            "llvm-objdump"
+        } else {
+            "x86_64-w64-mingw32-objdump"
+        };
+        output(Command::new(objdump).arg("-p").arg(lib))?
+    } else if lib.extension().is_some_and(|e| e == "so") {
+        output(Command::new(nm).args(["-D", "--defined-only"]).arg(lib))?
+    } else {
+        output(Command::new(nm).args(["-g", "--defined-only"]).arg(lib))?
+    };
+    Ok(text
+        .lines()
+        .filter(|l| l.contains("uniffi_hopsafe_ffi_fn_"))
+        .count())
 }
 
 /// The header each JVM target's library must have.
@@ -227,7 +254,17 @@ pub fn dist(all: bool) -> Result {
                 expected_machine(t)
             ));
         }
-        eprintln!("  {dir}/{file}: {kind}, {:.1} MiB", size_mib(&staged));
+        let exports = uniffi_exports(&staged)?;
+        if exports == 0 {
+            return Err(format!(
+                "{}: no uniffi entry points exported",
+                staged.display()
+            ));
+        }
+        eprintln!(
+            "  {dir}/{file}: {kind}, {:.1} MiB, {exports} uniffi functions exported",
+            size_mib(&staged)
+        );
         if *t == host {
             host_lib = Some(lib);
         }
