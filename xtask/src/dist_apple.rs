@@ -15,7 +15,7 @@ use std::process::Command;
 use crate::dist_jvm::{build_native, cross_path, ensure_targets, strip_copy};
 use crate::kotlin::{generate, host_target, write};
 use crate::swift::{assemble_package, copy};
-use crate::util::{cargo, have, output, root, run, state_dir, target_dir, Result};
+use crate::util::{cargo, output, root, run, state_dir, target_dir, Result};
 
 /// One XCFramework library: identifier, platform, variant, and (Rust target, arch) per slice.
 struct Slice {
@@ -23,17 +23,15 @@ struct Slice {
     platform: &'static str,
     variant: Option<&'static str>,
     archs: &'static [(&'static str, &'static str)],
-    /// Built on Linux too (through zig); otherwise only with Xcode.
-    off_mac: bool,
 }
 
-const SLICES: &[Slice] = &[
+/// With Xcode (macOS): device, simulator and universal macOS libraries.
+const SLICES_XCODE: &[Slice] = &[
     Slice {
         id: "ios-arm64",
         platform: "ios",
         variant: None,
         archs: &[("aarch64-apple-ios", "arm64")],
-        off_mac: true,
     },
     Slice {
         id: "ios-arm64_x86_64-simulator",
@@ -43,7 +41,6 @@ const SLICES: &[Slice] = &[
             ("aarch64-apple-ios-sim", "arm64"),
             ("x86_64-apple-ios", "x86_64"),
         ],
-        off_mac: false,
     },
     Slice {
         id: "macos-arm64_x86_64",
@@ -53,7 +50,23 @@ const SLICES: &[Slice] = &[
             ("aarch64-apple-darwin", "arm64"),
             ("x86_64-apple-darwin", "x86_64"),
         ],
-        off_mac: true,
+    },
+];
+
+/// Elsewhere (zig, a compile check): the device and macOS arm64 libraries, one architecture
+/// each (off macOS no lipo reads rustc's archives).
+const SLICES_ZIG: &[Slice] = &[
+    Slice {
+        id: "ios-arm64",
+        platform: "ios",
+        variant: None,
+        archs: &[("aarch64-apple-ios", "arm64")],
+    },
+    Slice {
+        id: "macos-arm64",
+        platform: "macos",
+        variant: None,
+        archs: &[("aarch64-apple-darwin", "arm64")],
     },
 ];
 
@@ -165,23 +178,54 @@ fn build_static(target: &str, path: &str) -> Result<PathBuf> {
     Ok(target_dir().join(target).join("release/libhopsafe_ffi.a"))
 }
 
-fn lipo() -> &'static str {
+/// The LLVM tools matching rustc (`rustup component add llvm-tools`): Debian's LLVM is too old
+/// to read rustc's archives. Xcode's tools on macOS.
+fn llvm_tool(name: &str) -> Result<PathBuf> {
     if cfg!(target_os = "macos") {
-        "lipo"
-    } else if have("llvm-lipo") {
-        "llvm-lipo"
-    } else {
-        "llvm-lipo-14"
+        return Ok(PathBuf::from(name));
     }
+    let sysroot = output(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let bin = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host_target())
+        .join("bin");
+    if !bin.join(format!("llvm-{name}")).exists() {
+        run(Command::new("rustup").args(["component", "add", "llvm-tools"]))?;
+    }
+    Ok(bin.join(format!("llvm-{name}")))
+}
+
+/// The architectures of the objects in a (thin or universal) static library.
+fn archs_of(lib: &Path) -> Result<Vec<String>> {
+    let mut archs: Vec<String> = if cfg!(target_os = "macos") {
+        let info = output(Command::new("lipo").arg("-info").arg(lib))?;
+        let list = info.rsplit(':').next().unwrap_or("");
+        list.split_whitespace().map(str::to_owned).collect()
+    } else {
+        let headers = output(
+            Command::new(llvm_tool("readobj")?)
+                .arg("--file-headers")
+                .arg(lib),
+        )?;
+        headers
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Format: Mach-O "))
+            .map(str::to_owned)
+            .collect()
+    };
+    archs.sort();
+    archs.dedup();
+    Ok(archs)
 }
 
 /// Builds every slice this machine can, lays out, writes and checks the XCFramework, zips it
 /// and writes the package that uses it.
 fn xcframework(gen: &Path) -> Result {
-    let slices: Vec<&Slice> = SLICES
-        .iter()
-        .filter(|s| s.off_mac || cfg!(target_os = "macos"))
-        .collect();
+    let slices: Vec<&Slice> = if cfg!(target_os = "macos") {
+        SLICES_XCODE.iter().collect()
+    } else {
+        SLICES_ZIG.iter().collect()
+    };
     let targets: Vec<&str> = slices
         .iter()
         .flat_map(|s| s.archs.iter().map(|a| a.0))
@@ -209,9 +253,15 @@ fn xcframework(gen: &Path) -> Result {
             .map(|(t, _)| build_static(t, &path))
             .collect::<Result<Vec<_>>>()?;
         let out = dir.join("libhopsafe_ffi.a");
-        let mut cmd = Command::new(lipo());
-        cmd.arg("-create").args(&libs).arg("-output").arg(&out);
-        run(&mut cmd)?;
+        if let [one] = libs.as_slice() {
+            copy(one, &out)?;
+        } else {
+            run(Command::new("lipo")
+                .arg("-create")
+                .args(&libs)
+                .arg("-output")
+                .arg(&out))?;
+        }
     }
     write(&xcf.join("Info.plist"), &info_plist(&slices))?;
     check_xcframework(&xcf, &slices)?;
@@ -334,11 +384,7 @@ fn check_xcframework(xcf: &Path, slices: &[&Slice]) -> Result {
             problems.push(format!("{name} is not in the plist"));
         }
     }
-    let nm = if cfg!(target_os = "macos") {
-        "nm"
-    } else {
-        "llvm-nm"
-    };
+    let nm = llvm_tool("nm")?;
     for s in slices {
         let dir = xcf.join(s.id);
         for f in ["Headers/hopsafe_ffiFFI.h", "Headers/module.modulemap"] {
@@ -347,15 +393,8 @@ fn check_xcframework(xcf: &Path, slices: &[&Slice]) -> Result {
             }
         }
         let lib = dir.join("libhopsafe_ffi.a");
-        let info = output(Command::new(lipo()).arg("-info").arg(&lib))?;
-        let mut found: Vec<&str> = info
-            .rsplit(':')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
+        let found = archs_of(&lib)?;
         let mut want: Vec<&str> = s.archs.iter().map(|a| a.1).collect();
-        found.sort();
         want.sort();
         if found != want {
             problems.push(format!(
@@ -363,7 +402,11 @@ fn check_xcframework(xcf: &Path, slices: &[&Slice]) -> Result {
                 s.id
             ));
         }
-        let syms = output(Command::new(nm).args(["-g", "--defined-only"]).arg(&lib))?;
+        let syms = output(
+            Command::new(&nm)
+                .args(["-g", "--defined-only", "--quiet"])
+                .arg(&lib),
+        )?;
         let exported = syms
             .lines()
             .filter(|l| l.contains(" T _uniffi_hopsafe_ffi_fn_"))

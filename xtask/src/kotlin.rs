@@ -121,8 +121,8 @@ pub fn host_target() -> &'static str {
     }
 }
 
-/// Runs `cmd` while holding `/tmp/hopsafe-m2.lock` (Maven runs that may write `~/.m2`), as
-/// `sh -c SCRIPT` so a clean-up can share the lock.
+/// A command running `sh -c script` in `dir` while holding `/tmp/hopsafe-m2.lock` (for Maven
+/// runs that may write `~/.m2`; a clean-up in the script shares the lock).
 pub fn m2_locked(script: &str, dir: &Path) -> Command {
     let mut c = Command::new("flock");
     c.args(["/tmp/hopsafe-m2.lock", "sh", "-c", script])
@@ -155,16 +155,11 @@ pub fn deploy(native: &Path, repo: &Path, skip_tests: bool, server_ready: Option
     result
 }
 
-/// The deployed artefact's files in `repo`: (jar, sources jar, javadoc jar, pom).
+/// The deployed artefact's files in `repo`: jar, sources jar, javadoc jar, POM.
 pub fn artefact(repo: &Path) -> [PathBuf; 4] {
     let dir = repo.join("dev/hopsafe/hopsafe-kotlin/0.1.0");
-    ["", "-sources", "-javadoc"]
-        .map(|c| dir.join(format!("hopsafe-kotlin-0.1.0{c}.jar")))
-        .into_iter()
-        .chain([dir.join("hopsafe-kotlin-0.1.0.pom")])
-        .collect::<Vec<_>>()
-        .try_into()
-        .expect("four files")
+    [".jar", "-sources.jar", "-javadoc.jar", ".pom"]
+        .map(|f| dir.join(format!("hopsafe-kotlin-0.1.0{f}")))
 }
 
 /// Checks the deployed artefact: the main jar holds the API and exactly the native libraries
@@ -181,6 +176,20 @@ pub fn check_artefact(repo: &Path, targets: &[&str]) -> Result {
             problems.push(format!("no {dir}/{file}"));
         }
     }
+    let natives = entries
+        .iter()
+        .filter(|e| [".so", ".dylib", ".dll"].iter().any(|x| e.ends_with(x)))
+        .count();
+    if natives != targets.len() {
+        problems.push(format!(
+            "{natives} native libraries for {} targets",
+            targets.len()
+        ));
+    }
+    let in_sources = output(Command::new("jar").arg("tf").arg(&sources))?;
+    if let Some(lib) = in_sources.lines().find(|e| e.ends_with(".so")) {
+        problems.push(format!("the sources jar holds {lib}"));
+    }
     if !entries.contains(&"dev/hopsafe/HopsafeClient.class") {
         problems.push("no dev/hopsafe/HopsafeClient.class".into());
     }
@@ -194,10 +203,8 @@ pub fn check_artefact(repo: &Path, targets: &[&str]) -> Result {
             problems.push(format!("unexpected {e}"));
         }
     }
-    for f in [&sources, &javadoc, &pom] {
-        if !f.exists() {
-            problems.push(format!("no {}", f.display()));
-        }
+    if !javadoc.exists() {
+        problems.push(format!("no {}", javadoc.display()));
     }
     let pom_text = std::fs::read_to_string(&pom).unwrap_or_default();
     for tag in ["<licenses>", "<scm>", "<developers>", "MIT", "Apache-2.0"] {

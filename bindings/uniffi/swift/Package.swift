@@ -20,7 +20,8 @@ let ffi: Target = xcframework
     ? .binaryTarget(name: "hopsafe_ffiFFI", path: "hopsafe_ffiFFI.xcframework")
     : .systemLibrary(name: "hopsafe_ffiFFI", path: "Sources/hopsafe_ffiFFI")
 
-let linkLocalLibrary: [LinkerSetting] = xcframework ? [] : [
+// Rust's static library also needs libiconv on Apple platforms (rustc's native-static-libs).
+let linkLocalLibrary: [LinkerSetting] = xcframework ? [.linkedLibrary("iconv")] : [
     .unsafeFlags(["-L", here + "/lib", "-Xlinker", "-rpath", "-Xlinker", here + "/lib"]),
 ]
 
