@@ -134,6 +134,8 @@ pub fn m2_locked(script: &str, dir: &Path) -> Command {
 /// `repo`, with the native libraries staged in `native` (JNA resource layout).
 pub fn deploy(native: &Path, repo: &Path, skip_tests: bool, server_ready: Option<&str>) -> Result {
     let _ = std::fs::remove_dir_all(repo);
+    // Maven copies resources but never deletes: drop libraries staged by an earlier run.
+    let _ = std::fs::remove_dir_all(project().join("target/classes"));
     let mut script = format!(
         "mvn -q -B deploy -Dhopsafe.native.dir='{}' -DaltDeploymentRepository=hopsafe-dist::file://{}",
         native.display(),
