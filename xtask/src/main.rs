@@ -8,6 +8,7 @@ mod bench_kotlin;
 mod bench_rust;
 mod conformance;
 mod demo;
+mod dist_android;
 mod dist_apple;
 mod dist_jvm;
 mod kotlin;
