@@ -1,8 +1,9 @@
 // A POST that survives a regional failover: the primary answers 307 with the backup's
 // URL, hopsafe resends the same method, body and Idempotency-Key there.
 //
-// Run against any server: `Failover.kt` is compiled into the hopsafe-kotlin jar
-// (class dev.hopsafe.examples.FailoverKt), or call placeOrder from your own code.
+// Compiled and run with the Kotlin tests, not shipped in the hopsafe-kotlin jar. Run it with
+// `mvn -q test-compile exec:java -Dexec.mainClass=dev.hopsafe.examples.FailoverKt -Dexec.args=URL`
+// in bindings/uniffi/kotlin, or copy placeOrder into your own code.
 package dev.hopsafe.examples
 
 import dev.hopsafe.ClientConfig

@@ -98,7 +98,7 @@ fn kotlin_built() -> bool {
 
 fn kotlin_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
     let mut c = Command::new("mvn");
-    c.args(["-q", "-B", "compile", "exec:java"])
+    c.args(["-q", "-B", "test-compile", "exec:java"])
         .arg(format!(
             "-Dhopsafe.lib.dir={}",
             target_dir().join("debug").display()

@@ -9,6 +9,9 @@ mod bench_kotlin;
 mod bench_rust;
 mod conformance;
 mod demo;
+mod dist_android;
+mod dist_apple;
+mod dist_jvm;
 mod kotlin;
 mod mutants;
 mod node;
@@ -49,6 +52,9 @@ fn main() {
         Some("bench") => exit_code(bench::bench(&args[1..])),
         Some("fuzz") => fuzz(&args[1..]),
         Some("mutants") => exit_code(mutants::mutants(&args[1..])),
+        // Temporary entry points until `dist` calls these pieces.
+        Some("dist-jvm") => exit_code(dist_jvm::dist(args[1..].iter().any(|a| a == "--all"))),
+        Some("dist-apple") => exit_code(dist_apple::dist(args[1..].iter().any(|a| a == "--all"))),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
             0
@@ -68,7 +74,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench [--quick] [--only rust,python,node,kotlin]  hopsafe vs its peers; writes bench/results.md
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions
-  mutants [--modules location,origin,...] [--re REGEX]  mutation-test the policy modules (slow); updates docs/mutants.md";
+  mutants [--modules location,origin,...] [--re REGEX]  mutation-test the policy modules (slow); updates docs/mutants.md
+  dist-jvm [--all]     the Maven artefact (and the AAR) into target/dist (--all: every desktop platform)
+  dist-apple [--all]   the SwiftPM package into target/dist/swift (--all: the XCFramework slices)";
 
 fn fuzz(args: &[String]) -> i32 {
     let minutes = match args {

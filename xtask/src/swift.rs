@@ -1,12 +1,16 @@
-//! The `swift` step: a real Swift 6 compiler in a Debian trixie root (see
-//! /work/shared/swift/README.md), the uniffi-generated Swift compiled into a `Hopsafe`
-//! module, and the Swift tests run against the test server on the host (the root shares the
-//! host's network namespace).
+//! The `swift` step: a real Swift 6 compiler in a Debian trixie root (debootstrap, then
+//! Debian's `swiftlang`), the `Hopsafe` SwiftPM package (bindings/uniffi/swift plus the
+//! uniffi-generated Swift and header) built and tested with `swift build` / `swift test`
+//! against the test server on the host (the root shares the host's network namespace), and a
+//! user's package (examples/swift-consumer) that depends on it running the quick start.
+//! Everything that uses the root holds `/tmp/hopsafe-swift.lock`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::kotlin::{build_cdylib, generate, readme_block, write};
+use crate::kotlin::{
+    build_cdylib, check_quick_start, generate, quick_start_url, readme_block, write,
+};
 use crate::util::{have, output, root, run, Result, TestServer};
 
 /// The trixie root holding `swiftc` (`SWIFT_ROOT` overrides it).
@@ -108,6 +112,19 @@ fn ensure_toolchain(r: &Path) -> Result {
     }
 }
 
+/// Holds the lock every user of the shared root takes (`flock /tmp/hopsafe-swift.lock`).
+fn lock_root() -> Result<std::fs::File> {
+    let path = "/tmp/hopsafe-swift.lock";
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {path}: {e}"))?;
+    f.lock().map_err(|e| format!("cannot lock {path}: {e}"))?;
+    Ok(f)
+}
+
 /// Copies every `.swift` file of `from` into `to`.
 fn copy_swift(from: &Path, to: &Path) -> Result {
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
@@ -116,61 +133,119 @@ fn copy_swift(from: &Path, to: &Path) -> Result {
     for e in entries.flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "swift") {
-            std::fs::copy(&p, to.join(e.file_name()))
-                .map_err(|err| format!("cannot copy {}: {err}", p.display()))?;
+            copy(&p, &to.join(e.file_name()))?;
         }
     }
     Ok(())
 }
 
-/// The compile-and-run script, run by `sh` in the root's build directory.
+/// Copies one file with a clear error.
+pub fn copy(from: &Path, to: &Path) -> Result {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
+}
+
+/// Lays out a complete `Hopsafe` package in `dir` (emptied first): Package.swift and the
+/// sources of bindings/uniffi/swift, the generated `Hopsafe.swift` and header from `gen`, the
+/// library `lib` (if any) in `lib/`, and, when `tests`, the suite, the conformance runner and
+/// their XCTest driver.
+pub fn assemble_package(dir: &Path, gen: &Path, lib: Option<&Path>, tests: bool) -> Result {
+    let _ = std::fs::remove_dir_all(dir);
+    let src = root().join("bindings/uniffi/swift");
+    copy(&src.join("Package.swift"), &dir.join("Package.swift"))?;
+    copy_swift(&src.join("Sources/Hopsafe"), &dir.join("Sources/Hopsafe"))?;
+    copy(
+        &gen.join("Hopsafe.swift"),
+        &dir.join("Sources/Hopsafe/Hopsafe.swift"),
+    )?;
+    let ffi = dir.join("Sources/hopsafe_ffiFFI");
+    copy(
+        &src.join("Sources/hopsafe_ffiFFI/module.modulemap"),
+        &ffi.join("module.modulemap"),
+    )?;
+    copy(&gen.join("hopsafe_ffiFFI.h"), &ffi.join("hopsafe_ffiFFI.h"))?;
+    if let Some(lib) = lib {
+        let name = lib.file_name().ok_or("library has no file name")?;
+        copy(lib, &dir.join("lib").join(name))?;
+    }
+    if tests {
+        for t in ["HopsafeSuite", "HopsafeConformance", "HopsafeTests"] {
+            copy_swift(&src.join("Tests").join(t), &dir.join("Tests").join(t))?;
+        }
+    }
+    Ok(())
+}
+
+/// Run in the root's build directory: the package's build and tests, the conformance smoke
+/// run, then the user's package and its quick start.
 const SCRIPT: &str = r#"set -e
-swiftc -swift-version 5 -emit-library -emit-module -module-name Hopsafe \
-  -Xcc -fmodule-map-file=gen/hopsafe_ffiFFI.modulemap -I gen -L gen -lhopsafe_ffi \
-  -Xlinker -rpath -Xlinker '$ORIGIN/gen' gen/*.swift Sources/*.swift -o libHopsafe.so
-swiftc -swift-version 5 -emit-executable -I . -L . -lHopsafe \
-  -Xcc -fmodule-map-file=gen/hopsafe_ffiFFI.modulemap -I gen \
-  -Xlinker -rpath -Xlinker '$ORIGIN' -Xlinker -rpath -Xlinker '$ORIGIN/gen' \
-  Tests/*.swift Examples/*.swift -o hopsafe-tests
-./hopsafe-tests
-swiftc -swift-version 5 -emit-executable -I . -L . -lHopsafe \
-  -Xcc -fmodule-map-file=gen/hopsafe_ffiFFI.modulemap -I gen \
-  -Xlinker -rpath -Xlinker '$ORIGIN' -Xlinker -rpath -Xlinker '$ORIGIN/gen' \
-  Conformance/main.swift -o hopsafe-conformance
+cd Hopsafe
+swift build
+swift test
+cd ..
+ln -sf Hopsafe/.build/debug/HopsafeConformance hopsafe-conformance
 ./hopsafe-conformance "$HOPSAFE_SERVER_READY" conformance-smoke.json observations.json
+cd examples/swift-consumer
+swift build
+.build/debug/QuickStart "$HOPSAFE_QUICK_START_URL" > ../../quick-start.txt
 "#;
 
 /// `cargo xtask test --only swift`.
 pub fn test() -> Result {
     let r = swift_root();
+    let _lock = lock_root()?;
     ensure_toolchain(&r)?;
     let lib = build_cdylib()?;
     let build = r.join(BUILD_DIR);
     let _ = std::fs::remove_dir_all(&build);
     let gen = build.join("gen");
     generate("swift", &lib, &gen)?;
-    std::fs::copy(&lib, gen.join("libhopsafe_ffi.so"))
-        .map_err(|e| format!("cannot copy the cdylib into the root: {e}"))?;
-    let src = root().join("bindings/uniffi/swift");
-    copy_swift(&src.join("Sources"), &build.join("Sources"))?;
-    copy_swift(&src.join("Tests"), &build.join("Tests"))?;
-    copy_swift(&src.join("Conformance"), &build.join("Conformance"))?;
-    let smoke = root().join("bindings/uniffi/conformance-smoke.json");
-    std::fs::copy(&smoke, build.join("conformance-smoke.json"))
-        .map_err(|e| format!("cannot copy {}: {e}", smoke.display()))?;
-    copy_swift(&root().join("examples/swift"), &build.join("Examples"))?;
+    // The library without its debug info (~1/6 of the size), as a package would carry it.
+    let stripped = gen.join("libhopsafe_ffi.so");
+    run(Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&lib))?;
+    // The repository's package with its tests, and the user's copy (as `dist` writes it).
+    let package = build.join("Hopsafe");
+    assemble_package(&package, &gen, Some(&stripped), true)?;
+    let suite = package.join("Tests/HopsafeSuite");
+    copy_swift(&root().join("examples/swift"), &suite)?;
     write(
-        &build.join("Examples/ReadmeQuickStart.swift"),
+        &suite.join("ReadmeQuickStart.swift"),
         &readme_block("swift")?,
     )?;
+    assemble_package(
+        &build.join("target/dist/swift/Hopsafe"),
+        &gen,
+        Some(&stripped),
+        false,
+    )?;
+    let consumer = root().join("examples/swift-consumer");
+    let user = build.join("examples/swift-consumer");
+    copy(&consumer.join("Package.swift"), &user.join("Package.swift"))?;
+    copy_swift(
+        &consumer.join("Sources/QuickStart"),
+        &user.join("Sources/QuickStart"),
+    )?;
+    let smoke = root().join("bindings/uniffi/conformance-smoke.json");
+    copy(&smoke, &build.join("conformance-smoke.json"))?;
     let server = TestServer::start()?;
     let _mounts = Mounts::ensure(&r)?;
-    run(chroot(&r).env("HOPSAFE_SERVER_READY", &server.ready).args([
-        "sh",
-        "-c",
-        &format!("cd /{BUILD_DIR} && {SCRIPT}"),
-    ]))?;
-    check_smoke_observations(&build.join("observations.json"))
+    run(chroot(&r)
+        .env("HOPSAFE_SERVER_READY", &server.ready)
+        .env("HOPSAFE_QUICK_START_URL", quick_start_url(&server.ready)?)
+        .args(["sh", "-c", &format!("cd /{BUILD_DIR} && {SCRIPT}")]))?;
+    check_smoke_observations(&build.join("observations.json"))?;
+    let out = std::fs::read_to_string(build.join("quick-start.txt"))
+        .map_err(|e| format!("the quick start wrote nothing: {e}"))?;
+    check_quick_start("swift", &out)
 }
 
 /// Checks what the Swift conformance runner observed for conformance-smoke.json (the same
@@ -225,7 +300,7 @@ pub fn conformance_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command
         b = build.display(),
         out = out.display()
     );
-    let mut c = Command::new("sh");
-    c.args(["-c", &script]);
+    let mut c = Command::new("flock");
+    c.args(["/tmp/hopsafe-swift.lock", "sh", "-c", &script]);
     c
 }

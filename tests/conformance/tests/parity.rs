@@ -114,7 +114,7 @@ fn every_core_error_has_its_class_in_every_binding() {
             pattern: |n| format!("is HopsafeException.{n} ->"),
         },
         Surface {
-            file: "bindings/uniffi/swift/Sources/Errors.swift",
+            file: "bindings/uniffi/swift/Sources/Hopsafe/Errors.swift",
             pattern: |n| format!("let .{n}(d, u, h, w"),
         },
     ];
@@ -191,7 +191,7 @@ fn every_error_carries_the_common_fields_in_every_binding() {
             pattern: |f| format!("val HopsafeException.{f}: "),
         },
         Surface {
-            file: "bindings/uniffi/swift/Sources/Errors.swift",
+            file: "bindings/uniffi/swift/Sources/Hopsafe/Errors.swift",
             pattern: |f| format!("public var {f}: "),
         },
     ];
