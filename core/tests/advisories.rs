@@ -1,5 +1,5 @@
 //! Every redirect advisory of a peer client that applies to hopsafe, as a test named after it
-//! (see `/shared/security/peer-advisories.md` and the README's Security section). Each test
+//! (the README's Security section lists each public advisory and its test). Each test
 //! plays the advisory's chain against the real multi-origin server and asserts on what the
 //! server received.
 

@@ -121,13 +121,20 @@ describe('idempotency and retries', () => {
     await client.post(url, { body: BODY, idempotencyKey: false })
     assert.equal((await lab.records(id))[0].idempotency_key, null)
   })
-  it('retries a keyed write after a reset and it is applied once', async () => {
-    let [id, url] = await lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200, apply: true, faults: ['reset_after_read'] }])
-    const r = await client.post(url, { body: BODY })
-    assert.equal(r.attempts, 2)
-    const w = await lab.writes(id)
-    assert.equal(w.deliveries, 2)
-    assert.equal(w.applications, 1)
+  it('retries a write after a reset only when its key is honoured, and it is applied once', async () => {
+    const failover = () => lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200, apply: true, faults: ['reset_after_read'] }])
+    let [id, url] = await failover()
+    await assert.rejects(client.post(url, { body: BODY }), hopsafe.Transport, 'a generated key alone')
+    assert.equal((await lab.writes(id)).deliveries, 1)
+    const declared = new hopsafe.Client({ ca: lab.ca, keyHonoringOrigins: [lab.origins.b] })
+    for (const send of [(u) => declared.post(u, { body: BODY }), (u) => client.post(u, { body: BODY, idempotencyKey: 'order-7' })]) {
+      ;[id, url] = await failover()
+      const r = await send(url)
+      assert.equal(r.attempts, 2)
+      const w = await lab.writes(id)
+      assert.equal(w.deliveries, 2)
+      assert.equal(w.applications, 1)
+    }
     ;[id, url] = await lab.script([{ status: 200, apply: true, faults: ['reset_after_read'] }])
     await assert.rejects(client.post(url, { body: BODY, idempotencyKey: false }), hopsafe.Transport)
     assert.equal((await lab.writes(id)).deliveries, 1)

@@ -158,12 +158,23 @@ def test_idempotency_keys(lab: Lab) -> None:
 
 
 def test_keyed_write_retried_after_reset_is_applied_once(lab: Lab) -> None:
-    sid, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"},
+    def failover() -> tuple[str, str]:
+        return lab.script([{"status": 307, "location": "{b}/s/{id}/1"},
                            {"status": 200, "apply": True, "faults": ["reset_after_read"]}])
-    r = lab.client().post(url, content=BODY)
-    assert r.status_code == 200 and r.attempts == 2
-    w = lab.writes(sid)
-    assert w["deliveries"] == 2 and w["applications"] == 1
+    # A generated key proves nothing about the server: the write is delivered once.
+    sid, url = failover()
+    with pytest.raises(hopsafe.Transport):
+        lab.client().post(url, content=BODY)
+    assert lab.writes(sid)["deliveries"] == 1
+    # The standby declared as honouring keys, or a key the caller supplied: retried, applied once.
+    declared = lab.client(key_honoring_origins=[lab.origins["b"]])
+    for send in (lambda u: declared.post(u, content=BODY),
+                 lambda u: lab.client().post(u, content=BODY, idempotency_key="order-7")):
+        sid, url = failover()
+        r = send(url)
+        assert r.status_code == 200 and r.attempts == 2
+        w = lab.writes(sid)
+        assert w["deliveries"] == 2 and w["applications"] == 1
     sid, url = lab.script([{"status": 200, "apply": True, "faults": ["reset_after_read"]}])
     with pytest.raises(hopsafe.Transport):
         lab.client().post(url, content=BODY, idempotency_key=False)
