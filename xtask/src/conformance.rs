@@ -185,7 +185,8 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
     checked
 }
 
-/// The `conformance` step of `cargo xtask test`: every runtime that the earlier steps built.
+/// The `conformance` step of `cargo xtask test`: every runtime must have been built by its own
+/// step (a runtime that failed to build fails this step too, never silently leaves the matrix).
 pub fn test() -> Result {
-    conformance(None, &[])
+    conformance(Some(&["rust", "python", "node", "kotlin", "swift"]), &[])
 }

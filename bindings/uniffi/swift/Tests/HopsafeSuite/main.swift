@@ -131,8 +131,9 @@ await runAll([
         try check(isCase(error, "Cancelled") && handle.isCancelled(), "got \(error)")
         try check(Date().timeIntervalSince(started) < 2, "too slow")
     }),
-    ("a 503 after a 307 is retried with the same key, applied once", {
-        let retrying = try HopsafeClient(config: ClientConfig(retry: RetryConfig(baseDelayMs: 10, maxDelayMs: 50)))
+    ("a 503 at a key-honouring standby after a 307 is retried with the same key, applied once", {
+        let retrying = try HopsafeClient(config: ClientConfig(
+            keyHonoringOrigins: [Server.origin("b")], retry: RetryConfig(baseDelayMs: 10, maxDelayMs: 50)))
         let id = try await Server.script(
             #"[{"status":307,"location":"{b}/s/{id}/1"},{"status":200,"apply":true,"faults":["status_503"]}]"#)
         let resp = try await retrying.send(HttpRequest(method: "POST", url: a + "/s/\(id)/0", body: Data("pay 10".utf8)))

@@ -12,14 +12,21 @@ class RetryTest {
     private fun get(url: String) = client.requestBlocking(HttpRequest("GET", url, idempotencyKey = IdempotencyKey.Off))
 
     @Test
-    fun `a 503 after a 307 is retried with the same key and applied once`() {
+    fun `a 503 at a key-honouring standby after a 307 is retried with the same key and applied once`() {
         val id =
             TestServer.script(
                 """[{"status":307,"location":"{b}/s/{id}/1"},{"status":200,"apply":true,"faults":["status_503"]}]""",
             )
+        val declared =
+            HopsafeClient(
+                ClientConfig(
+                    keyHonoringOrigins = listOf(TestServer.origin("b")),
+                    retry = RetryConfig(baseDelayMs = 10u, maxDelayMs = 50u),
+                ),
+            )
         val resp =
             runBlocking {
-                client.request(HttpRequest("POST", "$a/s/$id/0", body = "pay 10".toByteArray()))
+                declared.request(HttpRequest("POST", "$a/s/$id/0", body = "pay 10".toByteArray()))
             }
         assertEquals(200, resp.status.toInt())
         assertEquals(2u, resp.attempts)
@@ -31,6 +38,14 @@ class RetryTest {
         assertEquals(List(3) { "\"$key\"" }, records.map { it.asJsonObject.get("idempotency_key").asString })
         val writes = JsonParser.parseString(get("$a/__scripts/$id/writes").body.decodeToString()).asJsonObject
         assertEquals(1, writes.get("applications").asInt)
+    }
+
+    @Test
+    fun `a 503 on a write with only a generated key is returned, not resent`() {
+        val id = TestServer.script("""[{"status":200,"apply":true,"faults":["status_503"]}]""")
+        val resp = client.requestBlocking(HttpRequest("POST", "$a/s/$id/0", body = "pay 10".toByteArray()))
+        assertEquals(503, resp.status.toInt())
+        assertEquals(1u, resp.attempts)
     }
 
     @Test
