@@ -34,6 +34,8 @@ pub(crate) enum Fault {
     DelayMs(u64),
     /// Send the head, then the body one byte every 200 ms.
     SlowBody,
+    /// Answer `200` with a gzip body (`Content-Encoding: gzip`) inflating to 64 MiB.
+    GzipBomb,
     /// Answer `302` with the request's own path and query as `Location` (a post/redirect/get
     /// back to the same URL); recorded and applied like a normal answer.
     RedirectSelf,
@@ -59,6 +61,7 @@ impl FromStr for Fault {
             "slow_body" => Fault::SlowBody,
             "answer_early" => Fault::AnswerEarly,
             "redirect_self" => Fault::RedirectSelf,
+            "gzip_bomb" => Fault::GzipBomb,
             _ => match (raw::parse(s), s.strip_prefix("delay_ms:").map(str::parse)) {
                 (Some(r), _) => Fault::Raw(r),
                 (None, Some(Ok(ms))) => Fault::DelayMs(ms),
@@ -81,6 +84,7 @@ impl Fault {
             Fault::SlowBody => "slow_body".into(),
             Fault::AnswerEarly => "answer_early".into(),
             Fault::RedirectSelf => "redirect_self".into(),
+            Fault::GzipBomb => "gzip_bomb".into(),
             Fault::Raw(r) => r.name().into(),
         }
     }

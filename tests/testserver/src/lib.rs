@@ -46,7 +46,8 @@
 //! # Faults
 //!
 //! `reset_after_read`, `close_before_response`, `reset_before_read`, `refused_stream`,
-//! `status_503`, `status_429`, `status_409`, `delay_ms:N`, `slow_body`, `redirect_self` (302
+//! `status_503`, `status_429`, `status_409`, `delay_ms:N`, `slow_body`, `gzip_bomb` (200 with a
+//! gzip body inflating to 64 MiB), `redirect_self` (302
 //! back to the request's own URL), `answer_early` (answer
 //! before reading the body, which is read and recorded in the background), and the raw replies
 //! (plaintext HTTP/1.1 only) `bad_status_line`, `truncated_chunked`, `oversized_headers`,

@@ -127,6 +127,15 @@ pub(crate) async fn handle(
             return Ok(resp);
         }
         Some(Fault::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(Fault::GzipBomb) => {
+            let bomb = tokio::task::spawn_blocking(body::gzip_bomb)
+                .await
+                .unwrap_or_default();
+            let mut resp = Response::new(body::full(bomb));
+            resp.headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            return Ok(resp);
+        }
         Some(Fault::RedirectSelf) => {
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let mut resp = text(StatusCode::FOUND, "see this URL again\n");
