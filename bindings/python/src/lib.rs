@@ -115,12 +115,13 @@ impl NativeClient {
             *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
             // Calling Python needs its thread state: taken on the blocking pool, so a runtime
             // worker never waits for it. Skipped once the interpreter is shutting down.
-            let _ = tokio::task::spawn_blocking(move || {
+            // The JoinHandle is dropped: the call runs detached.
+            drop(tokio::task::spawn_blocking(move || {
                 Python::try_attach(|py| {
                     // A closed loop raises here; nobody awaits the request any more.
                     let _ = wake.call0(py);
                 });
-            });
+            }));
         });
         NativeHandle { abort, slot }
     }
