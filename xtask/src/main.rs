@@ -2,12 +2,18 @@
 //!
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
+//! - `dist [--all]`: the installable packages in target/dist/ (`--all`: every platform).
 
 mod bench;
 mod bench_kotlin;
 mod bench_rust;
 mod conformance;
 mod demo;
+mod dist;
+mod dist_check;
+mod dist_node;
+mod dist_python;
+mod dist_qemu;
 mod kotlin;
 mod node;
 mod python;
@@ -42,6 +48,7 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => exit_code(demo::demo()),
+        Some("dist") => exit_code(dist::dist(&args[1..])),
         Some("conformance") => conformance_cmd(&args[1..]),
         Some("check-versions") => exit_code(versions::check()),
         Some("bench") => exit_code(bench::bench(&args[1..])),
@@ -63,6 +70,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   conformance [--runtimes a,b] [--peer httpx]  every scenario in every built runtime (and a peer, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node,kotlin]  hopsafe vs its peers; writes bench/results.md
+  dist [--all]         build the packages into target/dist/ (host; --all: every platform, cross-built)
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions";
 
