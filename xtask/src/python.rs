@@ -48,12 +48,20 @@ pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
 }
 
 fn has_dist(venv: &Path, name: &str, version: &str) -> bool {
-    let want = format!("{name}-{version}.dist-info");
+    // pip names the directory after the normalized name (`cargo-zigbuild` -> `cargo_zigbuild`).
+    let wants = [
+        format!("{name}-{version}.dist-info"),
+        format!("{}-{version}.dist-info", name.replace('-', "_")),
+    ];
     std::fs::read_dir(venv.join("lib"))
         .into_iter()
         .flatten()
         .flatten()
-        .any(|py| py.path().join("site-packages").join(&want).exists())
+        .any(|py| {
+            wants
+                .iter()
+                .any(|w| py.path().join("site-packages").join(w).exists())
+        })
 }
 
 /// Builds the extension into the venv (debug build: fast to compile, what the tests need).
