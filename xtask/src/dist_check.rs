@@ -76,18 +76,17 @@ pub fn check(lib: &Path, expect: &Expect, symbol: &str) -> Result<String> {
     let exports = if coff {
         output(tool("llvm-readobj")?.arg("--coff-exports").arg(lib))?
     } else {
+        // ELF exports live in the dynamic symbol table; Mach-O has none (nm reads the symtab).
+        let table = if format.starts_with("elf") {
+            "-D"
+        } else {
+            "-g"
+        };
         output(
             tool("llvm-nm")?
-                .args(["--extern-only", "--defined-only", "-D"])
+                .args(["--extern-only", "--defined-only", table])
                 .arg(lib),
-        )
-        .or_else(|_| {
-            output(
-                Command::new("llvm-nm")
-                    .args(["--extern-only", "--defined-only"])
-                    .arg(lib),
-            )
-        })?
+        )?
     };
     let exported = exports.split_whitespace().any(|w| {
         w == symbol || w.strip_prefix('_') == Some(symbol) || w == format!("Name:{symbol}")
@@ -153,6 +152,16 @@ fn needed(lib: &Path, format: &str) -> Result<Vec<String>> {
         } else if in_list && !l.is_empty() {
             libs.push(l.to_owned());
         }
+    }
+    if format.starts_with("Mach-O") {
+        // A dylib lists its own install name (LC_ID_DYLIB) among the libraries: not a dependency.
+        let id = output(
+            tool("llvm-objdump")?
+                .args(["--macho", "--dylib-id"])
+                .arg(lib),
+        )?;
+        let id = id.lines().nth(1).unwrap_or_default().trim().to_owned();
+        libs.retain(|l| *l != id);
     }
     if libs.is_empty() && format.starts_with("Mach-O") {
         // Mach-O: the load commands name the dylibs.
