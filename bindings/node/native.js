@@ -3,11 +3,11 @@
 // (`hopsafe.<platform>.node`, made by `npm run build`), else the per-platform package
 // (`hopsafe-<platform>`) that npm installed from hopsafe's optionalDependencies.
 
-/** Platforms with a published addon package, as napi-rs names them (Windows: MinGW build; an
- * MSVC one, `win32-x64-msvc`, is tried first should a release ever ship it). */
+/** Platforms with a published addon package, as napi-rs names them (on Windows a MinGW build,
+ * `win32-x64-gnu`, is tried after the published MSVC one, for local builds). */
 const PUBLISHED = [
   'linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl',
-  'darwin-x64', 'darwin-arm64', 'win32-x64-gnu',
+  'darwin-x64', 'darwin-arm64', 'win32-x64-msvc',
 ]
 
 /** Whether this Linux process runs on musl (the process report names glibc when it is glibc). */

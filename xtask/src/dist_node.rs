@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::dist::{files_ending, fresh_dir, out_dir, Built, Tools};
 use crate::dist_check::{self, Expect};
-use crate::util::{cargo, root, run, target_dir, Result};
+use crate::util::{root, run, target_dir, Result};
 
 /// One platform package.
 pub struct Addon {
@@ -35,6 +35,11 @@ pub const HOST: Addon = Addon {
         max_glibc: Some((2, 17)),
     },
 };
+
+/// Platforms whose package only the release workflow builds: napi-rs on Windows wants the
+/// MSVC target (cargo-xwin and the MSVC SDK, which do not come from a package registry), and
+/// its windows-gnu build links against a `libnode.dll` that no registry here provides.
+pub const RELEASE_ONLY: &[&str] = &["win32-x64-msvc"];
 
 /// The cross-built platforms (`cargo xtask dist --all`).
 const CROSS: &[Addon] = &[
@@ -95,18 +100,6 @@ const CROSS: &[Addon] = &[
         expect: Expect {
             format: "Mach-O arm64",
             allowed: dist_check::MACOS,
-            max_glibc: None,
-        },
-    },
-    Addon {
-        name: "win32-x64-gnu",
-        target: "x86_64-pc-windows-gnu",
-        os: "win32",
-        cpu: "x64",
-        libc: None,
-        expect: Expect {
-            format: "COFF-x86-64",
-            allowed: dist_check::WINDOWS,
             max_glibc: None,
         },
     },
@@ -187,22 +180,13 @@ const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0
 fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
     // `rustc ... -C strip=symbols` strips the addon only (as maturin does for the wheel), so
     // the dependencies compiled for the wheel of the same target are reused.
-    let mut cmd = if a.os == "win32" {
-        crate::dist::apt(&["x86_64-w64-mingw32-gcc"], &["gcc-mingw-w64-x86-64"])?;
-        let mut c = cargo();
-        c.env("PATH", tools.path()).current_dir(root());
-        c.args(["rustc", "--release", "--target", a.target]);
-        c
-    } else {
-        let mut c = tools.cmd("cargo-zigbuild");
-        c.args(["rustc", "--release", "--target"]);
-        // For glibc, zig links against glibc 2.17's symbols (the manylinux2014 baseline).
-        c.arg(match a.libc {
-            Some("glibc") => format!("{}.2.17", a.target),
-            _ => a.target.to_owned(),
-        });
-        c
-    };
+    let mut cmd = tools.cmd("cargo-zigbuild");
+    cmd.args(["rustc", "--release", "--target"]);
+    // For glibc, zig links against glibc 2.17's symbols (the manylinux2014 baseline).
+    cmd.arg(match a.libc {
+        Some("glibc") => format!("{}.2.17", a.target),
+        _ => a.target.to_owned(),
+    });
     if a.libc == Some("musl") {
         // A cdylib on musl must link libc dynamically (Node is the process that loads it).
         let var = format!(
@@ -221,7 +205,6 @@ fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
         "strip=symbols",
     ]))?;
     let file = match a.os {
-        "win32" => "hopsafe_node.dll",
         "darwin" => "libhopsafe_node.dylib",
         _ => "libhopsafe_node.so",
     };
@@ -279,7 +262,9 @@ pub fn pack_main(out: &Path) -> Result<PathBuf> {
     }
     let deps: serde_json::Map<String, serde_json::Value> = std::iter::once(&HOST)
         .chain(CROSS)
-        .map(|a| (format!("hopsafe-{}", a.name), version.clone().into()))
+        .map(|a| a.name)
+        .chain(RELEASE_ONLY.iter().copied())
+        .map(|name| (format!("hopsafe-{name}"), version.clone().into()))
         .collect();
     let obj = doc.as_object_mut().ok_or("package.json is not an object")?;
     obj.insert("optionalDependencies".into(), deps.into());
