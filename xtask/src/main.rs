@@ -2,6 +2,7 @@
 //!
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
+//! - `dist [--all]`: the installable packages in target/dist/ (`--all`: every platform).
 //! - `mutants [--modules ...]`: mutation testing of the core's policy modules (slow, not in `test`).
 
 mod bench;
@@ -9,9 +10,14 @@ mod bench_kotlin;
 mod bench_rust;
 mod conformance;
 mod demo;
+mod dist;
 mod dist_android;
 mod dist_apple;
+mod dist_check;
 mod dist_jvm;
+mod dist_node;
+mod dist_python;
+mod dist_qemu;
 mod kotlin;
 mod mutants;
 mod node;
@@ -47,13 +53,13 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => exit_code(demo::demo()),
+        Some("dist") => exit_code(dist::dist(&args[1..])),
         Some("conformance") => conformance_cmd(&args[1..]),
         Some("check-versions") => exit_code(versions::check()),
         Some("bench") => exit_code(bench::bench(&args[1..])),
         Some("fuzz") => fuzz(&args[1..]),
         Some("mutants") => exit_code(mutants::mutants(&args[1..])),
-        // Temporary entry points until `dist` calls these pieces.
-        Some("dist-jvm") => exit_code(dist_jvm::dist(args[1..].iter().any(|a| a == "--all"))),
+        // The Apple part alone, for the macOS runner of the release workflow.
         Some("dist-apple") => exit_code(dist_apple::dist(args[1..].iter().any(|a| a == "--all"))),
         Some("help") | Some("--help") | None => {
             println!("{}", USAGE);
@@ -72,11 +78,11 @@ const USAGE: &str = "usage: cargo xtask <command>
   conformance [--runtimes a,b] [--peer httpx]  every scenario in every built runtime (and a peer, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node,kotlin]  hopsafe vs its peers; writes bench/results.md
+  dist [--all]         build the packages into target/dist/ (host; --all: every platform, cross-built)
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions
   mutants [--modules location,origin,...] [--re REGEX]  mutation-test the policy modules (slow); updates docs/mutants.md
-  dist-jvm [--all]     the Maven artefact (and the AAR) into target/dist (--all: every desktop platform)
-  dist-apple [--all]   the SwiftPM package into target/dist/swift (--all: the XCFramework slices)";
+  dist-apple [--all]   only the SwiftPM package and (--all) the XCFramework slices (macOS release runner)";
 
 fn fuzz(args: &[String]) -> i32 {
     let minutes = match args {

@@ -1,6 +1,6 @@
 //! The Node step: npm dev dependencies, the addon built by the napi CLI, type checks,
-//! `node --test`, the failover example, and `npm pack` installed into a fresh directory,
-//! where the README quick starts run against the installed package.
+//! the failover example, then the main and host platform npm packages (`npm pack`) installed
+//! into a fresh directory, where `node --test` and the README quick starts run against them.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,48 +34,39 @@ pub fn build() -> Result {
     }
     install()?;
     run(Command::new(dir().join("node_modules/.bin/napi"))
-        .args([
-            "build",
-            "--platform",
-            "--js",
-            "native.js",
-            "--dts",
-            "native.d.ts",
-        ])
+        // native.js is our own loader (it also finds the per-platform packages).
+        .args(["build", "--platform", "--no-js", "--dts", "native.d.ts"])
         .current_dir(dir()))
 }
 
-/// `npm pack`, then install the tarball into an empty directory and load it from there.
-fn pack_check() -> Result {
-    let out = state_dir().join("npm-pack");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run(Command::new("npm")
-        .args(["pack", "--silent", "--pack-destination"])
-        .arg(&out)
-        .current_dir(dir()))?;
-    let tarball = std::fs::read_dir(&out)
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
-        .ok_or("npm pack made no tarball")?;
-    let app = out.join("app");
-    std::fs::create_dir_all(&app).map_err(|e| e.to_string())?;
-    std::fs::write(app.join("package.json"), r#"{"name":"app","private":true}"#)
-        .map_err(|e| e.to_string())?;
-    run(Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--offline",
-        ])
-        .arg(&tarball)
-        .current_dir(&app))?;
+/// Packs the main package and the host platform package (holding the addon just built), as
+/// `cargo xtask dist` does, installs both into an empty directory, and runs the test suite and
+/// the README quick starts there against the installed package.
+fn pack_check(server: &std::path::Path) -> Result {
+    use crate::dist_node::{install, pack_main, pack_platform, HOST};
+    let out = crate::dist::fresh_dir(&state_dir().join("npm-pack"))?;
+    let main = pack_main(&out)?;
+    let addon = dir().join(format!("hopsafe.{}.node", HOST.name));
+    let platform = pack_platform(&HOST, &addon, &out)?;
+    let app = install(&main, &platform, &out.join("app"))?;
     run(Command::new("node")
-        .args(["-e", "const h = require('hopsafe'); if (!h.coreVersion()) process.exit(1); console.log('  packed hopsafe', h.coreVersion(), 'loads from a fresh install')"])
+        .args(["-e", "const h = require('hopsafe'); if (!h.coreVersion()) process.exit(1); console.log('  packed hopsafe', h.coreVersion(), 'loads from', require.resolve('hopsafe'))"])
+        .current_dir(&app))?;
+    // The suite imports `../index.mjs` / `../index.js`: here those re-export the package.
+    crate::util::copy_dir(&dir().join("test"), &app.join("test"))?;
+    std::fs::write(
+        app.join("index.js"),
+        "module.exports = require('hopsafe')\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(
+        app.join("index.mjs"),
+        "export * from 'hopsafe'\nexport { default } from 'hopsafe'\n",
+    )
+    .map_err(|e| e.to_string())?;
+    run(Command::new("node")
+        .args(["--test", "test/"])
+        .env("HOPSAFE_TESTSERVER", server)
         .current_dir(&app))?;
     readme_quick_starts(&app)
 }
@@ -117,9 +108,5 @@ pub fn test() -> Result {
     run(Command::new("node")
         .arg(root().join("examples/node/failover.mjs"))
         .env("HOPSAFE_TESTSERVER", &server))?;
-    run(Command::new("node")
-        .args(["--test", "test/"])
-        .env("HOPSAFE_TESTSERVER", &server)
-        .current_dir(dir()))?;
-    pack_check()
+    pack_check(&server)
 }

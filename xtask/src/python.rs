@@ -1,5 +1,6 @@
-//! The Python step: a venv under `.hopsafe/venv`, the package built into it by maturin, and
-//! pytest against the shared test server.
+//! The Python step: a venv under `.hopsafe/venv`, the package built into it by maturin (for
+//! the examples and the conformance step), lint, and pytest against the shared test server,
+//! run on the built wheel installed into a fresh venv without Rust on PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,9 +10,11 @@ use crate::util::{root, run, state_dir, testserver_bin, Result};
 /// Pinned tools, installed into the venv only when missing.
 const TOOLS: &[(&str, &str)] = &[
     ("maturin", "1.16.0"),
-    ("pytest", "9.2.0"),
+    ("pytest", PYTEST_VERSION),
     ("ruff", "0.17.6"),
 ];
+
+const PYTEST_VERSION: &str = "9.2.0";
 
 /// The venv's python (created on first use).
 pub fn venv_python() -> Result<PathBuf> {
@@ -45,12 +48,20 @@ pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
 }
 
 fn has_dist(venv: &Path, name: &str, version: &str) -> bool {
-    let want = format!("{name}-{version}.dist-info");
+    // pip names the directory after the normalized name (`cargo-zigbuild` -> `cargo_zigbuild`).
+    let wants = [
+        format!("{name}-{version}.dist-info"),
+        format!("{}-{version}.dist-info", name.replace('-', "_")),
+    ];
     std::fs::read_dir(venv.join("lib"))
         .into_iter()
         .flatten()
         .flatten()
-        .any(|py| py.path().join("site-packages").join(&want).exists())
+        .any(|py| {
+            wants
+                .iter()
+                .any(|w| py.path().join("site-packages").join(w).exists())
+        })
 }
 
 /// Builds the extension into the venv (debug build: fast to compile, what the tests need).
@@ -97,8 +108,44 @@ pub fn test() -> Result {
     run(Command::new(&python)
         .arg(root().join("examples/python/failover.py"))
         .env("HOPSAFE_TESTSERVER", &server))?;
-    run(Command::new(&python)
+    installed_suite(&python, &dir, &server)
+}
+
+/// Packs the built extension as a wheel (`maturin build`, debug like the rest of the step),
+/// installs it into a fresh venv whose PATH has no Rust toolchain, and runs the test suite
+/// from a copy outside the source tree against the installed package.
+fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
+    let venv_bin = python.parent().ok_or("bad venv")?;
+    let wheels = crate::dist::fresh_dir(&state_dir().join("test-wheel"))?;
+    run(Command::new(venv_bin.join("maturin"))
+        .args(["build", "--quiet", "-i"])
+        .arg(python)
+        .arg("-m")
+        .arg(dir.join("Cargo.toml"))
+        .arg("-o")
+        .arg(&wheels))?;
+    let wheel = crate::dist::files_ending(&wheels, ".whl")
+        .pop()
+        .ok_or("maturin build made no wheel")?;
+    let work = state_dir().join("test-installed");
+    let fresh = crate::dist_python::fresh_venv(
+        &work.join("venv"),
+        &wheel,
+        &[&format!("pytest=={PYTEST_VERSION}")],
+    )?;
+    let path = crate::dist_python::path_without_rust();
+    let origin = crate::dist_python::imported_from(&fresh, &path)?;
+    if !origin.starts_with(&*work.to_string_lossy()) {
+        return Err(format!(
+            "the fresh venv imports hopsafe from {origin}, not its own site-packages"
+        ));
+    }
+    eprintln!("  testing {} installed at {origin}", wheel.display());
+    let tests = crate::dist::fresh_dir(&work.join("suite"))?.join("tests");
+    crate::util::copy_dir(&dir.join("tests"), &tests)?;
+    run(Command::new(&fresh)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
         .env("HOPSAFE_TESTSERVER", server)
-        .current_dir(&dir))
+        .env("PATH", &path)
+        .current_dir(tests.parent().ok_or("bad dir")?))
 }

@@ -147,3 +147,21 @@ impl Drop for TestServer {
         let _ = self.child.wait();
     }
 }
+
+/// Copies the directory `from` to `to` (files and subdirectories; `__pycache__` skipped).
+pub fn copy_dir(from: &Path, to: &Path) -> Result {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_name() == "__pycache__" || entry.file_name() == "node_modules" {
+            continue;
+        }
+        if src.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
+}

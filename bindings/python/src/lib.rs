@@ -82,17 +82,17 @@ impl NativeClient {
         Ok(into_py(outcome, py))
     }
 
-    /// Starts a request on the runtime and returns its handle. When it ends, one byte is
-    /// written to `notify_fd` (which this call takes ownership of and closes), so the asyncio
-    /// loop can wake up without any runtime thread ever calling into Python.
-    fn start(&self, request: &str, body: Option<Vec<u8>>, notify_fd: i32) -> NativeHandle {
-        self.start_with(request, body.map(hopsafe::Body::from), notify_fd)
+    /// Starts a request on the runtime and returns its handle. When it ends (or is aborted),
+    /// `wake()` is called once, from a thread of the runtime's blocking pool (AsyncClient
+    /// passes a function that calls `loop.call_soon_threadsafe`); what it raises is ignored.
+    fn start(&self, request: &str, body: Option<Vec<u8>>, wake: Py<PyAny>) -> NativeHandle {
+        self.start_with(request, body.map(hopsafe::Body::from), wake)
     }
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
-    fn start_stream(&self, request: &str, notify_fd: i32) -> (NativeHandle, NativeBodyWriter) {
+    fn start_stream(&self, request: &str, wake: Py<PyAny>) -> (NativeHandle, NativeBodyWriter) {
         let (tx, body) = convert::body_channel(4);
-        let handle = self.start_with(request, Some(body), notify_fd);
+        let handle = self.start_with(request, Some(body), wake);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
         };
@@ -105,19 +105,23 @@ impl NativeClient {
         &self,
         request: &str,
         body: Option<hopsafe::Body>,
-        notify_fd: i32,
+        wake: Py<PyAny>,
     ) -> NativeHandle {
-        use std::io::Write;
-        use std::os::fd::FromRawFd;
-        // SAFETY: the Python caller hands over a pipe write end it never touches again.
-        let mut notify = unsafe { std::fs::File::from_raw_fd(notify_fd) };
         let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let filled = slot.clone();
         hopsafe::runtime::shared().spawn(async move {
             let outcome = outcome.await;
             *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-            let _ = notify.write_all(b"!");
+            // Calling Python needs its thread state: taken on the blocking pool, so a runtime
+            // worker never waits for it. Skipped once the interpreter is shutting down.
+            // The JoinHandle is dropped: the call runs detached.
+            drop(tokio::task::spawn_blocking(move || {
+                Python::try_attach(|py| {
+                    // A closed loop raises here; nobody awaits the request any more.
+                    let _ = wake.call0(py);
+                });
+            }));
         });
         NativeHandle { abort, slot }
     }
@@ -157,7 +161,7 @@ impl NativeBodyWriter {
 }
 
 /// A request in flight: `cancel()` aborts it (the connection is dropped); `result()` takes
-/// the outcome once the notify pipe was written.
+/// the outcome once `wake` was called.
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeHandle {
     abort: tokio::task::AbortHandle,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
-import os
 import platform
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -301,22 +300,23 @@ class AsyncClient(_Base):
             raise HopsafeError("the client is closed")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        read_end, write_end = os.pipe()
-        # The native side owns write_end from here on: it writes one byte when the request
-        # ends (or closes it when aborted), and no runtime thread ever calls into Python.
-        pump: asyncio.Task[BaseException | None] | None = None
-        if streamed:
-            handle, writer = self._native.start_stream(doc, write_end)
-            pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
-        else:
-            assert body is None or isinstance(body, bytes)
-            handle = self._native.start(doc, body, write_end)
 
         def ready() -> None:
             if not done.done():
                 done.set_result(None)
 
-        loop.add_reader(read_end, ready)
+        def wake() -> None:
+            # Called once by the native side, from one of its threads, when the request ends:
+            # call_soon_threadsafe works on every event loop (Proactor included).
+            loop.call_soon_threadsafe(ready)
+
+        pump: asyncio.Task[BaseException | None] | None = None
+        if streamed:
+            handle, writer = self._native.start_stream(doc, wake)
+            pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
+        else:
+            assert body is None or isinstance(body, bytes)
+            handle = self._native.start(doc, body, wake)
         try:
             await done
         except asyncio.CancelledError:
@@ -324,9 +324,6 @@ class AsyncClient(_Base):
             if pump is not None:
                 pump.cancel()
             raise
-        finally:
-            loop.remove_reader(read_end)
-            os.close(read_end)
         result = handle.result()
         if result is None:
             raise HopsafeError("the request ended without a result")
