@@ -142,3 +142,100 @@ fn credential_policy_lists_each_sensitive_header_once() {
         ]
     );
 }
+
+/// Full jitter really spreads over `[0, min(max_delay, base * 2^retry)]`: the ceiling doubles
+/// per retry and is capped (seeded, so the draws are the same every run).
+#[test]
+fn backoff_doubles_up_to_the_cap() {
+    use hopsafe::retry::Backoff;
+    use hopsafe::RetryPolicy;
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let policy = RetryPolicy {
+        base_delay: ms(1),
+        max_delay: ms(1000),
+        jitter_seed: Some(7),
+        ..RetryPolicy::default()
+    };
+    let draws = |retry: u32, policy: &RetryPolicy| {
+        let mut b = Backoff::new(policy);
+        (0..200).map(|_| b.delay(policy, retry)).collect::<Vec<_>>()
+    };
+    let first = draws(0, &policy);
+    assert!(first.iter().all(|d| *d <= ms(1)));
+    assert!(first.iter().any(|d| *d > Duration::ZERO));
+    let fifth = draws(4, &policy);
+    assert!(fifth.iter().all(|d| *d <= ms(16)));
+    assert!(
+        fifth.iter().any(|d| *d > ms(8)),
+        "the ceiling doubled four times"
+    );
+    let capped = RetryPolicy {
+        max_delay: ms(3),
+        ..policy.clone()
+    };
+    let late = draws(12, &capped);
+    assert!(late.iter().all(|d| *d <= ms(3)));
+    assert!(late.iter().any(|d| *d > ms(2)));
+}
+
+/// `RetryPolicy::never()` sends once: a 503 is handed back after a single delivery.
+#[tokio::test]
+async fn never_means_one_attempt() {
+    use hopsafe_testserver::{Step, TestServer};
+    let srv = TestServer::start().await.unwrap();
+    let id = srv.script(vec![Step::status(503), Step::ok()]);
+    let c = hopsafe::Client::builder()
+        .retry(hopsafe::RetryPolicy::never())
+        .build()
+        .unwrap();
+    let resp = c
+        .get(&srv.url("a", &format!("/s/{id}/0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.attempts(), 1);
+    assert_eq!(srv.records(&id).len(), 1);
+    assert_eq!(hopsafe::RetryPolicy::never().max_attempts, 1);
+}
+
+/// Caller keys are 1 to 255 printable ASCII characters; quoted keys escape `"` and `\`, bare
+/// keys refuse what a bare value cannot carry.
+#[test]
+fn idempotency_key_encoding_limits() {
+    use hopsafe::idempotency::encode_key;
+    use hopsafe::KeyFormat::{Bare, Quoted};
+    let max = "k".repeat(255);
+    assert_eq!(
+        encode_key(&max, Bare).unwrap().to_str().unwrap(),
+        max.as_str()
+    );
+    assert!(encode_key(&format!("{max}k"), Bare).is_err());
+    assert!(encode_key("", Quoted).is_err());
+    assert!(encode_key("a\u{7f}", Quoted).is_err());
+    assert!(encode_key("caf\u{e9}", Quoted).is_err());
+    assert_eq!(
+        encode_key(r#"a"b\c"#, Quoted).unwrap().to_str().unwrap(),
+        r#""a\"b\\c""#
+    );
+    for bad in ["a b", "a\"b", "a\\b", "a,b"] {
+        assert!(encode_key(bad, Bare).is_err(), "{bad}");
+        assert!(encode_key(bad, Quoted).is_ok(), "{bad}");
+    }
+}
+
+/// Fresh keys are distinct UUID v4 strings.
+#[test]
+fn new_keys_are_distinct_uuid_v4() {
+    let (a, b) = (
+        hopsafe::idempotency::new_key(),
+        hopsafe::idempotency::new_key(),
+    );
+    assert_ne!(a, b);
+    for k in [a, b] {
+        assert_eq!(k.len(), 36);
+        assert_eq!(&k[14..15], "4", "{k}");
+        assert!(k.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
+    }
+}

@@ -75,7 +75,7 @@ pub fn mutants(args: &[String]) -> Result {
             results
                 .missed
                 .iter()
-                .filter(|d| !explained.iter().any(|e| e.contains(&key(d))))
+                .filter(|d| !explained.contains(&key(d)))
                 .cloned(),
         );
         let block = render_block(m, &results, minutes, re.as_deref());
@@ -131,7 +131,8 @@ fn run_module(bin: &Path, tree: &Path, module: &str, out: &Path, re: Option<&str
         .arg(bin)
         .args(["mutants", "--in-place", "--dir"])
         .arg(tree)
-        .args(["--package", "hopsafe", "--jobs", "1", "--no-shuffle"])
+        // --in-place implies one job at a time (cargo-mutants refuses --jobs with it).
+        .args(["--package", "hopsafe", "--no-shuffle"])
         .args(["--features", "decompress,tower", "--file"])
         .arg(format!("core/src/{module}.rs"))
         .arg("--output")
@@ -251,16 +252,13 @@ fn key(description: &str) -> String {
     }
 }
 
-/// The bullet lines under the survivors heading.
-fn survivors_section(report: &str) -> Vec<String> {
+/// The text of the survivors section (up to the next `## ` heading).
+fn survivors_section(report: &str) -> String {
     report
         .split_once(SURVIVORS_HEADING)
-        .map(|(_, rest)| {
-            rest.lines()
-                .take_while(|l| !l.starts_with("## "))
-                .filter(|l| l.starts_with("- "))
-                .map(str::to_owned)
-                .collect()
+        .map(|(_, rest)| match rest.find("\n## ") {
+            Some(end) => rest[..end].to_owned(),
+            None => rest.to_owned(),
         })
         .unwrap_or_default()
 }
