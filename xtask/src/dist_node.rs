@@ -320,6 +320,13 @@ fn pack(stage: &Path, out: &Path, prefix: &str) -> Result<PathBuf> {
 /// the other platforms' optional packages); returns the app directory.
 pub fn install(main: &Path, platform: &Path, dir: &Path) -> Result<PathBuf> {
     let app = fresh_dir(dir)?;
+    install_into(&app, main, platform, &[])?;
+    Ok(app)
+}
+
+/// Makes `app` a private package and installs the two tarballs into it offline, with `npm`
+/// flags `extra` (another platform's `--cpu`/`--os`/`--libc`, say).
+pub fn install_into(app: &Path, main: &Path, platform: &Path, extra: &[&str]) -> Result {
     std::fs::write(app.join("package.json"), r#"{"name":"app","private":true}"#)
         .map_err(|e| e.to_string())?;
     run(Command::new("npm")
@@ -330,8 +337,8 @@ pub fn install(main: &Path, platform: &Path, dir: &Path) -> Result<PathBuf> {
             "--loglevel=error",
             "--offline",
         ])
+        .args(extra)
         .arg(main)
         .arg(platform)
-        .current_dir(&app))?;
-    Ok(app)
+        .current_dir(app))
 }

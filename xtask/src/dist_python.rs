@@ -267,16 +267,7 @@ pub fn fresh_venv(dir: &Path, wheel: &Path, extra: &[&str]) -> Result<PathBuf> {
     fresh_dir(dir)?;
     run(Command::new("python3").args(["-m", "venv"]).arg(dir))?;
     let python = dir.join("bin/python");
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .arg(wheel)
-        .args(extra))?;
+    run(crate::python::pip_install(&python).arg(wheel).args(extra))?;
     Ok(python)
 }
 

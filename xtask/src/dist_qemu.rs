@@ -111,23 +111,8 @@ pub fn run_python(wheel: &Path) -> Result {
 pub fn run_node(main: &Path, platform: &Path) -> Result {
     let root = ensure_root()?;
     let (host, inside) = work_dir(&root, "node")?;
-    std::fs::write(
-        host.join("package.json"),
-        r#"{"name":"app","private":true}"#,
-    )
-    .map_err(|e| e.to_string())?;
-    run(Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--offline",
-        ])
-        .args(["--force", "--cpu=arm64", "--os=linux", "--libc=glibc"])
-        .arg(main)
-        .arg(platform)
-        .current_dir(&host))?;
+    let arm64 = ["--force", "--cpu=arm64", "--os=linux", "--libc=glibc"];
+    crate::dist_node::install_into(&host, main, platform, &arm64)?;
     std::fs::write(host.join("quick.cjs"), crate::dist_node::QUICK_START)
         .map_err(|e| e.to_string())?;
     enter(

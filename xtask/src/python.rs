@@ -34,17 +34,22 @@ pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
         .map(|(name, version)| format!("{name}=={version}"))
         .collect();
     if !missing.is_empty() {
-        run(Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(&missing))?;
+        run(pip_install(&python).args(&missing))?;
     }
     Ok(python)
+}
+
+/// `python -m pip install`, quietly; the caller adds what to install.
+pub fn pip_install(python: &Path) -> Command {
+    let mut c = Command::new(python);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    c
 }
 
 fn has_dist(venv: &Path, name: &str, version: &str) -> bool {
