@@ -50,7 +50,8 @@ pub enum Error {
     #[error("invalid configuration: {reason}")]
     InvalidConfig { reason: String },
 
-    /// No connection could be opened (refused, unreachable, DNS). Nothing was sent.
+    /// No connection could be opened (refused, unreachable, DNS): nothing was sent on this hop.
+    /// Earlier hops may have been; see `history` and [`Error::write_accepted`].
     #[error("could not connect to {url}: {reason}")]
     Connect {
         url: String,

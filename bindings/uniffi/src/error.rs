@@ -62,7 +62,8 @@ pub enum HopsafeError {
         history: Vec<Hop>,
         write_accepted: bool,
     },
-    /// No connection could be opened. Nothing was sent.
+    /// No connection could be opened: nothing was sent on this hop (earlier hops may have
+    /// been: see `history` and `write_accepted`).
     #[error("{detail}")]
     Connect {
         detail: String,

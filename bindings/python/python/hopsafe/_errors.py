@@ -48,7 +48,8 @@ class InvalidConfig(HopsafeError):
 
 
 class Connect(HopsafeError):
-    """No connection could be opened; nothing was sent."""
+    """No connection could be opened; nothing was sent on this hop (see ``history`` and
+    ``write_accepted`` for the hops before it)."""
 
 
 class Tls(HopsafeError):
