@@ -133,7 +133,7 @@ fn run_module(bin: &Path, tree: &Path, module: &str, out: &Path, re: Option<&str
         .arg(tree)
         // --in-place implies one job at a time (cargo-mutants refuses --jobs with it).
         .args(["--package", "hopsafe", "--no-shuffle"])
-        .args(["--features", "decompress,tower", "--file"])
+        .args(["--features", "decompress", "--file"])
         .arg(format!("core/src/{module}.rs"))
         .arg("--output")
         .arg(out)
