@@ -387,6 +387,37 @@ mod tests {
     }
 
     #[test]
+    fn policy_constructors_and_accessors() {
+        let u = Url::parse("http://a.test/").unwrap();
+        let attempt = RedirectAttempt {
+            status: StatusCode::FOUND,
+            from: &u,
+            to: &u,
+            method: &Method::GET,
+            next_method: &Method::GET,
+            hops: 0,
+        };
+        let custom = Policy::custom(|_| RedirectAction::Stop);
+        assert_eq!(custom.max(), DEFAULT_MAX_REDIRECTS);
+        let judged = custom
+            .judge(&attempt, &Visits::default())
+            .map_err(|e| e.name());
+        assert_eq!(
+            judged,
+            Ok(RedirectAction::Stop),
+            "custom() installs the hook"
+        );
+        assert_eq!(Policy::limited(7).max(), 7);
+        assert_eq!(Policy::default().max_redirects(3).max(), 3);
+        let shown = format!("{:?}", Policy::limited(7).allow_https_downgrade(true));
+        assert!(
+            shown.contains("max: 7") && shown.contains("allow_https_downgrade: true"),
+            "{shown}"
+        );
+        assert!(format!("{custom:?}").contains("hook: true"));
+    }
+
+    #[test]
     fn downgrades() {
         let u = |s: &str| Url::parse(s).unwrap();
         assert!(is_downgrade(&u("https://a.test/"), &u("http://a.test/")));
