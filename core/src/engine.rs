@@ -60,16 +60,8 @@ pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response>
         Ok((parts, incoming, attempts)) => {
             finish(inner, chain, parts, incoming, attempts, deadline).await
         }
-        Err(e) => Err(with_history(e, chain.history)),
+        Err(e) => Err(e.with_history(|| chain.history)),
     }
-}
-
-/// `e` with the hops taken before it, unless it already has its own.
-fn with_history(mut e: Error, history: Vec<Hop>) -> Error {
-    if e.history().is_empty() {
-        e.set_history(history);
-    }
-    e
 }
 
 /// The state carried from hop to hop.
@@ -288,12 +280,12 @@ async fn finish(
         let read = read_up_to(&mut body, &chain.url, identity::PROBLEM_BODY_LIMIT).await;
         let (prefix, complete) = match read {
             Ok(read) => read,
-            Err(e) => return Err(with_history(e, chain.history)),
+            Err(e) => return Err(e.with_history(|| chain.history)),
         };
         if complete {
             if let Some(e) = identity::upgrade_required(&prefix, &cfg.identity, chain.url.as_str())
             {
-                return Err(with_history(e, chain.history));
+                return Err(e.with_history(|| chain.history));
             }
         }
         body.unread(prefix);

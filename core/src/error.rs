@@ -255,7 +255,15 @@ impl Error {
         self.history().iter().any(Hop::accepted_write)
     }
 
-    pub(crate) fn set_history(&mut self, hops: Vec<Hop>) {
+    /// This error with the hops taken before it, unless it already carries its own.
+    pub(crate) fn with_history(mut self, hops: impl FnOnce() -> Vec<Hop>) -> Self {
+        if self.history().is_empty() {
+            self.set_history(hops());
+        }
+        self
+    }
+
+    fn set_history(&mut self, hops: Vec<Hop>) {
         match self {
             Error::Connect { history, .. }
             | Error::Tls { history, .. }

@@ -68,16 +68,8 @@ impl Response {
     /// `decompress`, on by default); `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
         let read = self.body.chunk(&self.url).await;
-        read.map_err(|e| self.with_history(e))
-    }
-
-    /// `e` with this response's redirect history (errors reading the body of a redirected
-    /// response say which hops came before, and whether a write was accepted).
-    fn with_history(&self, mut e: Error) -> Error {
-        if e.history().is_empty() {
-            e.set_history(self.history.clone());
-        }
-        e
+        // Errors reading the body of a redirected response say which hops came before.
+        read.map_err(|e| e.with_history(|| self.history.clone()))
     }
 
     /// Reads the whole body, decoded when the `decompress` feature is on.
