@@ -64,6 +64,15 @@ pub async fn judge_as(
                 problems.push(format!("status: expected {status}, got {:?}", obs.status));
             }
         }
+        if let Some(want) = &e.body {
+            let want = want.seen();
+            if obs.body.as_ref() != Some(&want) {
+                problems.push(format!(
+                    "body: expected {} bytes (fnv1a64 {}), got {:?}",
+                    want.len, want.fnv1a64, obs.body
+                ));
+            }
+        }
         if let Some(m) = &e.final_method {
             if obs.final_method.as_ref() != Some(m) {
                 problems.push(format!(

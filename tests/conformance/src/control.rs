@@ -51,6 +51,17 @@ impl Server {
         v.as_array().cloned().ok_or_else(|| format!("records: {v}"))
     }
 
+    /// Lets the script's held response bodies go on.
+    pub async fn release(&self, id: &str) -> Result<(), String> {
+        self.call(
+            "POST",
+            &format!("/__scripts/{id}/release"),
+            Some(String::new()),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The write accounting of a script.
     pub async fn writes(&self, id: &str) -> Result<Value, String> {
         self.call("GET", &format!("/__scripts/{id}/writes"), None)

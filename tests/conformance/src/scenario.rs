@@ -48,6 +48,8 @@ pub struct ClientSpec {
     /// The SDK identity the client sends (both or neither).
     pub sdk_name: Option<String>,
     pub sdk_version: Option<String>,
+    /// Largest response body the client buffers (bytes).
+    pub max_body_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -85,9 +87,18 @@ pub struct RequestSpec {
     pub follow_redirects: Option<bool>,
     pub max_redirects: Option<u32>,
     pub timeout_ms: Option<u64>,
+    /// How the runner reads the final body: `buffered` (default, the whole body at once) or
+    /// `stream` (chunk by chunk through the binding's streaming API, releasing the script's
+    /// held bodies after the first chunk).
+    pub read: Option<String>,
 }
 
 impl RequestSpec {
+    /// Whether the final body is read through the streaming API.
+    pub fn streams_response(&self) -> bool {
+        self.read.as_deref() == Some("stream")
+    }
+
     /// The body bytes this request sends.
     pub fn body_bytes(&self) -> Vec<u8> {
         match (&self.body, self.body_size) {
@@ -115,6 +126,46 @@ pub struct Expect {
     /// The `Client-SDK` name and version every request must carry; the language token must
     /// be the runtime's own (`l=python` from Python...), and `User-Agent` its runtime product.
     pub client_sdk: Option<ClientSdkSpec>,
+    /// The final response body the runtime must have read (decoded).
+    pub body: Option<BodyExpect>,
+}
+
+/// An expected response body: `{"pattern": n}` (the first n bytes of the test server's
+/// numbered lines) or `{"text": "..."}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyExpect {
+    pub pattern: Option<u64>,
+    pub text: Option<String>,
+}
+
+impl BodyExpect {
+    /// The length and FNV-1a digest a runner must report.
+    pub fn seen(&self) -> BodySeen {
+        let bytes = match (&self.text, self.pattern) {
+            (Some(t), _) => t.as_bytes().to_vec(),
+            (None, Some(n)) => hopsafe_testserver::generated::pattern(0, n),
+            (None, None) => Vec::new(),
+        };
+        BodySeen::of(&bytes)
+    }
+}
+
+/// A response body as a runner reports it: its length and FNV-1a 64 digest (16 hex digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct BodySeen {
+    pub len: u64,
+    pub fnv1a64: String,
+}
+
+impl BodySeen {
+    /// The report for `bytes`.
+    pub fn of(bytes: &[u8]) -> BodySeen {
+        BodySeen {
+            len: bytes.len() as u64,
+            fnv1a64: hopsafe_testserver::generated::fnv1a64(bytes),
+        }
+    }
 }
 
 /// The SDK identity a scenario expects on the wire.
@@ -172,6 +223,9 @@ pub struct Observation {
     /// On `UpgradeRequired`: its details.
     #[serde(default)]
     pub upgrade: Option<UpgradeSeen>,
+    /// On success: the final body as read (decoded).
+    #[serde(default)]
+    pub body: Option<BodySeen>,
 }
 
 /// A hop as a runner reports it.

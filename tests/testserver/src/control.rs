@@ -38,6 +38,10 @@ pub(crate) async fn handle(
                 Err(e) => error(StatusCode::BAD_REQUEST, e),
             }
         }
+        (&Method::POST, ["scripts", id, "release"]) => {
+            state.releases.release(id);
+            json_resp(StatusCode::OK, &json!({ "released": id }))
+        }
         (_, ["scripts", id, "records"]) => {
             json_resp(StatusCode::OK, &json!(state.records().for_script(id)))
         }

@@ -41,7 +41,8 @@
 //! - `/bytes/{n}`: `n` bytes of `x`. `/status/{code}`: that status, empty body.
 //! - Control (not recorded): `POST /__scripts` `{"steps":[...]}` -> 201 `{"id"}`;
 //!   `GET /__scripts/{id}/records` -> `[Record]`; `GET /__scripts/{id}/writes` -> [`Writes`];
-//!   `GET /__records/{tag}` -> `[Record]`; `GET /__origins` -> the ready JSON.
+//!   `GET /__records/{tag}` -> `[Record]`; `GET /__origins` -> the ready JSON;
+//!   `POST /__scripts/{id}/release` lets the script's held bodies (`hold_after`) go on.
 //!
 //! # Faults
 //!
@@ -63,6 +64,7 @@ mod body;
 mod conn;
 mod control;
 mod faults;
+pub mod generated;
 mod origins;
 mod raw;
 mod record;
@@ -95,6 +97,7 @@ pub(crate) struct State {
     ca_pem_path: PathBuf,
     scripts: Mutex<ScriptStore>,
     records: Mutex<RecordLog>,
+    releases: Arc<generated::Releases>,
 }
 
 impl State {
@@ -162,6 +165,7 @@ impl TestServer {
             ca_pem_path,
             scripts: Mutex::default(),
             records: Mutex::default(),
+            releases: Arc::default(),
         });
         let mut listeners = vec![(a, Role::A), (a2, Role::A2), (b, Role::B)];
         listeners.extend(a6.map(|l| (l, Role::A)));

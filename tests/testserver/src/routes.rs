@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::body::{self, Body};
 use crate::conn::ConnInfo;
 use crate::faults::{Abort, Fault};
+use crate::generated::{self, Source};
 use crate::origins::{expand, host_of, label};
 use crate::record::{read_body, BodyInfo, Record};
 use crate::script::Step;
@@ -422,13 +423,24 @@ async fn redirect(parts: &Parts, code: &str) -> Response<Body> {
 /// Plays one script step.
 fn step_response(state: &State, id: &str, step: &Step, echo: &Value) -> Response<Body> {
     let code = status(step.status);
-    let mut resp = match &step.body {
-        Some(b) => Response::new(body::full(b.clone())),
-        None if step.location.is_none() && code.is_success() && code != StatusCode::NO_CONTENT => {
-            json_resp(code, echo)
-        }
-        None => Response::new(body::empty()),
-    };
+    let mut resp =
+        if step.body_bytes.is_some() || step.encoding.is_some() || step.hold_after.is_some() {
+            match generated_body(state, id, step, echo) {
+                Ok(r) => r,
+                Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+            }
+        } else {
+            match &step.body {
+                Some(b) => Response::new(body::full(b.clone())),
+                None if step.location.is_none()
+                    && code.is_success()
+                    && code != StatusCode::NO_CONTENT =>
+                {
+                    json_resp(code, echo)
+                }
+                None => Response::new(body::empty()),
+            }
+        };
     *resp.status_mut() = code;
     let h = resp.headers_mut();
     for (name, value) in &step.headers {
@@ -463,6 +475,39 @@ fn step_response(state: &State, id: &str, step: &Step, echo: &Value) -> Response
         }
     }
     resp
+}
+
+/// A step body that is generated, encoded or held (see [`Step`]), streamed without a
+/// `Content-Length`.
+fn generated_body(
+    state: &State,
+    id: &str,
+    step: &Step,
+    echo: &Value,
+) -> Result<Response<Body>, String> {
+    let plain = match (&step.body, step.body_bytes) {
+        (_, Some(n)) => Source::Pattern(n),
+        (Some(b), None) => Source::Memory(Bytes::from(b.clone())),
+        (None, None) => Source::Memory(Bytes::from(echo.to_string())),
+    };
+    let mut resp = Response::new(body::empty());
+    let source = match &step.encoding {
+        None => plain,
+        Some(enc) => {
+            let raw = match plain {
+                Source::Pattern(n) => generated::pattern(0, n),
+                Source::Memory(b) => b.to_vec(),
+            };
+            let v = HeaderValue::from_str(enc).map_err(|e| e.to_string())?;
+            resp.headers_mut().insert(http::header::CONTENT_ENCODING, v);
+            Source::Memory(Bytes::from(generated::encode(enc, &raw)?))
+        }
+    };
+    let hold = step
+        .hold_after
+        .map(|at| (at, id.to_owned(), state.releases.clone()));
+    *resp.body_mut() = generated::streamed(source, hold);
+    Ok(resp)
 }
 
 /// Re-sends a response's body one byte at a time (with its `Content-Length`).

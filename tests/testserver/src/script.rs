@@ -32,6 +32,18 @@ pub struct Step {
     /// `Retry-After` header value, sent on every answer of this step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
+    /// A generated body of this many bytes of numbered lines (see
+    /// [`pattern`](crate::generated::pattern)), streamed in 64 KiB chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
+    /// `Content-Encoding` applied to the body (`gzip`, `br`, `zstd`); encoded whole, so a
+    /// generated body may be at most 64 MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Stop the body after this many bytes (as sent, so encoded) until
+    /// `POST /__scripts/{id}/release`; with no release within 20 s the body ends there, short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_after: Option<u64>,
 }
 
 impl Default for Step {
@@ -44,6 +56,9 @@ impl Default for Step {
             apply: false,
             faults: Vec::new(),
             retry_after: None,
+            body_bytes: None,
+            encoding: None,
+            hold_after: None,
         }
     }
 }
@@ -112,6 +127,15 @@ impl Step {
         }
         for f in &self.faults {
             f.parse::<Fault>()?;
+        }
+        if self.body.is_some() && self.body_bytes.is_some() {
+            return Err("step has both body and body_bytes".into());
+        }
+        if let Some(enc) = &self.encoding {
+            crate::generated::encode(enc, b"")?;
+            if self.body_bytes > Some(crate::generated::MAX_ENCODED_SOURCE) {
+                return Err("an encoded body_bytes may be at most 64 MiB".into());
+            }
         }
         Ok(())
     }
