@@ -44,20 +44,26 @@ export interface ClientOptions {
   maxRedirects?: number
   /** Bytes of a streamed body kept for replay (default 4 MiB); a larger async-iterable/ReadableStream body that needs a 307/308 or retry fails with `BodyNotReplayable`. */
   replayLimit?: number
-  /** Whole-request deadline, every hop and retry included. */
-  timeoutMs?: number
-  /** TCP + TLS connect deadline per attempt. */
-  connectTimeoutMs?: number
-  /** Longest wait for response bytes. */
-  readTimeoutMs?: number
+  /** Whole-request deadline, every hop and retry included (default none; `null` = none). */
+  timeoutMs?: number | null
+  /** TCP + TLS connect deadline per attempt (default 10000; `null` = none). */
+  connectTimeoutMs?: number | null
+  /** Longest wait for the response head or the next body chunk (default 30000; `null` = none). */
+  readTimeoutMs?: number | null
   /** Add an Idempotency-Key to POST/PATCH (default true). */
   idempotencyKeys?: boolean
+  /** Methods that get a generated key (default `['POST', 'PATCH']`). */
+  idempotencyMethods?: string[]
   /** `"quoted"` (the IETF draft's structured-field string, default) or `bare`. */
   idempotencyKeyFormat?: 'quoted' | 'bare'
   /** Retry policy for failed attempts. */
   retry?: RetryOptions
-  /** Extra CA certificates, PEM text. */
+  /** Extra CA certificates, PEM text (the core's `ca_pem`; `ca` as in Node's `tls`). */
   ca?: string
+  /** Trust the bundled Mozilla roots (default true); false trusts only `ca`/`caFile`. */
+  builtinRoots?: boolean
+  /** Offer HTTP/2 by ALPN on TLS connections (default true). */
+  http2?: boolean
   /** Extra CA certificates, path of a PEM file. */
   caFile?: string
   /** User-Agent header value. */
@@ -88,6 +94,8 @@ export interface RequestInit {
   idempotencyKey?: string | boolean
   /** Override the client's timeoutMs. */
   timeoutMs?: number
+  /** Override the client's retry policy for this request. */
+  retry?: RetryOptions
   /** Aborts the request: rejects with `Cancelled` and drops the connection. */
   signal?: AbortSignal
 }

@@ -156,10 +156,25 @@ async function pump (body, writer) {
   }
 }
 
+/** Milliseconds to the core's seconds; `undefined` stays absent (the default), `null` is "no deadline". */
 function seconds (ms, what) {
-  if (ms == null) return null
+  if (ms === undefined) return undefined
+  if (ms === null) return null
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what} must be a non-negative number of milliseconds`)
   return ms / 1000
+}
+
+/** A retry policy in the core's document form (absent when not given). */
+function retryDoc (retry) {
+  if (retry == null) return undefined
+  return {
+    max_attempts: retry.maxAttempts,
+    base_delay: seconds(retry.baseDelayMs ?? undefined, 'retry.baseDelayMs'),
+    max_delay: seconds(retry.maxDelayMs ?? undefined, 'retry.maxDelayMs'),
+    max_retry_after: seconds(retry.maxRetryAfterMs ?? undefined, 'retry.maxRetryAfterMs'),
+    statuses: retry.statuses,
+    retry_keyed_writes: retry.retryKeyedWrites,
+  }
 }
 
 /** A client with a connection pool; every method returns a Promise. */
@@ -169,34 +184,29 @@ class Client {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
     const retry = o.retry
+    // The core's option document: an undefined option is left out (the core default).
     const config = {
       headers: pairs(o.headers, 'headers'),
       trusted_origins: [...(o.trustedOrigins ?? [])],
       sensitive_headers: [...(o.sensitiveHeaders ?? [])],
       key_honoring_origins: [...(o.keyHonoringOrigins ?? [])],
-      allow_https_downgrade: Boolean(o.allowHttpsDowngrade),
-      follow_redirects: o.followRedirects ?? null,
-      max_redirects: o.maxRedirects ?? null,
-      replay_limit: o.replayLimit ?? null,
+      allow_https_downgrade: o.allowHttpsDowngrade,
+      follow_redirects: o.followRedirects,
+      max_redirects: o.maxRedirects,
+      replay_limit: o.replayLimit,
       timeout: seconds(o.timeoutMs, 'timeoutMs'),
       connect_timeout: seconds(o.connectTimeoutMs, 'connectTimeoutMs'),
       read_timeout: seconds(o.readTimeoutMs, 'readTimeoutMs'),
-      idempotency_keys: o.idempotencyKeys ?? null,
-      idempotency_key_format: o.idempotencyKeyFormat ?? null,
-      retry: retry == null
-        ? null
-        : {
-            max_attempts: retry.maxAttempts ?? null,
-            base_delay: seconds(retry.baseDelayMs, 'retry.baseDelayMs'),
-            max_delay: seconds(retry.maxDelayMs, 'retry.maxDelayMs'),
-            max_retry_after: seconds(retry.maxRetryAfterMs, 'retry.maxRetryAfterMs'),
-            statuses: retry.statuses ?? null,
-            retry_keyed_writes: retry.retryKeyedWrites ?? null,
-          },
-      ca_pem: o.ca ?? (o.caFile ? require('node:fs').readFileSync(o.caFile, 'utf8') : null),
-      user_agent: o.userAgent ?? null,
-      sdk_name: o.sdkName ?? null,
-      sdk_version: o.sdkVersion ?? null,
+      idempotency_keys: o.idempotencyKeys,
+      idempotency_methods: o.idempotencyMethods,
+      idempotency_key_format: o.idempotencyKeyFormat,
+      retry: retryDoc(retry),
+      ca_pem: o.ca ?? (o.caFile ? require('node:fs').readFileSync(o.caFile, 'utf8') : undefined),
+      builtin_roots: o.builtinRoots,
+      http2: o.http2,
+      user_agent: o.userAgent,
+      sdk_name: o.sdkName,
+      sdk_version: o.sdkVersion,
       runtime: `node/${process.versions.node}`,
     }
     try {
@@ -211,7 +221,7 @@ class Client {
   /** Sends a request, following redirects and retrying as configured. */
   async request (init) {
     if (init === null || typeof init !== 'object') throw new TypeError('request() takes an options object')
-    const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, signal } = init
+    const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, retry, signal } = init
     if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('url must be a string or URL')
     if (typeof method !== 'string') throw new TypeError('method must be a string')
     if (idempotencyKey != null && typeof idempotencyKey !== 'string' && typeof idempotencyKey !== 'boolean') {
@@ -234,6 +244,7 @@ class Client {
       follow_redirects: followRedirects ?? null,
       max_redirects: maxRedirects ?? null,
       timeout: seconds(timeoutMs, 'timeoutMs'),
+      retry: retryDoc(retry),
     })
     if (signal?.aborted) throw new errors.Cancelled('request aborted', { cause: signal.reason })
     const handle = new native.CancelHandle()

@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use hopsafe::ClientConfig;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -46,9 +47,9 @@ pub struct RequestArgs {
     /// Extra CA certificates (PEM).
     #[arg(long)]
     pub cacert: Option<PathBuf>,
-    /// Maximum redirects (0 = do not follow).
-    #[arg(long, default_value_t = 20)]
-    pub max_redirects: u32,
+    /// Maximum redirects (0 = do not follow; default 20).
+    #[arg(long)]
+    pub max_redirects: Option<u32>,
     /// Trust an https origin with credentials across redirects (repeatable).
     #[arg(long)]
     pub trust: Vec<String>,
@@ -67,6 +68,52 @@ pub struct RequestArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Client options from a JSON file: the core's `ClientConfig` (snake_case names, seconds);
+    /// the flags above override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl RequestArgs {
+    /// The client options: the `--config` file (or the defaults) with the flags applied. The
+    /// CLI never retries unless the file asks to: it shows one chain as it happened.
+    pub fn client_config(&self) -> Result<ClientConfig, hopsafe::Error> {
+        let invalid = |what: String| hopsafe::Error::InvalidConfig { reason: what };
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read(path)
+                    .map_err(|e| invalid(format!("--config {}: {e}", path.display())))?;
+                serde_json::from_slice(&text)
+                    .map_err(|e| invalid(format!("--config {}: {e}", path.display())))?
+            }
+            None => ClientConfig {
+                retry: hopsafe::RetryPolicy::never(),
+                ..ClientConfig::default()
+            },
+        };
+        if let Some(path) = &self.cacert {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("--cacert {}: {e}", path.display())))?;
+            c.ca_pem = Some(c.ca_pem.unwrap_or_default() + &pem);
+        }
+        if let Some(n) = self.max_redirects {
+            c.max_redirects = n;
+        }
+        c.allow_https_downgrade |= self.allow_downgrade;
+        c.trusted_origins.extend(self.trust.iter().cloned());
+        c.sensitive_headers.extend(self.sensitive.iter().cloned());
+        if let Some(secs) = self.timeout {
+            c.timeout = Some(
+                std::time::Duration::try_from_secs_f64(secs)
+                    .map_err(|_| invalid(format!("--timeout {secs}: not a number of seconds")))?,
+            );
+        }
+        if c.sdk_name.is_none() {
+            c.sdk_name = Some("hopsafe-cli".into());
+            c.sdk_version = Some(hopsafe::VERSION.into());
+        }
+        Ok(c)
+    }
 }
 
 impl RequestArgs {

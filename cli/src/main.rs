@@ -7,7 +7,7 @@ mod report;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 
@@ -53,27 +53,7 @@ fn main() -> ExitCode {
 }
 
 async fn send(req: RequestArgs, body: Vec<u8>) -> Result<report::Final, hopsafe::Error> {
-    let mut b = hopsafe::Client::builder()
-        .retry(hopsafe::RetryPolicy::never())
-        .max_redirects(req.max_redirects)
-        .allow_https_downgrade(req.allow_downgrade)
-        .sdk("hopsafe-cli", hopsafe::VERSION);
-    if let Some(path) = &req.cacert {
-        let pem = std::fs::read(path).map_err(|e| hopsafe::Error::InvalidConfig {
-            reason: format!("--cacert {}: {e}", path.display()),
-        })?;
-        b = b.add_root_certificates_pem(&pem);
-    }
-    for t in &req.trust {
-        b = b.trust_origin(t);
-    }
-    for h in &req.sensitive {
-        b = b.sensitive_header(h);
-    }
-    if let Some(secs) = req.timeout {
-        b = b.timeout(Some(Duration::from_secs_f64(secs)));
-    }
-    let client = b.build()?;
+    let client = req.client_config()?.build()?;
     let mut rb = client.request(&req.method, &req.url);
     for h in &req.headers {
         let (k, v) = args::split_header(h).map_err(|reason| hopsafe::Error::InvalidHeader {

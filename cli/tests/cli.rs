@@ -174,3 +174,50 @@ fn errors_and_bad_flags_have_clear_exits() {
     let (code, _, err) = hopsafe(&["--help"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn config_file_is_the_cores_client_config_and_flags_override_it() {
+    let l = lab();
+    let dir = std::env::temp_dir();
+    let cfg = tempfile_path::Path(dir.join(format!("hopsafe-cli-cfg-{}.json", fastrand_seed())));
+    std::fs::write(
+        &cfg.0,
+        r#"{"max_redirects": 0, "sdk_name": "acme-cli", "sdk_version": "1.2.3"}"#,
+    )
+    .unwrap();
+    let ca = l.ca.0.to_str().unwrap();
+    let cfg_path = cfg.0.to_str().unwrap();
+    let url = failover(&l);
+    let (code, out, err) = hopsafe(&[
+        "trace", "--json", "--cacert", ca, "--config", cfg_path, &url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["final"]["status"], 307,
+        "max_redirects 0 from the file: {out}"
+    );
+    let (code, out, err) = hopsafe(&[
+        "trace",
+        "--json",
+        "--cacert",
+        ca,
+        "--config",
+        cfg_path,
+        "--max-redirects",
+        "5",
+        &url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["final"]["status"], 200,
+        "the flag overrides the file: {out}"
+    );
+
+    std::fs::write(&cfg.0, r#"{"max_redirect": 0}"#).unwrap();
+    let (code, out, err) = hopsafe(&["trace", "--config", cfg_path, &url]);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("unknown field `max_redirect`"), "{all}");
+}

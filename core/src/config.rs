@@ -14,6 +14,8 @@ use crate::transport::{Transport, TransportConfig};
 pub use crate::redirect::DEFAULT_MAX_REDIRECTS;
 /// Default size of the buffer that keeps a streamed body for a 307/308 or retry.
 pub const DEFAULT_REPLAY_LIMIT: usize = 4 * 1024 * 1024;
+/// Default longest wait for a response head or the next body chunk.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most this much of a 3xx body is read (raw, never decoded) to reuse the connection.
 pub const REDIRECT_BODY_DRAIN_LIMIT: usize = 64 * 1024;
 
@@ -46,7 +48,7 @@ impl Default for Config {
             redirect: Policy::default(),
             credentials: CredentialPolicy::default(),
             replay_limit: DEFAULT_REPLAY_LIMIT,
-            read_timeout: Some(Duration::from_secs(30)),
+            read_timeout: Some(DEFAULT_READ_TIMEOUT),
             timeout: None,
             idempotency: IdempotencyConfig::default(),
             retry: RetryPolicy::default(),

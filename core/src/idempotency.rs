@@ -18,8 +18,9 @@ use crate::origin::{Origin, TrustedOrigin};
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-/// How the key is written on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the key is written on the wire (`"quoted"` or `"bare"` in the serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyFormat {
     /// A Structured Field string, as the draft specifies: `Idempotency-Key: "8e03..."`.
     #[default]

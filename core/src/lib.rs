@@ -35,6 +35,7 @@ pub mod history;
 pub mod idempotency;
 pub mod identity;
 pub mod location;
+mod options;
 pub mod origin;
 pub mod redirect;
 pub mod request;
@@ -54,6 +55,7 @@ pub use client::{Client, ClientBuilder, RequestBuilder};
 pub use error::{Error, Result, TimeoutPhase};
 pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
+pub use options::ClientConfig;
 pub use redirect::{Policy as RedirectPolicy, RedirectAction, RedirectAttempt};
 #[doc(hidden)]
 pub use request::{parse_header, parse_method, parse_url};

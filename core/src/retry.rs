@@ -16,23 +16,29 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, Method, StatusCode};
 
-/// Retry settings of a client or a request.
-#[derive(Debug, Clone, PartialEq)]
+/// Retry settings of a client or a request. In the serde form every field is optional and
+/// durations are seconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included (1 = never retry). Default 3.
     pub max_attempts: u32,
     /// Backoff base: attempt n waits a random time in `[0, min(cap, base * 2^n))`. Default 100 ms.
+    #[serde(with = "crate::options::secs_required")]
     pub base_delay: Duration,
     /// Upper bound of the computed backoff. Default 5 s.
+    #[serde(with = "crate::options::secs_required")]
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; a longer one ends the retries. Default 30 s.
+    #[serde(with = "crate::options::secs_required")]
     pub max_retry_after: Duration,
     /// Statuses that are retried (default 429 and 503). 409 is retried for writes whose key
     /// the server honours.
     pub statuses: Vec<u16>,
     /// Retry writes whose idempotency key the server honours (default true).
     pub retry_keyed_writes: bool,
-    /// Seed for the jitter (tests); `None` uses a random seed.
+    /// Seed for the jitter (tests); `None` uses a random seed. Not in the serde form.
+    #[serde(skip)]
     pub jitter_seed: Option<u64>,
 }
 

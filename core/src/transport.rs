@@ -22,6 +22,9 @@ use crate::body::OutBody;
 use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::retry::Failure;
 
+/// Default TCP + TLS connect deadline per attempt.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// TLS and connection settings.
 #[derive(Debug, Clone)]
 pub(crate) struct TransportConfig {
@@ -36,7 +39,7 @@ pub(crate) struct TransportConfig {
 impl Default for TransportConfig {
     fn default() -> Self {
         TransportConfig {
-            connect_timeout: Some(Duration::from_secs(10)),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             extra_roots_pem: Vec::new(),
             builtin_roots: true,
             http2: true,

@@ -7,48 +7,11 @@ mod stream;
 
 use std::time::Duration;
 
-use hopsafe::{Client, Error, KeyChoice, KeyFormat, RetryPolicy};
+use hopsafe::{Client, ClientConfig, Error, KeyChoice};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use stream::{body_channel, BodySender};
-
-/// Client configuration as the Python layer sends it (seconds as floats).
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct Config {
-    trusted_origins: Vec<String>,
-    sensitive_headers: Vec<String>,
-    key_honoring_origins: Vec<String>,
-    allow_https_downgrade: bool,
-    follow_redirects: Option<bool>,
-    max_redirects: Option<u32>,
-    replay_limit: Option<usize>,
-    timeout: Option<f64>,
-    connect_timeout: Option<f64>,
-    read_timeout: Option<f64>,
-    idempotency_keys: Option<bool>,
-    idempotency_key_format: Option<String>,
-    retry: Option<Retry>,
-    ca_pem: Option<String>,
-    headers: Vec<(String, String)>,
-    user_agent: Option<String>,
-    sdk_name: Option<String>,
-    sdk_version: Option<String>,
-    runtime: Option<String>,
-    http2: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct Retry {
-    max_attempts: Option<u32>,
-    base_delay: Option<f64>,
-    max_delay: Option<f64>,
-    max_retry_after: Option<f64>,
-    statuses: Option<Vec<u16>>,
-    retry_keyed_writes: Option<bool>,
-}
 
 /// A request as the Python layer sends it.
 #[derive(Deserialize)]
@@ -64,6 +27,8 @@ struct Request {
     follow_redirects: Option<bool>,
     max_redirects: Option<u32>,
     timeout: Option<f64>,
+    /// This request's retry policy (serde form of [`hopsafe::RetryPolicy`]).
+    retry: Option<hopsafe::RetryPolicy>,
 }
 
 fn secs(v: f64, what: &str) -> Result<Duration, Error> {
@@ -72,93 +37,25 @@ fn secs(v: f64, what: &str) -> Result<Duration, Error> {
     })
 }
 
-fn opt_secs(v: Option<f64>, what: &str) -> Result<Option<Duration>, Error> {
-    v.map(|v| secs(v, what)).transpose()
-}
-
 fn bad_doc(e: serde_json::Error) -> Error {
     Error::InvalidConfig {
         reason: e.to_string(),
     }
 }
 
-/// Builds a client from a configuration document; `language` is the SDK language token.
+/// Builds a client from a configuration document: the serde form of
+/// [`hopsafe::ClientConfig`] plus `runtime` (the binding's runtime product for `User-Agent`);
+/// `language` is the SDK language token.
 pub fn build_client(config: &str, language: &str) -> Result<Client, Error> {
-    let c: Config = serde_json::from_str(config).map_err(bad_doc)?;
-    let mut b = Client::builder().allow_https_downgrade(c.allow_https_downgrade);
-    for t in &c.trusted_origins {
-        b = b.trust_origin(t);
-    }
-    for h in &c.sensitive_headers {
-        b = b.sensitive_header(h);
-    }
-    for o in &c.key_honoring_origins {
-        b = b.key_honoring_origin(o);
-    }
-    if let Some(v) = c.follow_redirects {
-        b = b.follow_redirects(v);
-    }
-    if let Some(v) = c.max_redirects {
-        b = b.max_redirects(v);
-    }
-    if let Some(v) = c.replay_limit {
-        b = b.replay_buffer_limit(v);
-    }
-    b = b.timeout(opt_secs(c.timeout, "timeout")?);
-    if let Some(v) = c.connect_timeout {
-        b = b.connect_timeout(Some(secs(v, "connect_timeout")?));
-    }
-    if let Some(v) = c.read_timeout {
-        b = b.read_timeout(Some(secs(v, "read_timeout")?));
-    }
-    if let Some(v) = c.idempotency_keys {
-        b = b.idempotency_keys(v);
-    }
-    match c.idempotency_key_format.as_deref() {
-        None | Some("quoted") => {}
-        Some("bare") => b = b.idempotency_key_format(KeyFormat::Bare),
-        Some(other) => {
-            return Err(Error::InvalidConfig {
-                reason: format!("idempotency_key_format must be 'quoted' or 'bare', not {other:?}"),
-            })
-        }
-    }
-    if let Some(r) = c.retry {
-        let d = RetryPolicy::default();
-        b = b.retry(RetryPolicy {
-            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
-            base_delay: opt_secs(r.base_delay, "base_delay")?.unwrap_or(d.base_delay),
-            max_delay: opt_secs(r.max_delay, "max_delay")?.unwrap_or(d.max_delay),
-            max_retry_after: opt_secs(r.max_retry_after, "max_retry_after")?
-                .unwrap_or(d.max_retry_after),
-            statuses: r.statuses.unwrap_or(d.statuses),
-            retry_keyed_writes: r.retry_keyed_writes.unwrap_or(d.retry_keyed_writes),
-            jitter_seed: None,
-        });
-    }
-    if let Some(pem) = &c.ca_pem {
-        b = b.add_root_certificates_pem(pem.as_bytes());
-    }
-    for (k, v) in &c.headers {
-        b = b.default_header(k, v);
-    }
-    if let Some(ua) = &c.user_agent {
-        b = b.user_agent(ua);
-    }
-    if let Some(v) = c.http2 {
-        b = b.http2(v);
-    }
-    match (&c.sdk_name, &c.sdk_version) {
-        (Some(n), Some(v)) => b = b.sdk(n, v),
-        (None, None) => {}
-        _ => {
-            return Err(Error::InvalidConfig {
-                reason: "set sdk_name and sdk_version together".into(),
-            })
-        }
-    }
-    b = b.sdk_language(language, c.runtime.as_deref());
-    b.build()
+    let mut doc: serde_json::Map<String, Value> = serde_json::from_str(config).map_err(bad_doc)?;
+    let runtime = match doc.remove("runtime") {
+        Some(Value::String(r)) => Some(r),
+        _ => None,
+    };
+    let c: ClientConfig = serde_json::from_value(Value::Object(doc)).map_err(bad_doc)?;
+    c.into_builder()?
+        .sdk_language(language, runtime.as_deref())
+        .build()
 }
 
 /// Parses a request document into a core request (input errors are typed core errors).
@@ -198,6 +95,9 @@ pub fn build_request_with(
     }
     if let Some(t) = r.timeout {
         rb = rb.timeout(secs(t, "timeout")?);
+    }
+    if let Some(p) = r.retry {
+        rb = rb.retry(p);
     }
     rb.build()
 }

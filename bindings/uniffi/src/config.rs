@@ -5,6 +5,7 @@ use std::time::Duration;
 use hopsafe::{Client, KeyFormat, RetryPolicy};
 
 use crate::error::HopsafeError;
+use crate::types::Header;
 
 /// How the `Idempotency-Key` header is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -82,6 +83,9 @@ pub struct ClientConfig {
     /// Generate idempotency keys for POST and PATCH.
     #[uniffi(default = true)]
     pub idempotency_keys: bool,
+    /// Methods that get a generated key; `null`/`nil` = POST and PATCH.
+    #[uniffi(default)]
+    pub idempotency_methods: Option<Vec<String>>,
     /// Wire format of the idempotency key; `null`/`nil` = quoted.
     #[uniffi(default)]
     pub idempotency_key_format: Option<IdempotencyKeyFormat>,
@@ -91,6 +95,15 @@ pub struct ClientConfig {
     /// Extra trusted CA certificates (PEM text), on top of the built-in roots.
     #[uniffi(default)]
     pub ca_pem: Option<String>,
+    /// Trust the bundled Mozilla roots; false trusts only `ca_pem`.
+    #[uniffi(default = true)]
+    pub builtin_roots: bool,
+    /// Offer HTTP/2 by ALPN on TLS connections.
+    #[uniffi(default = true)]
+    pub http2: bool,
+    /// Headers sent with every request.
+    #[uniffi(default)]
+    pub headers: Vec<Header>,
     /// Connect timeout in ms; `null`/`nil` = 10 s, 0 = none.
     #[uniffi(default)]
     pub connect_timeout_ms: Option<u64>,
@@ -125,66 +138,55 @@ pub struct BindingPlatform {
     pub runtime: Option<String>,
 }
 
-/// `Some(0)` means "no timeout"; `None` keeps the core default (`None` returned).
-fn timeout(ms: Option<u64>) -> Option<Option<Duration>> {
-    ms.map(|ms| (ms > 0).then(|| Duration::from_millis(ms)))
+/// `Some(0)` means "no timeout" (OkHttp's and URLSession's idiom); `None` keeps the core
+/// default (`default` returned).
+fn timeout(ms: Option<u64>, default: Option<Duration>) -> Option<Duration> {
+    match ms {
+        None => default,
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+    }
+}
+
+impl From<ClientConfig> for hopsafe::ClientConfig {
+    /// Field by field into the core's one option model (milliseconds to durations).
+    fn from(c: ClientConfig) -> Self {
+        let d = hopsafe::ClientConfig::default();
+        hopsafe::ClientConfig {
+            headers: c.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            trusted_origins: c.trusted_origins,
+            sensitive_headers: c.sensitive_headers,
+            key_honoring_origins: c.key_honoring_origins,
+            allow_https_downgrade: c.allow_https_downgrade,
+            follow_redirects: c.follow_redirects,
+            max_redirects: c.max_redirects,
+            replay_limit: c.replay_limit.unwrap_or(d.replay_limit),
+            timeout: timeout(c.timeout_ms, d.timeout),
+            connect_timeout: timeout(c.connect_timeout_ms, d.connect_timeout),
+            read_timeout: timeout(c.read_timeout_ms, d.read_timeout),
+            idempotency_keys: c.idempotency_keys,
+            idempotency_methods: c.idempotency_methods.unwrap_or(d.idempotency_methods),
+            idempotency_key_format: match c.idempotency_key_format {
+                Some(IdempotencyKeyFormat::Bare) => KeyFormat::Bare,
+                Some(IdempotencyKeyFormat::Quoted) | None => KeyFormat::Quoted,
+            },
+            retry: c.retry.map(RetryPolicy::from).unwrap_or(d.retry),
+            ca_pem: c.ca_pem,
+            builtin_roots: c.builtin_roots,
+            http2: c.http2,
+            user_agent: c.user_agent,
+            sdk_name: c.sdk_name,
+            sdk_version: c.sdk_version,
+        }
+    }
 }
 
 impl ClientConfig {
     /// Builds a core client; the first invalid option becomes the error.
     pub(crate) fn build(self, platform: BindingPlatform) -> Result<Client, HopsafeError> {
-        let mut b = Client::builder()
-            .follow_redirects(self.follow_redirects)
-            .max_redirects(self.max_redirects)
-            .allow_https_downgrade(self.allow_https_downgrade)
-            .idempotency_keys(self.idempotency_keys);
-        for o in &self.trusted_origins {
-            b = b.trust_origin(o);
-        }
-        for h in &self.sensitive_headers {
-            b = b.sensitive_header(h);
-        }
-        for o in &self.key_honoring_origins {
-            b = b.key_honoring_origin(o);
-        }
-        if let Some(f) = self.idempotency_key_format {
-            b = b.idempotency_key_format(match f {
-                IdempotencyKeyFormat::Quoted => KeyFormat::Quoted,
-                IdempotencyKeyFormat::Bare => KeyFormat::Bare,
-            });
-        }
-        if let Some(r) = self.retry {
-            b = b.retry(r.into());
-        }
-        if let Some(pem) = &self.ca_pem {
-            b = b.add_root_certificates_pem(pem.as_bytes());
-        }
-        if let Some(d) = timeout(self.connect_timeout_ms) {
-            b = b.connect_timeout(d);
-        }
-        if let Some(d) = timeout(self.read_timeout_ms) {
-            b = b.read_timeout(d);
-        }
-        if let Some(d) = timeout(self.timeout_ms) {
-            b = b.timeout(d);
-        }
-        if let Some(n) = self.replay_limit {
-            b = b.replay_buffer_limit(usize::try_from(n).unwrap_or(usize::MAX));
-        }
-        if let Some(ua) = &self.user_agent {
-            b = b.user_agent(ua);
-        }
-        match (&self.sdk_name, &self.sdk_version) {
-            (Some(n), Some(v)) => b = b.sdk(n, v),
-            (None, None) => {}
-            _ => {
-                return Err(hopsafe::Error::InvalidConfig {
-                    reason: "set sdk_name and sdk_version together".into(),
-                }
-                .into())
-            }
-        }
-        b = b.sdk_language(&platform.language, platform.runtime.as_deref());
+        let b = hopsafe::ClientConfig::from(self)
+            .into_builder()?
+            .sdk_language(&platform.language, platform.runtime.as_deref());
         let _rt = hopsafe::runtime::shared().enter();
         Ok(b.build()?)
     }

@@ -54,6 +54,9 @@ pub struct HttpRequest {
     /// Total deadline in ms for this request (client default when `null`/`nil`).
     #[uniffi(default)]
     pub timeout_ms: Option<u64>,
+    /// Retry policy for this request (client default when `null`/`nil`).
+    #[uniffi(default)]
+    pub retry: Option<crate::config::RetryConfig>,
 }
 
 impl HttpRequest {
@@ -70,6 +73,7 @@ impl HttpRequest {
         o.follow_redirects = self.follow_redirects;
         o.max_redirects = self.max_redirects;
         o.timeout = self.timeout_ms.map(std::time::Duration::from_millis);
+        o.retry = self.retry.map(Into::into);
         o.idempotency_key = match self.idempotency_key {
             None | Some(IdempotencyKey::Auto) => KeyChoice::Auto,
             Some(IdempotencyKey::Off) => KeyChoice::Off,

@@ -1,11 +1,11 @@
 //! Binding parity: every core error exists under the same name, with the same common fields,
-//! in Python, Node, Kotlin and Swift. Generated from the core's own list
-//! (`hopsafe::Error::NAMES`), so adding a core error without its bindings fails here.
+//! and every core client option (with its default) is reachable, in Python, Node, Kotlin and
+//! Swift. Generated from the core's own lists (`hopsafe::Error::NAMES`,
+//! `hopsafe::ClientConfig::option_names()`), so adding a core error or option without its
+//! bindings fails here.
 //!
 //! The checks read the bindings' sources and typed stubs (the files a user's tools read), so
-//! they run in the Rust step without building any runtime. Each surface is a file plus a
-//! pattern rendered per name in that language's spelling: the same table can later check the
-//! core's option list.
+//! they run in the Rust step without building any runtime.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -245,56 +245,181 @@ fn uniffi_doc_comments_never_open_a_foreign_block_comment() {
     }
 }
 
-/// Client options every binding exposes, in the core's snake_case spelling. The core has no
-/// option list yet (issue 16: one serde `ClientConfig`); until it has, this list is the
-/// source, and the same surfaces will read the core's list once it exists.
-const SHARED_OPTIONS: &[&str] = &[
-    "trusted_origins",
-    "sensitive_headers",
-    "key_honoring_origins",
-    "allow_https_downgrade",
-    "follow_redirects",
-    "max_redirects",
-    "idempotency_keys",
-    "idempotency_key_format",
-    "user_agent",
-    "sdk_name",
-    "sdk_version",
-];
+/// Options whose core value is a duration: `_ms`/`Ms` in the bindings that count milliseconds.
+fn is_duration(option: &str) -> bool {
+    option.ends_with("timeout") || option.ends_with("_delay") || option == "max_retry_after"
+}
+
+/// The core's option list, from `ClientConfig` itself: adding an option to the core without
+/// its bindings fails the tests below.
+fn core_options() -> Vec<String> {
+    hopsafe::ClientConfig::option_names()
+}
+
+/// The retry policy's fields, from its serde form.
+fn retry_fields() -> Vec<String> {
+    match serde_json::to_value(hopsafe::RetryPolicy::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Node's spelling: camelCase, `Ms` for durations, and `ca` (as in Node's own `tls`).
+fn node_name(option: &str) -> String {
+    match option {
+        "ca_pem" => "ca".into(),
+        o if is_duration(o) => format!("{}Ms", camel(o)),
+        o => camel(o),
+    }
+}
+
+/// The uniffi record's spelling (Kotlin/Swift camelCase it): `_ms` for durations.
+fn uniffi_name(option: &str) -> String {
+    if is_duration(option) {
+        format!("{option}_ms")
+    } else {
+        option.to_owned()
+    }
+}
+
+fn check_names(items: &[String], file: &str, render: impl Fn(&str) -> String) -> Vec<String> {
+    let text = source(file);
+    items
+        .iter()
+        .map(|o| render(o))
+        .filter(|want| !text.contains(want.as_str()))
+        .map(|want| format!("{file}: no {want:?}"))
+        .collect()
+}
 
 #[test]
-fn every_shared_option_is_reachable_in_every_binding() {
-    let snake = [
-        Surface {
-            file: "bindings/bridge/src/lib.rs",
-            pattern: |o| format!("    {o}: "),
-        },
-        Surface {
-            file: "bindings/python/python/hopsafe/_client.py",
-            pattern: |o| format!("        {o}: "),
-        },
-        Surface {
-            file: "bindings/uniffi/src/config.rs",
-            pattern: |o| format!("    pub {o}: "),
-        },
-    ];
-    let camel_surfaces = [
-        Surface {
-            file: "bindings/node/index.d.ts",
-            pattern: |o| format!("  {o}?: "),
-        },
-        Surface {
-            file: "bindings/node/index.js",
-            pattern: |o| format!("o.{o}"),
-        },
-    ];
-    let mut gaps = missing(SHARED_OPTIONS, &snake);
-    let camels: Vec<String> = SHARED_OPTIONS.iter().map(|o| camel(o)).collect();
-    let camels: Vec<&str> = camels.iter().map(String::as_str).collect();
-    gaps.extend(missing(&camels, &camel_surfaces));
+fn every_core_option_is_reachable_in_every_binding() {
+    let options = core_options();
+    assert!(options.len() >= 20, "{options:?}");
+    let mut gaps = Vec::new();
+    // Python: a keyword of the client constructor, named as in the core.
+    gaps.extend(check_names(
+        &options,
+        "bindings/python/python/hopsafe/_client.py",
+        |o| format!("        {o}: "),
+    ));
+    // Node: the typed option and the key of the core document it is sent as.
+    gaps.extend(check_names(&options, "bindings/node/index.d.ts", |o| {
+        format!("  {}?: ", node_name(o))
+    }));
+    gaps.extend(check_names(&options, "bindings/node/index.js", |o| {
+        format!("      {o}: ")
+    }));
+    // Kotlin and Swift: the uniffi record both are generated from.
+    gaps.extend(check_names(
+        &options,
+        "bindings/uniffi/src/config.rs",
+        |o| format!("    pub {}: ", uniffi_name(o)),
+    ));
+    gaps.extend(check_names(
+        &options,
+        "bindings/uniffi/src/config.rs",
+        |o| format!("            {o}: "),
+    ));
     assert!(
         gaps.is_empty(),
         "options missing in bindings:\n{}",
         gaps.join("\n")
     );
+}
+
+#[test]
+fn every_retry_field_is_reachable_in_every_binding() {
+    let fields = retry_fields();
+    assert!(fields.len() >= 6, "{fields:?}");
+    let mut gaps = Vec::new();
+    gaps.extend(check_names(
+        &fields,
+        "bindings/python/python/hopsafe/_client.py",
+        |f| format!("    {f}: "),
+    ));
+    gaps.extend(check_names(&fields, "bindings/node/index.d.ts", |f| {
+        format!("  {}?: ", node_name(f))
+    }));
+    gaps.extend(check_names(&fields, "bindings/node/index.js", |f| {
+        format!("    {f}: ")
+    }));
+    gaps.extend(check_names(&fields, "bindings/uniffi/src/config.rs", |f| {
+        format!("    pub {}: ", uniffi_name(f))
+    }));
+    assert!(
+        gaps.is_empty(),
+        "retry fields missing in bindings:\n{}",
+        gaps.join("\n")
+    );
+}
+
+/// A Python or Rust literal as JSON (`True`, `10.0`, `"quoted"`, `()`), if it is one.
+fn literal(text: &str) -> Option<serde_json::Value> {
+    let t = text.trim().trim_end_matches(',');
+    match t {
+        "True" | "true" => Some(true.into()),
+        "False" | "false" => Some(false.into()),
+        "()" | "[]" => Some(serde_json::json!([])),
+        _ => serde_json::from_str(t).ok(),
+    }
+}
+
+/// The same number or value, whether written `10` or `10.0`.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[test]
+fn every_binding_default_is_the_cores() {
+    let defaults = serde_json::to_value(hopsafe::ClientConfig::default()).unwrap();
+    let mut wrong = Vec::new();
+    // Python: `name: type = default` in the constructor. `None` is "the core default"
+    // (left out of the document), except for deadlines, where it is "no deadline".
+    let python = source("bindings/python/python/hopsafe/_client.py");
+    for o in core_options() {
+        let core = &defaults[&o];
+        let Some(line) = python
+            .lines()
+            .find(|l| l.starts_with(&format!("        {o}: ")))
+        else {
+            continue; // reported by the reachability test
+        };
+        let Some((_, default)) = line.split_once(" = ") else {
+            wrong.push(format!("python {o}: no default"));
+            continue;
+        };
+        let ok = match default.trim().trim_end_matches(',') {
+            "None" => core.is_null() || !is_duration(&o),
+            d => literal(d).is_some_and(|v| same(&v, core)),
+        };
+        if !ok {
+            wrong.push(format!("python {o} = {default}, core {core}"));
+        }
+    }
+    // uniffi: `#[uniffi(default = X)]` on a field that is not an Option must be the core's
+    // value (in the record's unit); `#[uniffi(default)]` is empty/null (= the core default).
+    let uniffi = source("bindings/uniffi/src/config.rs");
+    let lines: Vec<&str> = uniffi.lines().collect();
+    for o in core_options() {
+        let field = format!("    pub {}: ", uniffi_name(&o));
+        let Some(i) = lines.iter().position(|l| l.starts_with(&field)) else {
+            continue;
+        };
+        let attr = lines[i.saturating_sub(1)].trim();
+        let Some(value) = attr
+            .strip_prefix("#[uniffi(default = ")
+            .and_then(|v| v.strip_suffix(")]"))
+        else {
+            continue;
+        };
+        let core = &defaults[&o];
+        if !literal(value).is_some_and(|v| same(&v, core)) {
+            wrong.push(format!("uniffi {o} default {value}, core {core}"));
+        }
+    }
+    assert!(wrong.is_empty(), "defaults differ:\n{}", wrong.join("\n"));
 }

@@ -124,6 +124,17 @@ def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
     return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
 
 
+_DEADLINES = ("timeout", "connect_timeout", "read_timeout")
+
+
+def _retry_doc(retry: RetryPolicy | None) -> dict[str, Any] | None:
+    if retry is None:
+        return None
+    if not isinstance(retry, RetryPolicy):
+        raise TypeError("retry must be a hopsafe.RetryPolicy")
+    return {**asdict(retry), "statuses": list(retry.statuses)}
+
+
 class _Base:
     def __init__(
         self,
@@ -142,17 +153,18 @@ class _Base:
         connect_timeout: float | None = 10.0,
         read_timeout: float | None = 30.0,
         idempotency_keys: bool = True,
+        idempotency_methods: Iterable[str] | None = None,
         idempotency_key_format: str = "quoted",
         replay_limit: int | None = None,
         user_agent: str | None = None,
         sdk_name: str | None = None,
         sdk_version: str | None = None,
         http2: bool = True,
+        builtin_roots: bool = True,
     ) -> None:
         if any(isinstance(v, str) for v in (trusted_origins, sensitive_headers, key_honoring_origins)):
             raise TypeError("trusted_origins, sensitive_headers and key_honoring_origins take a list of str")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError("retry must be a hopsafe.RetryPolicy")
+
         pem = ca_pem.decode() if isinstance(ca_pem, bytes) else ca_pem
         if ca_file is not None:
             with open(ca_file, encoding="ascii") as f:
@@ -165,12 +177,13 @@ class _Base:
             "allow_https_downgrade": bool(allow_https_downgrade),
             "follow_redirects": bool(follow_redirects),
             "max_redirects": max_redirects,
-            "retry": {**asdict(retry), "statuses": list(retry.statuses)} if retry else None,
+            "retry": _retry_doc(retry),
             "ca_pem": pem,
             "timeout": _seconds(timeout, "timeout"),
             "connect_timeout": _seconds(connect_timeout, "connect_timeout"),
             "read_timeout": _seconds(read_timeout, "read_timeout"),
             "idempotency_keys": bool(idempotency_keys),
+            "idempotency_methods": None if idempotency_methods is None else list(idempotency_methods),
             "idempotency_key_format": idempotency_key_format,
             "replay_limit": replay_limit,
             "user_agent": user_agent,
@@ -178,7 +191,11 @@ class _Base:
             "sdk_version": sdk_version,
             "runtime": f"{platform.python_implementation().lower()}/{platform.python_version()}",
             "http2": bool(http2),
+            "builtin_roots": bool(builtin_roots),
         }
+        # The core's option document: an absent key is the core default; a None deadline is
+        # "no deadline", any other None is "the default".
+        config = {k: v for k, v in config.items() if v is not None or k in _DEADLINES}
         try:
             doc = _json.dumps(config)
         except (TypeError, ValueError) as e:
@@ -192,7 +209,8 @@ class _Base:
     def _prepare(
         method: str, url: str, headers: HeadersLike, content: Content, json: Any,
         params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
-        idempotency_key: str | bool | None, timeout: float | None, stream: bool = False,
+        idempotency_key: str | bool | None, timeout: float | None, retry: RetryPolicy | None,
+        stream: bool = False,
     ) -> tuple[str, bytes | Iterator[bytes] | None]:
         if not isinstance(method, str):
             raise TypeError(f"method must be str, not {type(method).__name__}")
@@ -208,6 +226,7 @@ class _Base:
             "method": method.upper(), "url": _with_params(url, params), "headers": pairs,
             "idempotency_key": idempotency_key, "follow_redirects": follow_redirects,
             "max_redirects": max_redirects, "timeout": _seconds(timeout, "timeout"),
+            "retry": _retry_doc(retry),
         }
         return _json.dumps(doc), body
 
@@ -232,10 +251,12 @@ class Client(_Base):
         json: Any = _UNSET, params: Mapping[str, Any] | None = None,
         follow_redirects: bool | None = None, max_redirects: int | None = None,
         idempotency_key: str | bool | None = None, timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Response:
         """Sends a request, following redirects and retrying as configured."""
         doc, body = self._prepare(method, url, headers, content, json, params,
-                                  follow_redirects, max_redirects, idempotency_key, timeout, stream=True)
+                                  follow_redirects, max_redirects, idempotency_key, timeout, retry,
+                                  stream=True)
         native = self._native
         if native is None:
             raise HopsafeError("the client is closed")
@@ -291,11 +312,12 @@ class AsyncClient(_Base):
         json: Any = _UNSET, params: Mapping[str, Any] | None = None,
         follow_redirects: bool | None = None, max_redirects: int | None = None,
         idempotency_key: str | bool | None = None, timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Response:
         """Sends a request, following redirects and retrying as configured."""
         streamed = json is _UNSET and isinstance(content, AsyncIterable)
         doc, body = self._prepare(method, url, headers, None if streamed else content, json, params,
-                                  follow_redirects, max_redirects, idempotency_key, timeout)
+                                  follow_redirects, max_redirects, idempotency_key, timeout, retry)
         if self._native is None:
             raise HopsafeError("the client is closed")
         loop = asyncio.get_running_loop()
