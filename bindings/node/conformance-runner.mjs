@@ -16,6 +16,7 @@ function client (spec = {}) {
   if ('max_redirects' in spec) o.maxRedirects = spec.max_redirects
   if ('replay_limit' in spec) o.replayLimit = spec.replay_limit
   if ('key_honoring_origins' in spec) o.keyHonoringOrigins = spec.key_honoring_origins.map(expand)
+  if ('proxy' in spec) o.proxy = expand(spec.proxy)
   if ('sdk_name' in spec) o.sdkName = spec.sdk_name
   if ('sdk_version' in spec) o.sdkVersion = spec.sdk_version
   if (spec.idempotency?.generate !== undefined) o.idempotencyKeys = spec.idempotency.generate

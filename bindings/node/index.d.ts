@@ -64,6 +64,12 @@ export interface ClientOptions {
   builtinRoots?: boolean
   /** Offer HTTP/2 by ALPN on TLS connections (default true). */
   http2?: boolean
+  /** A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://` (overrides the environment). */
+  proxy?: string
+  /** Hosts the explicit proxy does not serve (`NO_PROXY` syntax, comma separated). */
+  noProxy?: string
+  /** Read HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY when no proxy is set (default true; never for loopback). */
+  trustEnv?: boolean
   /** Extra CA certificates, path of a PEM file. */
   caFile?: string
   /** User-Agent header value. */

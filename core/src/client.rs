@@ -243,6 +243,38 @@ impl ClientBuilder {
         self
     }
 
+    /// Send every request through this proxy: `http://[user:pass@]host:port` (http URLs are
+    /// forwarded, https URLs tunnelled with `CONNECT`), `socks5h://` (names resolved by the
+    /// proxy) or `socks5://`. Overrides the environment. The proxy's credentials go only to
+    /// the proxy; the redirect rules judge origins, never the proxy.
+    ///
+    /// ```
+    /// let client = hopsafe::Client::builder()
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .no_proxy("localhost,.corp.example")
+    ///     .build()?;
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.config.transport.proxy.explicit = Some(url.to_owned());
+        self
+    }
+
+    /// Hosts the explicit [`proxy`](Self::proxy) does not serve, `NO_PROXY` syntax
+    /// (`host`, `.domain`, `*`, IPs and CIDRs, comma separated).
+    pub fn no_proxy(mut self, hosts: &str) -> Self {
+        self.config.transport.proxy.no_proxy = Some(hosts.to_owned());
+        self
+    }
+
+    /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their lower-case
+    /// forms) when no explicit proxy is set (default true). Proxies from the environment
+    /// never serve loopback destinations (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn trust_env(mut self, on: bool) -> Self {
+        self.config.transport.proxy.trust_env = on;
+        self
+    }
+
     /// Offer HTTP/2 over TLS by ALPN (default true).
     pub fn http2(mut self, on: bool) -> Self {
         self.config.transport.http2 = on;

@@ -37,6 +37,7 @@ pub mod identity;
 pub mod location;
 mod options;
 pub mod origin;
+mod proxy;
 pub mod redirect;
 pub mod request;
 pub mod response;

@@ -77,6 +77,14 @@ pub struct ClientConfig {
     pub builtin_roots: bool,
     /// Offer HTTP/2 by ALPN on TLS connections. Default: true.
     pub http2: bool,
+    /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or
+    /// `socks5://`; overrides the environment. Default: none.
+    pub proxy: Option<String>,
+    /// Hosts the explicit proxy does not serve (`NO_PROXY` syntax). Default: none.
+    pub no_proxy: Option<String>,
+    /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` when no proxy is set (never
+    /// for loopback destinations). Default: true.
+    pub trust_env: bool,
     /// A `User-Agent` prefix; hopsafe appends its own products. Default: none.
     pub user_agent: Option<String>,
     /// Your SDK or app name, sent in `Client-SDK` and `User-Agent` so servers can pin a
@@ -107,6 +115,9 @@ impl Default for ClientConfig {
             ca_pem: None,
             builtin_roots: true,
             http2: true,
+            proxy: None,
+            no_proxy: None,
+            trust_env: true,
             user_agent: None,
             sdk_name: None,
             sdk_version: None,
@@ -136,7 +147,14 @@ impl ClientConfig {
             .idempotency_key_format(self.idempotency_key_format)
             .retry(self.retry)
             .builtin_roots(self.builtin_roots)
-            .http2(self.http2);
+            .http2(self.http2)
+            .trust_env(self.trust_env);
+        if let Some(p) = &self.proxy {
+            b = b.proxy(p);
+        }
+        if let Some(n) = &self.no_proxy {
+            b = b.no_proxy(n);
+        }
         for (name, value) in &self.headers {
             b = b.default_header(name, value);
         }
@@ -287,6 +305,6 @@ mod tests {
             Some("allow_https_downgrade")
         );
         assert!(names.iter().any(|n| n == "key_honoring_origins"));
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 24);
     }
 }

@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::body::OutBody;
 use crate::error::{describe, Error, Result, TimeoutPhase};
+use crate::proxy::{Proxies, ProxyConnector, ProxySettings};
 use crate::retry::Failure;
 
 /// Default TCP + TLS connect deadline per attempt.
@@ -34,6 +35,7 @@ pub(crate) struct TransportConfig {
     pub http2: bool,
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
+    pub proxy: ProxySettings,
 }
 
 impl Default for TransportConfig {
@@ -45,11 +47,19 @@ impl Default for TransportConfig {
             http2: true,
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
+            proxy: ProxySettings {
+                trust_env: true,
+                ..ProxySettings::default()
+            },
         }
     }
 }
 
-pub(crate) type Wire = HyperClient<HttpsConnector<HttpConnector>, OutBody>;
+/// The pooled hyper client over TLS over [`ProxyConnector`], and the proxy rules it uses.
+pub(crate) struct Wire {
+    client: HyperClient<HttpsConnector<ProxyConnector>, OutBody>,
+    proxies: Arc<Proxies>,
+}
 
 /// A request as a transport receives it.
 pub(crate) type WireRequest = http::Request<OutBody>;
@@ -82,13 +92,27 @@ impl Transport {
         connect_timeout: Option<Duration>,
     ) -> Sent {
         match self {
-            Transport::Wire(wire) => match wire.request(req).await {
+            Transport::Wire(wire) => match wire.client.request(wire.authorize(req)).await {
                 Ok(resp) => Ok(resp.map(RespBody::Wire)),
                 Err(e) => Err(classify(e, url, connect_timeout)),
             },
             #[cfg(test)]
             Transport::Memory(answer) => answer(req).await,
         }
+    }
+}
+
+impl Wire {
+    /// Adds the proxy's credentials to a request the proxy forwards (an http URL through an
+    /// HTTP proxy), unless the caller set `Proxy-Authorization` itself.
+    fn authorize(&self, mut req: WireRequest) -> WireRequest {
+        if let Some(mut auth) = self.proxies.forward_auth(req.uri()) {
+            auth.set_sensitive(true);
+            req.headers_mut()
+                .entry(http::header::PROXY_AUTHORIZATION)
+                .or_insert(auth);
+        }
+        req
     }
 }
 
@@ -169,6 +193,8 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(cfg.connect_timeout);
+    let proxies = Arc::new(Proxies::new(&cfg.proxy)?);
+    let http = ProxyConnector::new(http, proxies.clone());
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
@@ -177,8 +203,9 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     } else {
         https.enable_http1().wrap_connector(http)
     };
-    Ok(Transport::Wire(
-        HyperClient::builder(TokioExecutor::new())
+    Ok(Transport::Wire(Wire {
+        proxies,
+        client: HyperClient::builder(TokioExecutor::new())
             // RFC 9112 §5.2: a user agent must unfold obs-folded field values (hyper replaces
             // the fold with spaces) rather than fail the response.
             .http1_allow_obsolete_multiline_headers_in_responses(true)
@@ -186,7 +213,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(https),
-    ))
+    }))
 }
 
 /// The request-target URI for hyper (no fragment, no credentials).

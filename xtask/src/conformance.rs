@@ -128,7 +128,7 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
         .current_dir(root()))?;
     let dir = out_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let server = TestServer::start()?;
+    let server = TestServer::start_with_proxies()?;
     let ready = dir.join("server.json");
     std::fs::write(&ready, &server.ready).map_err(|e| e.to_string())?;
     let scenarios = root().join("tests/conformance/scenarios.json");

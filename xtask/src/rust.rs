@@ -19,6 +19,8 @@ pub fn lint() -> Result {
 /// Unit, integration and property tests of the core, the test server and the CLI, then the
 /// failover example.
 pub fn test() -> Result {
+    // The proxy tests (core/tests/proxies.rs, the conformance suite) start these real proxies.
+    crate::dist::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
     run(cargo()
         .args(["test", "--workspace", "--features", CORE_FEATURES])
         .args(

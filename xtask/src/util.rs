@@ -112,8 +112,20 @@ pub struct TestServer {
 impl TestServer {
     /// Builds and starts the test server and waits for its ready line.
     pub fn start() -> Result<TestServer> {
+        TestServer::start_with(&[])
+    }
+
+    /// [`TestServer::start`] with the real proxies beside it (`--proxies`: tinyproxy and
+    /// Dante, installed from Debian when missing), as the conformance scenarios need.
+    pub fn start_with_proxies() -> Result<TestServer> {
+        crate::dist::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
+        TestServer::start_with(&["--proxies"])
+    }
+
+    fn start_with(args: &[&str]) -> Result<TestServer> {
         let bin = testserver_bin()?;
         let mut child = Command::new(&bin)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -104,6 +104,17 @@ pub struct ClientConfig {
     /// Headers sent with every request.
     #[uniffi(default)]
     pub headers: Vec<Header>,
+    /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://`
+    /// (overrides the environment).
+    #[uniffi(default)]
+    pub proxy: Option<String>,
+    /// Hosts the explicit proxy does not serve (`NO_PROXY` syntax, comma separated).
+    #[uniffi(default)]
+    pub no_proxy: Option<String>,
+    /// Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` when no proxy is set
+    /// (never for loopback destinations).
+    #[uniffi(default = true)]
+    pub trust_env: bool,
     /// Connect timeout in ms; `null`/`nil` = 10 s, 0 = none.
     #[uniffi(default)]
     pub connect_timeout_ms: Option<u64>,
@@ -174,6 +185,9 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
             ca_pem: c.ca_pem,
             builtin_roots: c.builtin_roots,
             http2: c.http2,
+            proxy: c.proxy,
+            no_proxy: c.no_proxy,
+            trust_env: c.trust_env,
             user_agent: c.user_agent,
             sdk_name: c.sdk_name,
             sdk_version: c.sdk_version,

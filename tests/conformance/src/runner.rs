@@ -37,6 +37,9 @@ pub fn build_client(server: &Server, spec: &ClientSpec) -> hopsafe::Result<Clien
     if let (Some(n), Some(v)) = (&spec.sdk_name, &spec.sdk_version) {
         b = b.sdk(n, v);
     }
+    if let Some(p) = &spec.proxy {
+        b = b.proxy(&expand(server, p));
+    }
     if let Some(v) = spec.allow_https_downgrade {
         b = b.allow_https_downgrade(v);
     }

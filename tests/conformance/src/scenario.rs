@@ -48,6 +48,8 @@ pub struct ClientSpec {
     /// The SDK identity the client sends (both or neither).
     pub sdk_name: Option<String>,
     pub sdk_version: Option<String>,
+    /// A proxy URL for every request (templates such as `{proxy_http}` replaced).
+    pub proxy: Option<String>,
     /// Largest response body the client buffers (bytes).
     pub max_body_size: Option<u64>,
 }

@@ -66,6 +66,7 @@ mod control;
 mod faults;
 pub mod generated;
 mod origins;
+pub mod proxies;
 mod raw;
 mod record;
 mod routes;

@@ -13,12 +13,13 @@ use std::time::Duration;
 use hopsafe_testserver::TestServer;
 
 const USAGE: &str =
-    "usage: hopsafe-testserver [--ready-file PATH] [--no-stdin] [--exit-after SECS]";
+    "usage: hopsafe-testserver [--ready-file PATH] [--no-stdin] [--exit-after SECS] [--proxies]";
 
 struct Args {
     ready_file: Option<PathBuf>,
     watch_stdin: bool,
     exit_after: u64,
+    proxies: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -26,6 +27,7 @@ fn parse_args() -> Result<Args, String> {
         ready_file: None,
         watch_stdin: true,
         exit_after: 600,
+        proxies: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -34,6 +36,7 @@ fn parse_args() -> Result<Args, String> {
                 args.ready_file = Some(it.next().ok_or("--ready-file needs a path")?.into())
             }
             "--no-stdin" => args.watch_stdin = false,
+            "--proxies" => args.proxies = true,
             "--exit-after" => {
                 let v = it.next().ok_or("--exit-after needs seconds")?;
                 args.exit_after = v.parse().map_err(|_| format!("bad --exit-after {v:?}"))?;
@@ -110,7 +113,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let line = server.ready_json().to_string();
+    let mut ready = server.ready_json();
+    // With --proxies: a tinyproxy and a Dante SOCKS5 server beside the origins, named in the
+    // ready JSON as the templates `{proxy_http}` and `{proxy_socks}`; stopped on exit.
+    let mut proxies = Vec::new();
+    if args.proxies {
+        match hopsafe_testserver::proxies::add_to_ready(&mut ready) {
+            Ok(p) => proxies = p,
+            Err(e) => {
+                eprintln!("hopsafe-testserver: --proxies: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let line = ready.to_string();
     if let Some(path) = &args.ready_file {
         if let Err(e) = write_ready_file(path, &line) {
             eprintln!("hopsafe-testserver: writing {}: {e}", path.display());
@@ -143,5 +159,6 @@ async fn main() -> ExitCode {
         _ = deadline => eprintln!("hopsafe-testserver: --exit-after reached"),
     }
     drop(server);
+    drop(proxies);
     ExitCode::SUCCESS
 }

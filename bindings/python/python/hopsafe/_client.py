@@ -161,6 +161,9 @@ class _Base:
         sdk_version: str | None = None,
         http2: bool = True,
         builtin_roots: bool = True,
+        proxy: str | None = None,
+        no_proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         if any(isinstance(v, str) for v in (trusted_origins, sensitive_headers, key_honoring_origins)):
             raise TypeError("trusted_origins, sensitive_headers and key_honoring_origins take a list of str")
@@ -192,6 +195,9 @@ class _Base:
             "runtime": f"{platform.python_implementation().lower()}/{platform.python_version()}",
             "http2": bool(http2),
             "builtin_roots": bool(builtin_roots),
+            "proxy": proxy,
+            "no_proxy": no_proxy,
+            "trust_env": bool(trust_env),
         }
         # The core's option document: an absent key is the core default; a None deadline is
         # "no deadline", any other None is "the default".

@@ -25,6 +25,7 @@ func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: Stri
     config.sensitiveHeaders = c["sensitive_headers"] as? [String] ?? []
     config.keyHonoringOrigins = (c["key_honoring_origins"] as? [String] ?? []).map { template($0, origins) }
     config.sdkName = c["sdk_name"] as? String
+    config.proxy = (c["proxy"] as? String).map { template($0, origins) }
     config.sdkVersion = c["sdk_version"] as? String
     if let v = c["allow_https_downgrade"] as? Bool { config.allowHttpsDowngrade = v }
     if let v = c["follow_redirects"] as? Bool { config.followRedirects = v }

@@ -73,6 +73,7 @@ internal fun clientConfig(
         timeoutMs = c.opt("timeout_ms")?.asLong?.toULong(),
         replayLimit = c.opt("replay_limit")?.asLong?.toULong(),
         sdkName = c.opt("sdk_name")?.asString,
+        proxy = c.opt("proxy")?.asString?.let { template(it, origins) },
         sdkVersion = c.opt("sdk_version")?.asString,
     )
 }
