@@ -33,7 +33,6 @@ mod engine;
 pub mod error;
 pub mod history;
 pub mod idempotency;
-pub mod identity;
 pub mod location;
 pub mod origin;
 pub mod redirect;
@@ -42,6 +41,7 @@ pub mod response;
 pub mod retry;
 #[doc(hidden)]
 pub mod runtime;
+pub mod sdk_identity;
 mod transport;
 
 // The public surface, deliberately: the client and its request and response types, the error,

@@ -18,7 +18,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use url::Url;
 
-use crate::body::OutBody;
+use crate::body::SendBody;
 use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::retry::Failure;
 
@@ -46,10 +46,10 @@ impl Default for TransportConfig {
     }
 }
 
-pub(crate) type Wire = HyperClient<HttpsConnector<HttpConnector>, OutBody>;
+pub(crate) type Wire = HyperClient<HttpsConnector<HttpConnector>, SendBody>;
 
 /// A request as a transport receives it.
-pub(crate) type WireRequest = http::Request<OutBody>;
+pub(crate) type WireRequest = http::Request<SendBody>;
 
 /// What a transport answers: the response head and a body to read, or a classified failure.
 pub(crate) type Sent = std::result::Result<http::Response<RespBody>, SendError>;
