@@ -51,7 +51,7 @@ mod transport;
 
 pub use body::Body;
 pub use client::{Client, ClientBuilder, RequestBuilder};
-pub use error::{Error, Result, TimeoutPhase};
+pub use error::{Error, ErrorGroup, Result, TimeoutPhase};
 pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
 pub use redirect::{Policy as RedirectPolicy, RedirectAction, RedirectAttempt};
