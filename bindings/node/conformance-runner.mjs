@@ -2,7 +2,7 @@
 //   node conformance-runner.mjs SERVER_READY_JSON SCENARIOS_JSON OUT_JSON
 import { readFileSync, writeFileSync } from 'node:fs'
 
-import { Client, HopsafeError } from './index.mjs'
+import { Client, HopsafeError, UpgradeRequiredError } from './index.mjs'
 
 const [readyPath, scenariosPath, outPath] = process.argv.slice(2)
 const ready = JSON.parse(readFileSync(readyPath, 'utf8'))
@@ -55,10 +55,11 @@ async function play (s) {
     Object.assign(obs, { status: resp.status, final_url: resp.url, final_method: resp.method, idempotency_key: resp.idempotencyKey, history: hops(resp.history) })
   } catch (e) {
     if (!(e instanceof HopsafeError)) throw e
-    obs.error = e.name
+    // The protocol reports core names: the class name without its `Error` suffix.
+    obs.error = e.constructor === HopsafeError ? e.name : e.name.replace(/Error$/, '')
     obs.history = hops(e.history)
     obs.write_accepted = e.writeAccepted
-    if (e.name === 'UpgradeRequired') obs.upgrade = { sdk: e.sdk, minimum_version: e.minimumVersion, current_version: e.currentVersion }
+    if (e instanceof UpgradeRequiredError) obs.upgrade = { sdk: e.sdk, minimum_version: e.minimumVersion, current_version: e.currentVersion }
   }
   return obs
 }

@@ -36,13 +36,13 @@ export interface ClientOptions {
    * have reached the server re-sent after a reset, read timeout, 429 or 503.
    */
   keyHonoringOrigins?: string[]
-  /** Follow https -> http redirects (refused with `InsecureRedirect` by default). */
+  /** Follow https -> http redirects (refused with `InsecureRedirectError` by default). */
   allowHttpsDowngrade?: boolean
   /** Follow redirects (default true). */
   followRedirects?: boolean
-  /** Most redirects followed before `TooManyRedirects`; 0 returns the 3xx. */
+  /** Most redirects followed before `TooManyRedirectsError`; 0 returns the 3xx. */
   maxRedirects?: number
-  /** Bytes of a streamed body kept for replay (default 4 MiB); a larger async-iterable/ReadableStream body that needs a 307/308 or retry fails with `BodyNotReplayable`. */
+  /** Bytes of a streamed body kept for replay (default 4 MiB); a larger async-iterable/ReadableStream body that needs a 307/308 or retry fails with `BodyNotReplayableError`. */
   replayLimit?: number
   /** Whole-request deadline, every hop and retry included (default none; `null` = none). */
   timeoutMs?: number | null
@@ -102,7 +102,7 @@ export interface RequestInit {
   timeoutMs?: number
   /** Override the client's retry policy for this request. */
   retry?: RetryOptions
-  /** Aborts the request: rejects with `Cancelled` and drops the connection. */
+  /** Aborts the request: rejects with `CancelledError` and drops the connection. */
   signal?: AbortSignal
 }
 
@@ -191,8 +191,24 @@ export declare function request (init: RequestInit): Promise<Response>
 /** The core version compiled into the addon. */
 export declare function coreVersion (): string
 
-/** Root of every hopsafe error. */
+/**
+ * Root of every hopsafe error. Each class is the core's error name with `Error` appended,
+ * grouped as the core groups them:
+ *
+ * ```text
+ * HopsafeError                  code, url, history, writeAccepted
+ * ├── InvalidInputError         InvalidUrlError, InvalidHeaderError, InvalidMethodError,
+ * │                             InvalidConfigError, UnsupportedSchemeError
+ * ├── NetworkError              ConnectError, TlsError, TimeoutError (phase), TransportError
+ * ├── RedirectError             TooManyRedirectsError, RedirectLoopError, InsecureRedirectError,
+ * │                             InvalidLocationError, RedirectRejectedError
+ * ├── BodyError                 BodyNotReplayableError, BodyStreamError, ResponseTooLargeError
+ * ├── UpgradeRequiredError      sdk, minimumVersion, currentVersion
+ * └── CancelledError
+ * ```
+ */
 export declare class HopsafeError extends Error {
+  /** `HOPSAFE_` plus the core's error name in upper snake case (`HOPSAFE_TOO_MANY_REDIRECTS`). */
   readonly code: string
   readonly url: string | null
   /** Redirect hops taken before the error, oldest first (network errors included). */
@@ -203,26 +219,53 @@ export declare class HopsafeError extends Error {
    */
   readonly writeAccepted: boolean
 }
-export declare class InvalidUrl extends HopsafeError {}
-export declare class InvalidHeader extends HopsafeError {}
-export declare class InvalidMethod extends HopsafeError {}
-export declare class InvalidConfig extends HopsafeError {}
-export declare class Connect extends HopsafeError {}
-export declare class Tls extends HopsafeError {}
-export declare class Timeout extends HopsafeError { readonly phase?: 'connect' | 'read' | 'total' }
-export declare class Transport extends HopsafeError {}
-export declare class TooManyRedirects extends HopsafeError {}
-export declare class RedirectLoop extends HopsafeError {}
-export declare class InsecureRedirect extends HopsafeError {}
-export declare class UnsupportedScheme extends HopsafeError {}
-export declare class InvalidLocation extends HopsafeError {}
-export declare class BodyNotReplayable extends HopsafeError {}
-export declare class BodyStream extends HopsafeError {}
-export declare class ResponseTooLarge extends HopsafeError {}
-export declare class RedirectRejected extends HopsafeError {}
-export declare class UpgradeRequired extends HopsafeError {
+/** The request or an option cannot be used as given: fix the call, do not retry it. */
+export declare class InvalidInputError extends HopsafeError {}
+/** No usable answer came back over the connection. */
+export declare class NetworkError extends HopsafeError {}
+/** The redirect chain breaks a rule (length, loop, downgrade, Location, policy). */
+export declare class RedirectError extends HopsafeError {}
+/** The request body could not be sent again or read, or the response body is too large. */
+export declare class BodyError extends HopsafeError {}
+/** The URL could not be parsed or is not absolute. */
+export declare class InvalidUrlError extends InvalidInputError {}
+/** A header name or value is not valid HTTP (CR, LF, NUL, non-ASCII). */
+export declare class InvalidHeaderError extends InvalidInputError {}
+/** The method is not a valid HTTP token. */
+export declare class InvalidMethodError extends InvalidInputError {}
+/** A client option is invalid. */
+export declare class InvalidConfigError extends InvalidInputError {}
+/** A URL or Location uses a scheme other than http or https. */
+export declare class UnsupportedSchemeError extends InvalidInputError {}
+/** No connection could be opened; nothing was sent on this hop. */
+export declare class ConnectError extends NetworkError {}
+/** The TLS handshake failed. */
+export declare class TlsError extends NetworkError {}
+/** A deadline passed. */
+export declare class TimeoutError extends NetworkError { readonly phase?: 'connect' | 'read' | 'total' }
+/** The connection failed after the request may have been sent. */
+export declare class TransportError extends NetworkError {}
+/** The chain was longer than `maxRedirects`. */
+export declare class TooManyRedirectsError extends RedirectError {}
+/** A redirect pointed back to a request already made in this chain. */
+export declare class RedirectLoopError extends RedirectError {}
+/** An https URL redirected to http and downgrades are not allowed. */
+export declare class InsecureRedirectError extends RedirectError {}
+/** A Location header that cannot be followed. */
+export declare class InvalidLocationError extends RedirectError {}
+/** The redirect policy refused a hop. */
+export declare class RedirectRejectedError extends RedirectError {}
+/** A 307/308 needs the body again but the stream was larger than `replayLimit`. */
+export declare class BodyNotReplayableError extends BodyError {}
+/** Reading the request body failed. */
+export declare class BodyStreamError extends BodyError {}
+/** The response body was larger than the limit. */
+export declare class ResponseTooLargeError extends BodyError {}
+/** The server requires a newer SDK (426). */
+export declare class UpgradeRequiredError extends HopsafeError {
   readonly minimumVersion?: string
   readonly currentVersion?: string
   readonly sdk?: string
 }
-export declare class Cancelled extends HopsafeError {}
+/** The request was cancelled (an aborted `signal`). */
+export declare class CancelledError extends HopsafeError {}

@@ -8,12 +8,44 @@ if (native.coreVersion() !== version) {
   throw new Error(`hopsafe ${version} found a native addon built from core ${native.coreVersion()}: rebuild or reinstall hopsafe so both match`)
 }
 
-const ERROR_NAMES = [
-  'InvalidUrl', 'InvalidHeader', 'InvalidMethod', 'InvalidConfig', 'Connect', 'Tls', 'Timeout',
-  'Transport', 'TooManyRedirects', 'RedirectLoop', 'InsecureRedirect', 'UnsupportedScheme',
-  'InvalidLocation', 'BodyNotReplayable', 'BodyStream', 'ResponseTooLarge', 'RedirectRejected',
-  'UpgradeRequired', 'Cancelled',
-]
+/*
+ * The error hierarchy, as the core groups its errors. Each class is the core's error name with
+ * `Error` appended; `name` is the class name, `code` is `HOPSAFE_` plus the core name in upper
+ * snake case (`HOPSAFE_TOO_MANY_REDIRECTS`).
+ *
+ *   HopsafeError                  code, url, history, writeAccepted
+ *   ├── InvalidInputError         InvalidUrlError, InvalidHeaderError, InvalidMethodError,
+ *   │                             InvalidConfigError, UnsupportedSchemeError
+ *   ├── NetworkError              ConnectError, TlsError, TimeoutError (phase), TransportError
+ *   ├── RedirectError             TooManyRedirectsError, RedirectLoopError, InsecureRedirectError,
+ *   │                             InvalidLocationError, RedirectRejectedError
+ *   ├── BodyError                 BodyNotReplayableError, BodyStreamError, ResponseTooLargeError
+ *   ├── UpgradeRequiredError      sdk, minimumVersion, currentVersion
+ *   └── CancelledError
+ */
+const ERROR_GROUPS = ['InvalidInput', 'Network', 'Redirect', 'Body']
+// Core name -> its group (null: directly under HopsafeError).
+const ERRORS = {
+  InvalidUrl: 'InvalidInput',
+  InvalidHeader: 'InvalidInput',
+  InvalidMethod: 'InvalidInput',
+  InvalidConfig: 'InvalidInput',
+  Connect: 'Network',
+  Tls: 'Network',
+  Timeout: 'Network',
+  Transport: 'Network',
+  TooManyRedirects: 'Redirect',
+  RedirectLoop: 'Redirect',
+  InsecureRedirect: 'Redirect',
+  UnsupportedScheme: 'InvalidInput',
+  InvalidLocation: 'Redirect',
+  BodyNotReplayable: 'Body',
+  BodyStream: 'Body',
+  ResponseTooLarge: 'Body',
+  RedirectRejected: 'Redirect',
+  UpgradeRequired: null,
+  Cancelled: null,
+}
 
 /**
  * Root of every hopsafe error; `code`, `url` and `history` give the context. `writeAccepted`:
@@ -30,12 +62,21 @@ class HopsafeError extends Error {
   }
 }
 
-const errors = { HopsafeError }
-for (const name of ERROR_NAMES) {
-  const code = 'HOPSAFE_' + name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()
-  errors[name] = { [name]: class extends HopsafeError {
-    constructor (message, opts = {}) { super(message, { ...opts, code }) }
+/** A class named `name` extending `Base`, whose instances get `code` unless given one. */
+function errorClass (name, Base, code) {
+  return { [name]: class extends Base {
+    constructor (message, opts = {}) { super(message, code === undefined ? opts : { ...opts, code }) }
   } }[name]
+}
+
+const errors = { HopsafeError }
+for (const group of ERROR_GROUPS) errors[group + 'Error'] = errorClass(group + 'Error', HopsafeError)
+/** Core error name -> class. */
+const byCoreName = {}
+for (const [name, group] of Object.entries(ERRORS)) {
+  const code = 'HOPSAFE_' + name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()
+  const Base = group === null ? HopsafeError : errors[group + 'Error']
+  byCoreName[name] = errors[name + 'Error'] = errorClass(name + 'Error', Base, code)
 }
 
 function hops (list) {
@@ -51,7 +92,7 @@ function hops (list) {
 }
 
 function toError (doc, cause) {
-  const Cls = errors[doc.name] || HopsafeError
+  const Cls = Object.hasOwn(byCoreName, doc.name) ? byCoreName[doc.name] : HopsafeError
   const err = new Cls(doc.message, { url: doc.url ?? null, history: hops(doc.history), writeAccepted: Boolean(doc.write_accepted), cause })
   for (const [k, js] of [['phase', 'phase'], ['minimum_version', 'minimumVersion'], ['current_version', 'currentVersion'], ['sdk', 'sdk']]) {
     if (k in doc) err[js] = doc[k]
@@ -216,7 +257,7 @@ class Client {
       this.#native = new native.NativeClient(JSON.stringify(config))
     } catch (e) {
       let doc
-      try { doc = JSON.parse(e.message) } catch { throw new errors.InvalidConfig(String(e.message)) }
+      try { doc = JSON.parse(e.message) } catch { throw new errors.InvalidConfigError(String(e.message)) }
       throw toError(doc)
     }
   }
@@ -249,7 +290,7 @@ class Client {
       timeout: seconds(timeoutMs, 'timeoutMs'),
       retry: retryDoc(retry),
     })
-    if (signal?.aborted) throw new errors.Cancelled('request aborted', { cause: signal.reason })
+    if (signal?.aborted) throw new errors.CancelledError('request aborted', { cause: signal.reason })
     const handle = new native.CancelHandle()
     const onAbort = () => handle.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -5,8 +5,10 @@ const hopsafe = createRequire(import.meta.url)('./index.js')
 
 export default hopsafe
 export const {
-  Client, Headers, Response, Policy, pinning, request, coreVersion, HopsafeError, InvalidUrl, InvalidHeader,
-  InvalidMethod, InvalidConfig, Connect, Tls, Timeout, Transport, TooManyRedirects, RedirectLoop,
-  InsecureRedirect, UnsupportedScheme, InvalidLocation, BodyNotReplayable, BodyStream,
-  ResponseTooLarge, RedirectRejected, UpgradeRequired, Cancelled,
+  Client, Headers, Response, Policy, pinning, request, coreVersion, HopsafeError, InvalidInputError,
+  NetworkError, RedirectError, BodyError, InvalidUrlError, InvalidHeaderError, InvalidMethodError,
+  InvalidConfigError, UnsupportedSchemeError, ConnectError, TlsError, TimeoutError, TransportError,
+  TooManyRedirectsError, RedirectLoopError, InsecureRedirectError, InvalidLocationError,
+  RedirectRejectedError, BodyNotReplayableError, BodyStreamError, ResponseTooLargeError,
+  UpgradeRequiredError, CancelledError,
 } = hopsafe

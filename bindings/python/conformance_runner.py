@@ -84,16 +84,22 @@ def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     try:
         resp = client(ready, scenario.get("client", {})).request(r["method"], url, **kw)
     except hopsafe.HopsafeError as e:
-        obs["error"] = type(e).__name__
+        obs["error"] = core_name(e)
         obs["history"] = hops(e.history)
         obs["write_accepted"] = e.write_accepted
-        if isinstance(e, hopsafe.UpgradeRequired):
+        if isinstance(e, hopsafe.UpgradeRequiredError):
             obs["upgrade"] = {"sdk": e.sdk, "minimum_version": e.minimum_version,
                               "current_version": e.current_version}
         return obs
     obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
                idempotency_key=resp.idempotency_key, history=hops(resp.history))
     return obs
+
+
+def core_name(e: hopsafe.HopsafeError) -> str:
+    """The core's error name the protocol reports: the class name without its ``Error``."""
+    name = type(e).__name__
+    return name if type(e) is hopsafe.HopsafeError else name.removesuffix("Error")
 
 
 def main() -> None:

@@ -110,11 +110,12 @@ pub(crate) enum Replayable {
     /// A stream not yet sent.
     Fresh(BodyStream),
     /// A stream that has been (partly) sent; its copy lives in the shared state.
-    Teed(Arc<Mutex<Tee>>),
+    Copying(Arc<Mutex<StreamCopy>>),
 }
 
-/// Shared state of a stream being sent and copied.
-pub(crate) struct Tee {
+/// A caller's stream being sent and, at the same time, copied for replay (shared by the
+/// [`SendBody`] that sends it and the [`Replayable`] that keeps the copy).
+pub(crate) struct StreamCopy {
     source: Option<BodyStream>,
     copy: BytesMut,
     limit: usize,
@@ -143,15 +144,15 @@ impl Replayable {
         }
     }
 
-    /// The body to send for the next attempt. A fresh stream is sent through a tee.
-    pub(crate) fn next_send(&mut self, limit: usize) -> OutBody {
+    /// The body to send for the next attempt. A fresh stream is copied for replay while it is sent.
+    pub(crate) fn next_send(&mut self, limit: usize) -> SendBody {
         match std::mem::replace(self, Replayable::Bytes(Bytes::new())) {
             Replayable::Bytes(b) => {
                 *self = Replayable::Bytes(b.clone());
-                OutBody::full(b)
+                SendBody::full(b)
             }
             Replayable::Fresh(stream) => {
-                let tee = Arc::new(Mutex::new(Tee {
+                let copy = Arc::new(Mutex::new(StreamCopy {
                     source: Some(stream),
                     copy: BytesMut::new(),
                     limit,
@@ -160,13 +161,13 @@ impl Replayable {
                     failed: None,
                     handed_over: false,
                 }));
-                *self = Replayable::Teed(tee.clone());
-                OutBody::Tee(tee)
+                *self = Replayable::Copying(copy.clone());
+                SendBody::Copying(copy)
             }
-            Replayable::Teed(tee) => {
-                // Only reached if `settle` was not called; treat as not replayable.
-                *self = Replayable::Teed(tee);
-                OutBody::full(Bytes::new())
+            Replayable::Copying(copy) => {
+                // Only reached if `finish_replay_copy` was not called; treat as not replayable.
+                *self = Replayable::Copying(copy);
+                SendBody::full(Bytes::new())
             }
         }
     }
@@ -174,7 +175,7 @@ impl Replayable {
     /// The error the caller's stream ended with, if it failed while being sent.
     pub(crate) fn stream_failure(&self) -> Option<String> {
         match self {
-            Replayable::Teed(tee) => lock(tee).failed.clone(),
+            Replayable::Copying(copy) => lock(copy).failed.clone(),
             _ => None,
         }
     }
@@ -182,20 +183,20 @@ impl Replayable {
     /// After an attempt: reads whatever the server did not read, so the copy is whole, and
     /// turns the body into bytes. Returns the limit when the stream was too large to keep,
     /// or the stream's own error.
-    pub(crate) async fn settle(&mut self) -> Result<(), SettleError> {
-        let Replayable::Teed(tee) = self else {
+    pub(crate) async fn finish_replay_copy(&mut self) -> Result<(), ReplayCopyError> {
+        let Replayable::Copying(copy) = self else {
             return Ok(());
         };
-        let tee = tee.clone();
-        lock(&tee).handed_over = true;
+        let copy = copy.clone();
+        lock(&copy).handed_over = true;
         loop {
             let mut source = {
-                let mut t = lock(&tee);
+                let mut t = lock(&copy);
                 if let Some(e) = &t.failed {
-                    return Err(SettleError::Stream(e.clone()));
+                    return Err(ReplayCopyError::Stream(e.clone()));
                 }
                 if t.overflowed {
-                    return Err(SettleError::TooLarge(t.limit));
+                    return Err(ReplayCopyError::TooLarge(t.limit));
                 }
                 if t.finished {
                     let bytes = std::mem::take(&mut t.copy).freeze();
@@ -205,23 +206,24 @@ impl Replayable {
                 }
                 match t.source.take() {
                     Some(s) => s,
-                    None => return Err(SettleError::TooLarge(t.limit)),
+                    None => return Err(ReplayCopyError::TooLarge(t.limit)),
                 }
             };
             let item = source.next().await;
-            let mut t = lock(&tee);
+            let mut t = lock(&copy);
             t.source = Some(source);
             t.record(item);
         }
     }
 }
 
-pub(crate) enum SettleError {
+/// Why [`Replayable::finish_replay_copy`] could not keep the whole body.
+pub(crate) enum ReplayCopyError {
     TooLarge(usize),
     Stream(String),
 }
 
-impl Tee {
+impl StreamCopy {
     fn record(&mut self, item: Option<Result<Bytes, std::io::Error>>) {
         match item {
             None => {
@@ -241,23 +243,25 @@ impl Tee {
     }
 }
 
-fn lock(tee: &Mutex<Tee>) -> std::sync::MutexGuard<'_, Tee> {
-    tee.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock(copy: &Mutex<StreamCopy>) -> std::sync::MutexGuard<'_, StreamCopy> {
+    copy.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The body type handed to hyper.
-pub(crate) enum OutBody {
+/// The body of one attempt, as handed to hyper.
+pub(crate) enum SendBody {
+    /// Known bytes, sent at once (`None` once sent, or when empty).
     Full(Option<Bytes>),
-    Tee(Arc<Mutex<Tee>>),
+    /// The caller's stream, copied for replay as it is read.
+    Copying(Arc<Mutex<StreamCopy>>),
 }
 
-impl OutBody {
+impl SendBody {
     pub(crate) fn full(b: Bytes) -> Self {
-        OutBody::Full((!b.is_empty()).then_some(b))
+        SendBody::Full((!b.is_empty()).then_some(b))
     }
 }
 
-impl http_body::Body for OutBody {
+impl http_body::Body for SendBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
@@ -266,9 +270,9 @@ impl http_body::Body for OutBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
-            OutBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            OutBody::Tee(tee) => {
-                let mut t = lock(tee);
+            SendBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            SendBody::Copying(copy) => {
+                let mut t = lock(copy);
                 // The engine took the stream over to finish the replay copy (the server
                 // answered before the upload ended): abort this send rather than end it,
                 // so the server never sees a cut body as complete, even when the copy has
@@ -301,15 +305,15 @@ impl http_body::Body for OutBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, OutBody::Full(None))
+        matches!(self, SendBody::Full(None))
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
-            OutBody::Full(b) => {
+            SendBody::Full(b) => {
                 http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
             }
-            OutBody::Tee(_) => http_body::SizeHint::default(),
+            SendBody::Copying(_) => http_body::SizeHint::default(),
         }
     }
 }

@@ -9,12 +9,12 @@ use crate::body::Body;
 use crate::config::{Config, Inner};
 use crate::error::{Error, Result};
 use crate::idempotency::{KeyChoice, KeyFormat};
-use crate::identity::IdentityHeaders;
 use crate::origin::TrustedOrigin;
 use crate::redirect::{RedirectAction, RedirectAttempt};
 use crate::request::{parse_header, parse_method, parse_url, Request};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
+use crate::sdk_identity::IdentityHeaders;
 
 pub use crate::config::{DEFAULT_MAX_REDIRECTS, DEFAULT_REPLAY_LIMIT, REDIRECT_BODY_DRAIN_LIMIT};
 

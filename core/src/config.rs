@@ -6,9 +6,9 @@ use http::HeaderMap;
 
 use crate::credentials::CredentialPolicy;
 use crate::idempotency::IdempotencyConfig;
-use crate::identity::{IdentityHeaders, SdkIdentity};
 use crate::redirect::Policy;
 use crate::retry::RetryPolicy;
+use crate::sdk_identity::{IdentityHeaders, SdkIdentity};
 use crate::transport::{Transport, TransportConfig};
 
 pub use crate::redirect::DEFAULT_MAX_REDIRECTS;

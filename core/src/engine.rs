@@ -1,7 +1,7 @@
 //! The redirect chain: sends each hop (with retries) and applies the policy modules
 //! ([`redirect`](crate::redirect), [`location`](crate::location),
 //! [`credentials`](crate::credentials), [`idempotency`](crate::idempotency),
-//! [`retry`](crate::retry), [`identity`](crate::identity)) between hops. Decisions live in
+//! [`retry`](crate::retry), [`sdk_identity`](crate::sdk_identity)) between hops. Decisions live in
 //! those modules; this file only sequences them.
 
 use std::borrow::Cow;
@@ -13,19 +13,19 @@ use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
 use url::Url;
 
-use crate::body::{Replayable, SettleError};
+use crate::body::{ReplayCopyError, Replayable};
 use crate::config::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::credentials::{redact_userinfo, take_userinfo};
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::history::{DropReason, DroppedHeader, Hop};
 use crate::idempotency::{self, assign_key, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
-use crate::identity;
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, Policy, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
 use crate::request::{Request, RequestOptions};
 use crate::response::{Response, ResponseBody};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
+use crate::sdk_identity;
 use crate::transport::{self, RespBody, SendError};
 
 /// The total deadline of a call: when it passes, and the duration it was set from.
@@ -160,16 +160,16 @@ async fn run(
         drain_redirect_body(incoming).await;
         if redirect::drops_body(&chain.method, &next_method) {
             hop.dropped.extend(drop_body(chain));
-        } else if let Err(e) = chain.body.settle().await {
+        } else if let Err(e) = chain.body.finish_replay_copy().await {
             chain.history.push(hop);
             return Err(match e {
-                SettleError::TooLarge(limit) => Error::BodyNotReplayable {
+                ReplayCopyError::TooLarge(limit) => Error::BodyNotReplayable {
                     status: parts.status.as_u16(),
                     location: next_url.to_string(),
                     limit,
                     history: Vec::new(),
                 },
-                SettleError::Stream(reason) => Error::BodyStream {
+                ReplayCopyError::Stream(reason) => Error::BodyStream {
                     reason,
                     history: Vec::new(),
                 },
@@ -276,14 +276,15 @@ async fn finish(
     let cfg = &inner.config;
     let mut body = ResponseBody::new(incoming, cfg.read_timeout, deadline);
     body.decode(&parts.headers, &chain.url);
-    if identity::may_be_refusal(parts.status, &parts.headers) {
-        let read = read_up_to(&mut body, &chain.url, identity::PROBLEM_BODY_LIMIT).await;
+    if sdk_identity::may_be_refusal(parts.status, &parts.headers) {
+        let read = read_up_to(&mut body, &chain.url, sdk_identity::PROBLEM_BODY_LIMIT).await;
         let (prefix, complete) = match read {
             Ok(read) => read,
             Err(e) => return Err(e.with_history(|| chain.history)),
         };
         if complete {
-            if let Some(e) = identity::upgrade_required(&prefix, &cfg.identity, chain.url.as_str())
+            if let Some(e) =
+                sdk_identity::upgrade_required(&prefix, &cfg.identity, chain.url.as_str())
             {
                 return Err(e.with_history(|| chain.history));
             }
@@ -357,7 +358,7 @@ async fn send_with_retries(
         if !retry::fits_before(Instant::now(), wait, deadline.map(|(at, _)| at)) {
             return give_up(outcome);
         }
-        if chain.body.settle().await.is_err() {
+        if chain.body.finish_replay_copy().await.is_err() {
             return give_up(outcome);
         }
         if let Ok(resp) = outcome {

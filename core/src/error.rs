@@ -1,5 +1,38 @@
-//! The one error type of hopsafe. Every binding maps these variants, by name, to its own
-//! exception or error classes.
+//! The one error type of hopsafe, and the groups its variants belong to. Every binding maps
+//! both, by name, to its own exception or error classes.
+//!
+//! The hierarchy, as every binding shows it (Python and Node name a class `<Variant>Error`,
+//! Kotlin `<Variant>Exception`, Swift keeps the enum case and adds `group`):
+//!
+//! ```text
+//! Error
+//! ├── InvalidInput            the request or an option cannot be used as given
+//! │   ├── InvalidUrl
+//! │   ├── InvalidHeader
+//! │   ├── InvalidMethod
+//! │   ├── InvalidConfig
+//! │   └── UnsupportedScheme    (a URL or a Location that is not http or https)
+//! ├── Network                 no usable answer came back over the connection
+//! │   ├── Connect
+//! │   ├── Tls
+//! │   ├── Timeout
+//! │   └── Transport
+//! ├── Redirect                the redirect chain breaks a rule
+//! │   ├── TooManyRedirects
+//! │   ├── RedirectLoop
+//! │   ├── InsecureRedirect
+//! │   ├── InvalidLocation
+//! │   └── RedirectRejected
+//! ├── Body                    the request or response body
+//! │   ├── BodyNotReplayable
+//! │   ├── BodyStream
+//! │   └── ResponseTooLarge
+//! ├── UpgradeRequired         (no group) the server refuses this SDK version
+//! └── Cancelled               (no group) the caller cancelled
+//! ```
+//!
+//! [`Error::HIERARCHY`] is this tree as data; the conformance crate's parity test checks every
+//! binding against it.
 
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -180,8 +213,59 @@ pub enum Error {
     Cancelled,
 }
 
+/// The group an [`Error`] belongs to: what a caller usually branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorGroup {
+    /// The request or an option cannot be used as given (a bug to fix, never worth a retry).
+    InvalidInput,
+    /// No usable answer came back over the connection (the server may or may not have
+    /// processed the request: see [`Error::write_accepted`] and the variant).
+    Network,
+    /// The redirect chain breaks a rule (length, loop, downgrade, `Location`, your hook).
+    Redirect,
+    /// The request body could not be sent again or read, or the response body is too large.
+    Body,
+}
+
+impl ErrorGroup {
+    /// Every group, in the order of the hierarchy.
+    pub const ALL: &'static [ErrorGroup] = &[
+        ErrorGroup::InvalidInput,
+        ErrorGroup::Network,
+        ErrorGroup::Redirect,
+        ErrorGroup::Body,
+    ];
+
+    /// The group's name, from which every binding derives its class name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorGroup::InvalidInput => "InvalidInput",
+            ErrorGroup::Network => "Network",
+            ErrorGroup::Redirect => "Redirect",
+            ErrorGroup::Body => "Body",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Error {
-    /// The variant's name, identical to the class name used by every binding.
+    /// The group of this error (`None` for [`Error::UpgradeRequired`] and
+    /// [`Error::Cancelled`], which stand alone).
+    pub fn group(&self) -> Option<ErrorGroup> {
+        let name = self.name();
+        Error::HIERARCHY
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, g)| *g)
+    }
+
+    /// The variant's name; every binding derives its class (or case) name from it.
     pub fn name(&self) -> &'static str {
         match self {
             Error::InvalidUrl { .. } => "InvalidUrl",
@@ -312,8 +396,33 @@ pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Every variant's [`name`](Error::name), in declaration order: the list each binding's
-    /// error classes must match (checked by the conformance crate's parity test).
+    /// Every variant's [`name`](Error::name) and [`group`](Error::group), in declaration
+    /// order: the hierarchy each binding's error classes must match (checked by the
+    /// conformance crate's parity test). The one place groups are defined.
+    pub const HIERARCHY: &'static [(&'static str, Option<ErrorGroup>)] = &[
+        ("InvalidUrl", Some(ErrorGroup::InvalidInput)),
+        ("InvalidHeader", Some(ErrorGroup::InvalidInput)),
+        ("InvalidMethod", Some(ErrorGroup::InvalidInput)),
+        ("InvalidConfig", Some(ErrorGroup::InvalidInput)),
+        ("Connect", Some(ErrorGroup::Network)),
+        ("Tls", Some(ErrorGroup::Network)),
+        ("Timeout", Some(ErrorGroup::Network)),
+        ("Transport", Some(ErrorGroup::Network)),
+        ("TooManyRedirects", Some(ErrorGroup::Redirect)),
+        ("RedirectLoop", Some(ErrorGroup::Redirect)),
+        ("InsecureRedirect", Some(ErrorGroup::Redirect)),
+        ("UnsupportedScheme", Some(ErrorGroup::InvalidInput)),
+        ("InvalidLocation", Some(ErrorGroup::Redirect)),
+        ("BodyNotReplayable", Some(ErrorGroup::Body)),
+        ("BodyStream", Some(ErrorGroup::Body)),
+        ("ResponseTooLarge", Some(ErrorGroup::Body)),
+        ("RedirectRejected", Some(ErrorGroup::Redirect)),
+        ("UpgradeRequired", None),
+        ("Cancelled", None),
+    ];
+
+    /// Every variant's [`name`](Error::name), in declaration order (the names of
+    /// [`Error::HIERARCHY`]).
     pub const NAMES: &'static [&'static str] = &[
         "InvalidUrl",
         "InvalidHeader",
@@ -437,5 +546,27 @@ mod names_tests {
         ];
         let names: Vec<_> = all.iter().map(Error::name).collect();
         assert_eq!(names, Error::NAMES);
+        let hierarchy: Vec<_> = Error::HIERARCHY.iter().map(|(n, _)| *n).collect();
+        assert_eq!(hierarchy, Error::NAMES);
+    }
+
+    #[test]
+    fn every_group_has_members_and_errors_know_their_group() {
+        for g in ErrorGroup::ALL {
+            assert!(Error::HIERARCHY.iter().any(|(_, h)| *h == Some(*g)), "{g}");
+        }
+        let connect = Error::Connect {
+            url: String::new(),
+            reason: String::new(),
+            source: None,
+            history: Vec::new(),
+        };
+        assert_eq!(connect.group(), Some(ErrorGroup::Network));
+        assert_eq!(
+            Error::invalid_config("x").group(),
+            Some(ErrorGroup::InvalidInput)
+        );
+        assert_eq!(Error::Cancelled.group(), None);
+        assert_eq!(ErrorGroup::Redirect.to_string(), "Redirect");
     }
 }

@@ -33,7 +33,6 @@ mod engine;
 pub mod error;
 pub mod history;
 pub mod idempotency;
-pub mod identity;
 pub mod location;
 mod options;
 pub mod origin;
@@ -44,6 +43,7 @@ pub mod response;
 pub mod retry;
 #[doc(hidden)]
 pub mod runtime;
+pub mod sdk_identity;
 mod transport;
 
 // The public surface, deliberately: the client and its request and response types, the error,
@@ -53,7 +53,7 @@ mod transport;
 
 pub use body::Body;
 pub use client::{Client, ClientBuilder, RequestBuilder};
-pub use error::{Error, Result, TimeoutPhase};
+pub use error::{Error, ErrorGroup, Result, TimeoutPhase};
 pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
 pub use options::ClientConfig;

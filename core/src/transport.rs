@@ -18,7 +18,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use url::Url;
 
-use crate::body::OutBody;
+use crate::body::SendBody;
 use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::proxy::{Proxies, ProxyConnector, ProxySettings};
 use crate::retry::Failure;
@@ -57,12 +57,12 @@ impl Default for TransportConfig {
 
 /// The pooled hyper client over TLS over [`ProxyConnector`], and the proxy rules it uses.
 pub(crate) struct Wire {
-    client: HyperClient<HttpsConnector<ProxyConnector>, OutBody>,
+    client: HyperClient<HttpsConnector<ProxyConnector>, SendBody>,
     proxies: Arc<Proxies>,
 }
 
 /// A request as a transport receives it.
-pub(crate) type WireRequest = http::Request<OutBody>;
+pub(crate) type WireRequest = http::Request<SendBody>;
 
 /// What a transport answers: the response head and a body to read, or a classified failure.
 pub(crate) type Sent = std::result::Result<http::Response<RespBody>, SendError>;

@@ -6,7 +6,7 @@
 //! <https://github.com/httpwg/structured-field-tests> (its `source` field names the files and
 //! commits).
 
-use hopsafe::identity::SdkIdentity;
+use hopsafe::sdk_identity::SdkIdentity;
 use hopsafe_pinning::{client_identity, parse_client_sdk, ClientIdentity, IdentityError};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;

@@ -227,7 +227,10 @@ async fn the_user_agent_is_the_fallback_identity() {
     .await;
     assert_eq!(old.0, 426);
     let problem: serde_json::Value = serde_json::from_str(&old.2).unwrap();
-    assert_eq!(problem["type"], hopsafe::identity::UPGRADE_REQUIRED_TYPE);
+    assert_eq!(
+        problem["type"],
+        hopsafe::sdk_identity::UPGRADE_REQUIRED_TYPE
+    );
     assert_eq!(
         (
             &problem["sdk"],

@@ -6,116 +6,14 @@
 //! qemu, the rest are checked by inspection (`dist_check`). Idempotent: every run replaces the
 //! artefacts it builds and reuses the tools it installed (`.hopsafe/dist-venv`, apt, rustup).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::util::{have, root, run, state_dir, target_dir, Result};
-
-/// Build tools from PyPI, installed into `.hopsafe/dist-venv` (pinned; checked on Debian 12).
-const TOOLS: &[(&str, &str)] = &[
-    ("maturin", "1.16.0"),
-    ("ziglang", "0.17.1"),
-    ("cargo-zigbuild", "0.24.1"),
-];
+use crate::util::{target_dir, Result, Tools};
 
 /// Where the artefacts go.
 pub fn out_dir() -> PathBuf {
     target_dir().join("dist")
-}
-
-/// The build tools: a venv whose `bin/` goes first on PATH (maturin, cargo-zigbuild, and the
-/// `python3 -m ziglang` that cargo-zigbuild falls back to for `zig`).
-pub struct Tools {
-    /// The venv's `bin/`.
-    pub bin: PathBuf,
-}
-
-impl Tools {
-    /// Installs the tools when missing.
-    pub fn ensure() -> Result<Tools> {
-        let python = crate::python::ensure_venv(&state_dir().join("dist-venv"), TOOLS)?;
-        let bin = python.parent().ok_or("bad venv")?.to_path_buf();
-        Ok(Tools { bin })
-    }
-
-    /// A command from the venv (or PATH) with the venv first on PATH.
-    pub fn cmd(&self, program: &str) -> Command {
-        let local = self.bin.join(program);
-        let mut c = Command::new(if local.exists() {
-            local
-        } else {
-            PathBuf::from(program)
-        });
-        c.env("PATH", self.path()).current_dir(root());
-        c
-    }
-
-    /// PATH with the venv first.
-    pub fn path(&self) -> String {
-        format!(
-            "{}:{}",
-            self.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        )
-    }
-}
-
-/// `rustup target add` for targets not installed yet.
-pub fn rust_targets(targets: &[&str]) -> Result {
-    let installed =
-        crate::util::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    run(Command::new("rustup")
-        .args(["target", "add"])
-        .args(&missing))
-}
-
-/// Debian packages, installed when one of `programs` is missing (`apt-get update` first).
-pub fn apt(programs: &[&str], packages: &[&str]) -> Result {
-    if programs.iter().all(|p| have(p)) {
-        return Ok(());
-    }
-    if !have("apt-get") {
-        return Err(format!(
-            "need {} (Debian packages {}); install them",
-            programs.join(", "),
-            packages.join(" ")
-        ));
-    }
-    let lock = ["-o", "DPkg::Lock::Timeout=600", "-q"];
-    run(Command::new("apt-get").args(lock).arg("update"))?;
-    run(Command::new("apt-get")
-        .args(lock)
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages))
-}
-
-/// A fresh (emptied) directory.
-pub fn fresh_dir(dir: &Path) -> Result<PathBuf> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(dir.to_path_buf())
-}
-
-/// Files in `dir` whose name ends with `suffix`, sorted.
-pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    v.sort();
-    v
 }
 
 /// One line of the closing summary: what was built and how it was checked.

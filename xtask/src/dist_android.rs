@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist_jvm::{cross_path, dist_dir, machine, mkdir, size_mib, strip_copy, VERSION};
-use crate::util::{cargo, have, output, root, run, target_dir, Result};
+use crate::dist_jvm::{dist_dir, machine, size_mib, strip_copy, VERSION};
+use crate::util::{cargo, cross_tools, have, mkdir, output, root, run, target_dir, Result};
 
 /// Android ABIs: (AAR folder, Rust target, ELF machine).
 const ABIS: &[(&str, &str, u16)] = &[
@@ -51,7 +51,7 @@ fn android_libs(path: &str) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     let targets: Vec<&str> = ABIS.iter().map(|a| a.1).collect();
-    cross_path(&targets)?;
+    cross_tools(&targets)?;
     if !have("cargo-ndk") {
         run(cargo().args(["install", "--locked", "cargo-ndk", "--version", "3.5.4"]))?;
     }

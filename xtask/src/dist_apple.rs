@@ -12,10 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist_jvm::{build_native, cross_path, ensure_targets, strip_copy};
+use crate::dist_jvm::{build_native, strip_copy};
 use crate::kotlin::{generate, host_target, write};
 use crate::swift::{assemble_package, copy};
-use crate::util::{cargo, output, root, run, state_dir, target_dir, Result};
+use crate::util::{
+    cargo, cross_tools, output, root, run, rust_targets, state_dir, target_dir, Result, Tools,
+};
 
 /// One XCFramework library: identifier, platform, variant, and (Rust target, arch) per slice.
 struct Slice {
@@ -157,7 +159,7 @@ fn build_static(target: &str, path: &str) -> Result<PathBuf> {
     .env("PATH", path)
     .current_dir(root());
     if !cfg!(target_os = "macos") {
-        let python = state_dir().join("cross/bin/python");
+        let python = Tools::ensure()?.python();
         let zig_lib = output(Command::new(&python).args([
             "-c",
             "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib'))",
@@ -230,12 +232,12 @@ fn xcframework(gen: &Path) -> Result {
         .iter()
         .flat_map(|s| s.archs.iter().map(|a| a.0))
         .collect();
-    // Xcode's toolchain on macOS; zig (from the cross venv) elsewhere.
+    // Xcode's toolchain on macOS; zig (from the cross-build venv) elsewhere.
     let path = if cfg!(target_os = "macos") {
-        ensure_targets(&targets)?;
+        rust_targets(&targets)?;
         std::env::var("PATH").unwrap_or_default()
     } else {
-        cross_path(&targets)?
+        cross_tools(&targets)?.path()
     };
     let xcf = swift_dist().join("hopsafe_ffiFFI.xcframework");
     let _ = std::fs::remove_dir_all(&xcf);

@@ -54,7 +54,7 @@ pub const WINDOWS: &[&str] = &[
 ];
 
 fn tool(name: &str) -> Result<Command> {
-    crate::dist::apt(&[name], &["llvm"])?;
+    crate::util::apt(&[name], &["llvm"])?;
     Ok(Command::new(name))
 }
 

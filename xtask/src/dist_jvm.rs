@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::kotlin::{check_artefact, deploy, generate, host_target, jna_resource};
-use crate::util::{cargo, have, output, root, run, state_dir, target_dir, Result};
+use crate::util::{cargo, cross_tools, have, mkdir, output, root, run, target_dir, Result};
 
 pub const VERSION: &str = "0.1.0";
 
@@ -23,46 +23,6 @@ const CROSS_TARGETS: &[&str] = &[
 
 pub fn dist_dir() -> PathBuf {
     target_dir().join("dist")
-}
-
-pub fn mkdir(dir: &Path) -> Result {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
-}
-
-/// Installs what cross builds need, once: the Rust targets, zig and cargo-zigbuild (PyPI, in
-/// `.hopsafe/cross`), mingw-w64 for Windows. Returns a PATH with the venv's tools first.
-pub fn cross_path(targets: &[&str]) -> Result<String> {
-    ensure_targets(targets)?;
-    if targets.iter().any(|t| t.ends_with("windows-gnu")) && !have("x86_64-w64-mingw32-gcc") {
-        run(Command::new("apt-get").arg("update"))?;
-        run(Command::new("apt-get").args(["install", "-y", "gcc-mingw-w64-x86-64"]))?;
-    }
-    let python = crate::python::ensure_venv(
-        &state_dir().join("cross"),
-        &[("ziglang", "0.17.1"), ("cargo_zigbuild", "0.24.1")],
-    )?;
-    let bin = python.parent().ok_or("venv has no bin")?;
-    Ok(format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    ))
-}
-
-/// `rustup target add` for the targets not installed yet.
-pub fn ensure_targets(targets: &[&str]) -> Result {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    let missing: Vec<&str> = targets
-        .iter()
-        .map(|t| t.trim_end_matches(".2.17"))
-        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
-        .collect();
-    if !missing.is_empty() {
-        run(Command::new("rustup")
-            .args(["target", "add"])
-            .args(&missing))?;
-    }
-    Ok(())
 }
 
 /// Builds the release `hopsafe_ffi` library for `target` and returns its path.
@@ -206,7 +166,7 @@ pub fn dist(all: bool) -> Result {
         targets.extend(CROSS_TARGETS.iter().filter(|t| **t != host));
     }
     let path = if all {
-        cross_path(&targets)?
+        cross_tools(&targets)?.path()
     } else {
         std::env::var("PATH").unwrap_or_default()
     };

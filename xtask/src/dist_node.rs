@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist::{files_ending, fresh_dir, out_dir, Built, Tools};
+use crate::dist::{out_dir, Built};
 use crate::dist_check::{self, Expect};
-use crate::util::{root, run, target_dir, Result};
+use crate::util::{files_ending, fresh_dir, root, run, rust_targets, target_dir, Result, Tools};
 
 /// One platform package.
 pub struct Addon {
@@ -130,7 +130,7 @@ pub fn dist(tools: &Tools, all: bool) -> Result<Vec<Built>> {
     let addons: Vec<&Addon> = std::iter::once(&HOST)
         .chain(CROSS.iter().filter(|_| all))
         .collect();
-    crate::dist::rust_targets(&addons.iter().map(|a| a.target).collect::<Vec<_>>())?;
+    rust_targets(&addons.iter().map(|a| a.target).collect::<Vec<_>>())?;
     let main = pack_main(&npm_out())?;
     let mut built = vec![Built {
         file: main.clone(),

@@ -5,9 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist::{files_ending, fresh_dir, out_dir, Built, Tools};
+use crate::dist::{out_dir, Built};
 use crate::dist_check::{self, Expect};
-use crate::util::{output, root, run, state_dir, target_dir, Result};
+use crate::util::{
+    cross_tools, files_ending, fresh_dir, output, root, run, state_dir, target_dir, Result, Tools,
+};
 
 /// One wheel: its label, Rust target, maturin flags and the expected platform tag.
 struct Wheel {
@@ -102,10 +104,7 @@ pub fn dist(tools: &Tools, all: bool) -> Result<Vec<Built>> {
     let wheels: Vec<&Wheel> = std::iter::once(&HOST)
         .chain(CROSS.iter().filter(|_| all))
         .collect();
-    crate::dist::rust_targets(&wheels.iter().map(|w| w.target).collect::<Vec<_>>())?;
-    if all {
-        crate::dist::apt(&["x86_64-w64-mingw32-gcc"], &["gcc-mingw-w64-x86-64"])?;
-    }
+    cross_tools(&wheels.iter().map(|w| w.target).collect::<Vec<_>>())?;
     for w in wheels {
         let file = build(tools, w)?;
         let mut check = inspect(tools, &file, w)?;

@@ -63,7 +63,7 @@ fn mirror() -> String {
 
 /// The root, made when missing.
 fn ensure_root() -> Result<PathBuf> {
-    crate::dist::apt(
+    crate::util::apt(
         &["qemu-aarch64-static", "debootstrap", "update-binfmts"],
         &["qemu-user-static", "binfmt-support", "debootstrap"],
     )?;
@@ -78,7 +78,7 @@ fn ensure_root() -> Result<PathBuf> {
 fn work_dir(root: &Path, name: &str) -> Result<(PathBuf, String)> {
     let inside = format!("/tmp/hopsafe-dist/{name}");
     let host = root.join(inside.trim_start_matches('/'));
-    crate::dist::fresh_dir(&host)?;
+    crate::util::fresh_dir(&host)?;
     Ok((host, inside))
 }
 

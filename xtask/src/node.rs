@@ -44,7 +44,7 @@ pub fn build() -> Result {
 /// the README quick starts there against the installed package.
 fn pack_check(server: &std::path::Path) -> Result {
     use crate::dist_node::{install, pack_main, pack_platform, HOST};
-    let out = crate::dist::fresh_dir(&state_dir().join("npm-pack"))?;
+    let out = crate::util::fresh_dir(&state_dir().join("npm-pack"))?;
     let main = pack_main(&out)?;
     let addon = dir().join(format!("hopsafe.{}.node", HOST.name));
     let platform = pack_platform(&HOST, &addon, &out)?;

@@ -121,7 +121,7 @@ pub fn test() -> Result {
 /// from a copy outside the source tree against the installed package.
 fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
     let venv_bin = python.parent().ok_or("bad venv")?;
-    let wheels = crate::dist::fresh_dir(&state_dir().join("test-wheel"))?;
+    let wheels = crate::util::fresh_dir(&state_dir().join("test-wheel"))?;
     run(Command::new(venv_bin.join("maturin"))
         .args(["build", "--quiet", "-i"])
         .arg(python)
@@ -129,7 +129,7 @@ fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
         .arg(dir.join("Cargo.toml"))
         .arg("-o")
         .arg(&wheels))?;
-    let wheel = crate::dist::files_ending(&wheels, ".whl")
+    let wheel = crate::util::files_ending(&wheels, ".whl")
         .pop()
         .ok_or("maturin build made no wheel")?;
     let work = state_dir().join("test-installed");
@@ -146,7 +146,7 @@ fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
         ));
     }
     eprintln!("  testing {} installed at {origin}", wheel.display());
-    let tests = crate::dist::fresh_dir(&work.join("suite"))?.join("tests");
+    let tests = crate::util::fresh_dir(&work.join("suite"))?.join("tests");
     crate::util::copy_dir(&dir.join("tests"), &tests)?;
     run(Command::new(&fresh)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])

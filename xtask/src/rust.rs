@@ -20,7 +20,7 @@ pub fn lint() -> Result {
 /// failover example.
 pub fn test() -> Result {
     // The proxy tests (core/tests/proxies.rs, the conformance suite) start these real proxies.
-    crate::dist::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
+    crate::util::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
     run(cargo()
         .args(["test", "--workspace", "--features", CORE_FEATURES])
         .args(

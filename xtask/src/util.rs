@@ -1,4 +1,5 @@
-//! Small helpers shared by the xtask steps: running commands, paths, timing.
+//! Small helpers shared by the xtask steps: running commands, paths, timing, directories,
+//! and the tools cross builds need (Rust targets, Debian packages, zig and cargo-zigbuild).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -118,7 +119,7 @@ impl TestServer {
     /// [`TestServer::start`] with the real proxies beside it (`--proxies`: tinyproxy and
     /// Dante, installed from Debian when missing), as the conformance scenarios need.
     pub fn start_with_proxies() -> Result<TestServer> {
-        crate::dist::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
+        crate::util::apt(&["tinyproxy", "danted"], &["tinyproxy", "dante-server"])?;
         TestServer::start_with(&["--proxies"])
     }
 
@@ -176,4 +177,126 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result {
         }
     }
     Ok(())
+}
+
+/// A fresh (emptied) directory.
+pub fn fresh_dir(dir: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+/// Creates `dir` and its parents.
+pub fn mkdir(dir: &Path) -> Result {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Files in `dir` whose name ends with `suffix`, sorted.
+pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Debian packages, installed when one of `programs` is missing (`apt-get update` first).
+pub fn apt(programs: &[&str], packages: &[&str]) -> Result {
+    if programs.iter().all(|p| have(p)) {
+        return Ok(());
+    }
+    if !have("apt-get") {
+        return Err(format!(
+            "need {} (Debian packages {}); install them",
+            programs.join(", "),
+            packages.join(" ")
+        ));
+    }
+    let lock = ["-o", "DPkg::Lock::Timeout=600", "-q"];
+    run(Command::new("apt-get").args(lock).arg("update"))?;
+    run(Command::new("apt-get")
+        .args(lock)
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages))
+}
+
+/// `rustup target add` for the targets not installed yet (a zig glibc suffix such as
+/// `.2.17` is ignored).
+pub fn rust_targets(targets: &[&str]) -> Result {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    let missing: Vec<&str> = targets
+        .iter()
+        .map(|t| t.trim_end_matches(".2.17"))
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing))
+}
+
+/// Cross-build tools from PyPI, installed into `.hopsafe/dist-venv` (pinned; checked on
+/// Debian 12): maturin, zig and cargo-zigbuild.
+const CROSS_TOOLS: &[(&str, &str)] = &[
+    ("maturin", "1.16.0"),
+    ("ziglang", "0.17.1"),
+    ("cargo-zigbuild", "0.24.1"),
+];
+
+/// The cross-build tools: a venv whose `bin/` goes first on PATH (maturin, cargo-zigbuild,
+/// and the `python3 -m ziglang` that cargo-zigbuild falls back to for `zig`).
+pub struct Tools {
+    /// The venv's `bin/`.
+    pub bin: PathBuf,
+}
+
+impl Tools {
+    /// Installs the tools when missing.
+    pub fn ensure() -> Result<Tools> {
+        let python = crate::python::ensure_venv(&state_dir().join("dist-venv"), CROSS_TOOLS)?;
+        let bin = python.parent().ok_or("bad venv")?.to_path_buf();
+        Ok(Tools { bin })
+    }
+
+    /// A command from the venv (or PATH) with the venv first on PATH.
+    pub fn cmd(&self, program: &str) -> Command {
+        let local = self.bin.join(program);
+        let mut c = Command::new(if local.exists() {
+            local
+        } else {
+            PathBuf::from(program)
+        });
+        c.env("PATH", self.path()).current_dir(root());
+        c
+    }
+
+    /// The venv's Python (it imports `ziglang`).
+    pub fn python(&self) -> PathBuf {
+        self.bin.join("python")
+    }
+
+    /// PATH with the venv first.
+    pub fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+}
+
+/// Everything a cross build for `targets` needs, installed once: the Rust targets, mingw-w64
+/// when one is Windows GNU, zig and cargo-zigbuild.
+pub fn cross_tools(targets: &[&str]) -> Result<Tools> {
+    rust_targets(targets)?;
+    if targets.iter().any(|t| t.ends_with("windows-gnu")) {
+        apt(&["x86_64-w64-mingw32-gcc"], &["gcc-mingw-w64-x86-64"])?;
+    }
+    Tools::ensure()
 }

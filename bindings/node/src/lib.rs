@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, JsDeferred, Result};
 use napi_derive::napi;
 
-use hopsafe_bridge as convert;
+use hopsafe_bridge as bridge;
 
 /// The outcome of one call: `ok`, the response or error document, and the body.
 #[napi(object)]
@@ -35,9 +35,9 @@ impl NativeClient {
     /// document when the configuration is invalid.
     #[napi(constructor, catch_unwind)]
     pub fn new(config: String) -> Result<Self> {
-        convert::build_client(&config, "node")
+        bridge::build_client(&config, "node")
             .map(|client| NativeClient { client })
-            .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
+            .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
     }
 
     /// Sends a request; the promise resolves (never rejects) with the outcome.
@@ -81,7 +81,7 @@ impl NativeClient {
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred()?;
         let settle = Settle(Some(deferred));
-        let (abort, outcome) = convert::spawn(self.client.clone(), request, body);
+        let (abort, outcome) = bridge::spawn(self.client.clone(), request, body);
         cancel.arm(abort);
         hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
         Ok(promise)
@@ -91,7 +91,7 @@ impl NativeClient {
 /// The writable side of a streamed request body.
 #[napi]
 pub struct BodyWriter {
-    tx: Mutex<Option<convert::BodySender>>,
+    tx: Mutex<Option<bridge::BodySender>>,
     body: Mutex<Option<hopsafe::Body>>,
 }
 
@@ -108,7 +108,7 @@ impl BodyWriter {
     /// A writer whose body is not sent yet (pass it to `sendStream`).
     #[napi(constructor)]
     pub fn new() -> Self {
-        let (tx, body) = convert::body_channel(4);
+        let (tx, body) = bridge::body_channel(4);
         BodyWriter {
             tx: Mutex::new(Some(tx)),
             body: Mutex::new(Some(body)),
@@ -161,7 +161,7 @@ type Resolver = Box<dyn FnOnce(Env) -> Result<NativeResult> + Send>;
 struct Settle(Option<JsDeferred<NativeResult, Resolver>>);
 
 impl Settle {
-    fn resolve(mut self, outcome: convert::Outcome) {
+    fn resolve(mut self, outcome: bridge::Outcome) {
         if let Some(d) = self.0.take() {
             d.resolve(Box::new(move |_env| Ok(to_result(outcome))));
         }
@@ -171,22 +171,22 @@ impl Settle {
 impl Drop for Settle {
     fn drop(&mut self) {
         if let Some(d) = self.0.take() {
-            let meta = convert::internal_json();
+            let meta = bridge::internal_json();
             d.resolve(Box::new(move |_env| {
-                Ok(to_result(convert::Outcome::Err(meta)))
+                Ok(to_result(bridge::Outcome::Err(meta)))
             }));
         }
     }
 }
 
-fn to_result(outcome: convert::Outcome) -> NativeResult {
+fn to_result(outcome: bridge::Outcome) -> NativeResult {
     match outcome {
-        convert::Outcome::Ok { meta, body } => NativeResult {
+        bridge::Outcome::Ok { meta, body } => NativeResult {
             ok: true,
             meta,
             body: body.into(),
         },
-        convert::Outcome::Err(meta) => NativeResult {
+        bridge::Outcome::Err(meta) => NativeResult {
             ok: false,
             meta,
             body: Vec::new().into(),
@@ -254,9 +254,9 @@ impl NativePolicy {
     /// document when it is invalid.
     #[napi(constructor, catch_unwind)]
     pub fn new(text: String, format: String) -> Result<Self> {
-        convert::load_policy(&text, &format)
+        bridge::load_policy(&text, &format)
             .map(|policy| NativePolicy { policy })
-            .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
+            .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
     }
 
     /// `null` to let the request through, or the refusal to send.
@@ -271,7 +271,7 @@ impl NativePolicy {
             .into_iter()
             .filter_map(|mut kv| (kv.len() == 2).then(|| (kv.remove(0), kv.remove(0))))
             .collect();
-        convert::evaluate_policy(&self.policy, &method, &path, &pairs)
+        bridge::evaluate_policy(&self.policy, &method, &path, &pairs)
             .map(|(status, body)| NativeDenial { status, body })
     }
 }

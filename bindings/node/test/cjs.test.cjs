@@ -5,6 +5,6 @@ const { test } = require('node:test')
 test('require("hopsafe") works', () => {
   const hopsafe = require('../index.js')
   assert.equal(typeof hopsafe.Client, 'function')
-  assert.equal(new hopsafe.InvalidUrl('x').name, 'InvalidUrl')
+  assert.equal(new hopsafe.InvalidUrlError('x').name, 'InvalidUrlError')
   assert.ok(hopsafe.coreVersion())
 })

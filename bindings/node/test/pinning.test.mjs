@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { after, before, it } from 'node:test'
 
-import { Client, InvalidConfig, pinning, Policy, UpgradeRequired } from '../index.mjs'
+import { Client, InvalidConfigError, pinning, Policy, UpgradeRequiredError } from '../index.mjs'
 
 const POLICY = JSON.stringify({ unknown: 'deny_writes', rules: [{ sdk: 'acme-node', minimum: '2.5.0', methods: 'writes', path_prefix: '/v1/' }] })
 let server
@@ -18,9 +18,9 @@ before(async () => {
 })
 after(() => server.close())
 
-it('refuses old SDK writes with UpgradeRequired and lets the rest through', async () => {
+it('refuses old SDK writes with UpgradeRequiredError and lets the rest through', async () => {
   const old = new Client({ sdkName: 'acme-node', sdkVersion: '2.4.0' })
-  await assert.rejects(old.post(`${base}/v1/orders`, { json: { a: 1 } }), (e) => e instanceof UpgradeRequired && e.minimumVersion === '2.5.0' && e.currentVersion === '2.4.0')
+  await assert.rejects(old.post(`${base}/v1/orders`, { json: { a: 1 } }), (e) => e instanceof UpgradeRequiredError && e.minimumVersion === '2.5.0' && e.currentVersion === '2.4.0')
   assert.deepEqual(applied, [])
   assert.equal((await old.get(`${base}/v1/orders`)).status, 200)
   assert.equal((await new Client({ sdkName: 'acme-node', sdkVersion: '2.10.0' }).post(`${base}/v1/orders`, { body: 'x' })).status, 200)
@@ -31,6 +31,6 @@ it('refuses old SDK writes with UpgradeRequired and lets the rest through', asyn
 })
 
 it('refuses bad policies', () => {
-  assert.throws(() => new Policy('{"rules":[{"sdk":"a","minimum":"one"}]}', 'json'), InvalidConfig)
+  assert.throws(() => new Policy('{"rules":[{"sdk":"a","minimum":"one"}]}', 'json'), InvalidConfigError)
   assert.throws(() => pinning({}), TypeError)
 })

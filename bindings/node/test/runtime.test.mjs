@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { BodyNotReplayable, Cancelled, Client } from '../index.mjs'
+import { BodyNotReplayableError, CancelledError, Client } from '../index.mjs'
 import { startLab } from './lab.mjs'
 
 let lab
@@ -40,7 +40,7 @@ describe('runtime', () => {
       const pending = new Client().get(`http://127.0.0.1:${server.address().port}/hang`, { signal: ac.signal })
       await new Promise((resolve) => server.once('request', resolve))
       ac.abort(new Error('user gave up'))
-      await assert.rejects(pending, (e) => e instanceof Cancelled && e.cause?.message === 'user gave up')
+      await assert.rejects(pending, (e) => e instanceof CancelledError && e.cause?.message === 'user gave up')
       await Promise.race([seen, new Promise((_, reject) => setTimeout(() => reject(new Error('server never saw the close')), 3000))])
     } finally {
       server.closeAllConnections()
@@ -60,7 +60,7 @@ describe('runtime', () => {
     const r = spawnSync(process.execPath, ['-e', script, lab.origins.a], { encoding: 'utf8', timeout: 15_000 })
     assert.equal(r.error, undefined, 'the child did not exit by itself')
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout.trim(), '200 Cancelled')
+    assert.equal(r.stdout.trim(), '200 CancelledError')
   })
 })
 
@@ -86,11 +86,11 @@ describe('streamed bodies', () => {
     assert.deepEqual(rec.headers['transfer-encoding'], ['chunked'])
   })
 
-  it('fails a 307 past replayLimit with BodyNotReplayable, never a truncated resend', async () => {
+  it('fails a 307 past replayLimit with BodyNotReplayableError, never a truncated resend', async () => {
     const [id, url] = await lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200, apply: true }])
     async function * big () { for (let i = 0; i < 16; i++) yield Buffer.alloc(4096, i) }
     await assert.rejects(new Client({ replayLimit: 4096 }).post(url, { body: big() }),
-      (e) => e instanceof BodyNotReplayable && e.code === 'HOPSAFE_BODY_NOT_REPLAYABLE' && e.history.length === 1)
+      (e) => e instanceof BodyNotReplayableError && e.code === 'HOPSAFE_BODY_NOT_REPLAYABLE' && e.history.length === 1)
     const recs = await lab.records(id)
     assert.equal(recs.length, 1, 'nothing was resent')
     assert.equal(recs[0].body_len, 16 * 4096)

@@ -96,13 +96,13 @@ async function storm (hopsafe, lab, origin, rand, ctx) {
   const outcomes = await Promise.allSettled(pending)
   client = null
 
-  // What the client saw: an aborted request either rejected with Cancelled or (the abort
+  // What the client saw: an aborted request either rejected with CancelledError or (the abort
   // came after it ended) succeeded; every other request succeeded with its own body.
   const cancelled = new Set()
   for (const [i, o] of outcomes.entries()) {
     if (o.status === 'rejected') {
       assert.ok(aborted.has(i), `request ${i} failed without an abort: ${o.reason?.stack ?? o.reason} ${ctx}`)
-      assert.ok(o.reason instanceof hopsafe.Cancelled, `request ${i}: ${o.reason?.stack ?? o.reason} ${ctx}`)
+      assert.ok(o.reason instanceof hopsafe.CancelledError, `request ${i}: ${o.reason?.stack ?? o.reason} ${ctx}`)
       assert.equal(o.reason.cause?.message, `storm abort ${i}`, `the abort reason is the cause ${ctx}`)
       cancelled.add(i)
       continue

@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in the node test step: the public types in use.
-import { Client, HopsafeError, TooManyRedirects, type Hop, type Response } from '../index.js'
+import { Client, HopsafeError, TooManyRedirectsError, type Hop, type Response } from '../index.js'
 
 async function demo (): Promise<void> {
   const client = new Client({ trustedOrigins: ['https://*.api.example.com'], keyHonoringOrigins: ['https://api.example.com'], retry: { maxAttempts: 2 } })
@@ -12,7 +12,7 @@ async function demo (): Promise<void> {
     const key: string | null = resp.idempotencyKey
     console.log(resp.status, resp.headers.get('content-type'), first?.dropped[0]?.reason, key, await resp.json<{ id: number }>())
   } catch (e) {
-    if (e instanceof TooManyRedirects) console.log(e.history.length)
+    if (e instanceof TooManyRedirectsError) console.log(e.history.length)
     else if (e instanceof HopsafeError) console.log(e.code, e.url, e.writeAccepted)
   }
 }

@@ -8,7 +8,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use hopsafe_bridge as convert;
+use hopsafe_bridge as bridge;
 use hopsafe_bridge::{build_client, build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
@@ -24,7 +24,7 @@ impl NativeClient {
     fn create(config: &str) -> (Option<NativeClient>, Option<String>) {
         match build_client(config, "python") {
             Ok(client) => (Some(NativeClient { client }), None),
-            Err(e) => (None, Some(convert::error_json(&e))),
+            Err(e) => (None, Some(bridge::error_json(&e))),
         }
     }
 
@@ -38,9 +38,7 @@ impl NativeClient {
         let client = self.client.clone();
         let request = request.to_owned();
         let outcome = py.detach(move || {
-            hopsafe::runtime::block_on(
-                async move { convert::execute(client, &request, body).await },
-            )
+            hopsafe::runtime::block_on(async move { bridge::execute(client, &request, body).await })
         });
         into_py(outcome, py)
     }
@@ -55,8 +53,8 @@ impl NativeClient {
         request: &str,
         chunks: &Bound<'py, PyAny>,
     ) -> PyResult<(bool, String, Bound<'py, PyBytes>)> {
-        let (tx, body) = convert::body_channel(4);
-        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), Some(body));
+        let (tx, body) = bridge::body_channel(4);
+        let (abort, outcome) = bridge::spawn(self.client.clone(), request.to_owned(), Some(body));
         let mut failure = None;
         for item in chunks.try_iter()? {
             match item.and_then(|c| c.extract::<Vec<u8>>()) {
@@ -91,7 +89,7 @@ impl NativeClient {
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
     fn start_stream(&self, request: &str, wake: Py<PyAny>) -> (NativeHandle, NativeBodyWriter) {
-        let (tx, body) = convert::body_channel(4);
+        let (tx, body) = bridge::body_channel(4);
         let handle = self.start_with(request, Some(body), wake);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
@@ -107,7 +105,7 @@ impl NativeClient {
         body: Option<hopsafe::Body>,
         wake: Py<PyAny>,
     ) -> NativeHandle {
-        let (abort, outcome) = convert::spawn(self.client.clone(), request.to_owned(), body);
+        let (abort, outcome) = bridge::spawn(self.client.clone(), request.to_owned(), body);
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let filled = slot.clone();
         hopsafe::runtime::shared().spawn(async move {
@@ -131,7 +129,7 @@ impl NativeClient {
 /// it from a worker thread).
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeBodyWriter {
-    tx: std::sync::Mutex<Option<convert::BodySender>>,
+    tx: std::sync::Mutex<Option<bridge::BodySender>>,
 }
 
 #[pymethods]
@@ -201,9 +199,9 @@ impl NativePolicy {
     /// Loads a policy from JSON or TOML text; returns (policy, None) or (None, error JSON).
     #[staticmethod]
     fn load(text: &str, format: &str) -> (Option<NativePolicy>, Option<String>) {
-        match convert::load_policy(text, format) {
+        match bridge::load_policy(text, format) {
             Ok(policy) => (Some(NativePolicy { policy }), None),
-            Err(e) => (None, Some(convert::error_json(&e))),
+            Err(e) => (None, Some(bridge::error_json(&e))),
         }
     }
 
@@ -214,7 +212,7 @@ impl NativePolicy {
         path: &str,
         headers: Vec<(String, String)>,
     ) -> Option<(u16, String)> {
-        convert::evaluate_policy(&self.policy, method, path, &headers)
+        bridge::evaluate_policy(&self.policy, method, path, &headers)
     }
 }
 
@@ -224,7 +222,7 @@ fn validate(request: &str) -> Option<String> {
     let client = hopsafe::Client::new().ok()?;
     build_request(&client, request, None)
         .err()
-        .map(|e| convert::error_json(&e))
+        .map(|e| bridge::error_json(&e))
 }
 
 /// The hopsafe core version compiled into this module.

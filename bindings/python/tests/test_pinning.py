@@ -46,7 +46,7 @@ def pinned_server():
 def test_old_sdk_writes_are_refused_with_upgrade_required(pinned_server) -> None:
     base, applied = pinned_server
     old = hopsafe.Client(sdk_name="acme-python", sdk_version="2.4.0")
-    with pytest.raises(hopsafe.UpgradeRequired) as e:
+    with pytest.raises(hopsafe.UpgradeRequiredError) as e:
         old.post(base + "/v1/orders", json={"a": 1})
     assert (e.value.minimum_version, e.value.current_version) == ("2.5.0", "2.4.0")
     assert applied == []
@@ -56,7 +56,7 @@ def test_old_sdk_writes_are_refused_with_upgrade_required(pinned_server) -> None
         assert new.post(base + "/v1/orders", json={"a": 1}).status_code == 200
     assert applied == ["GET", "POST", "POST"]
     rc = hopsafe.Client(sdk_name="acme-python", sdk_version="2.5.0-rc.1")
-    with pytest.raises(hopsafe.UpgradeRequired):
+    with pytest.raises(hopsafe.UpgradeRequiredError):
         rc.put(base + "/v1/orders", content=b"x")
 
 
@@ -98,7 +98,7 @@ def test_asgi_middleware_refuses_and_passes() -> None:
 
 
 def test_bad_policies_are_refused() -> None:
-    with pytest.raises(hopsafe.InvalidConfig):
+    with pytest.raises(hopsafe.InvalidConfigError):
         Policy('[[rules]]\nsdk = "a"\nminimum = "one"')
-    with pytest.raises(hopsafe.InvalidConfig):
+    with pytest.raises(hopsafe.InvalidConfigError):
         Policy("{}", format="yaml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import threading
 
@@ -87,7 +88,7 @@ def test_same_origin_and_trusted_origins_keep_credentials(lab: Lab) -> None:
 
 def test_downgrade_is_refused_unless_allowed(lab: Lab) -> None:
     sid, url = lab.script([{"status": 307, "location": "{a}/s/{id}/1"}, {"status": 200}], origin="tls")
-    with pytest.raises(hopsafe.InsecureRedirect) as e:
+    with pytest.raises(hopsafe.InsecureRedirectError) as e:
         lab.client().post(url, content=BODY)
     assert len(e.value.history) == 1 and isinstance(e.value, hopsafe.HopsafeError)
     sid, url = lab.script([{"status": 307, "location": "{a}/s/{id}/1"}, {"status": 200}], origin="tls")
@@ -98,7 +99,7 @@ def test_downgrade_is_refused_unless_allowed(lab: Lab) -> None:
 def test_limits_and_loops(lab: Lab) -> None:
     steps = [{"status": 307, "location": f"/s/{{id}}/{i}"} for i in range(1, 4)] + [{"status": 200}]
     _, url = lab.script(steps)
-    with pytest.raises(hopsafe.TooManyRedirects) as e:
+    with pytest.raises(hopsafe.TooManyRedirectsError) as e:
         lab.client(max_redirects=2).post(url, content=BODY)
     assert len(e.value.history) == 3
     _, url = lab.script(steps)
@@ -106,20 +107,20 @@ def test_limits_and_loops(lab: Lab) -> None:
     _, url = lab.script(steps)
     assert lab.client().post(url, content=BODY, follow_redirects=False).status_code == 307
     _, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 307, "location": "{a}/s/{id}/0"}])
-    with pytest.raises(hopsafe.RedirectLoop):
+    with pytest.raises(hopsafe.RedirectLoopError):
         lab.client().post(url, content=BODY)
     _, url = lab.script([{"status": 302, "location": "javascript:alert(1)"}])
-    with pytest.raises(hopsafe.UnsupportedScheme):
+    with pytest.raises(hopsafe.UnsupportedSchemeError):
         lab.client().get(url)
 
 
 def test_errors_say_whether_a_write_was_accepted(lab: Lab) -> None:
     _, url = lab.script([{"status": 303, "location": "ftp://127.0.0.1/gone"}])
-    with pytest.raises(hopsafe.UnsupportedScheme) as accepted:
+    with pytest.raises(hopsafe.UnsupportedSchemeError) as accepted:
         lab.client().post(url, content=BODY)
     assert accepted.value.write_accepted and len(accepted.value.history) == 1
     _, url = lab.script([{"status": 307, "location": "ftp://127.0.0.1/gone"}])
-    with pytest.raises(hopsafe.UnsupportedScheme) as replayed:
+    with pytest.raises(hopsafe.UnsupportedSchemeError) as replayed:
         lab.client().post(url, content=BODY)
     assert not replayed.value.write_accepted and len(replayed.value.history) == 1
     _, url = lab.script([{"status": 303, "location": "/s/{id}/1"}, {"status": 500, "body": ""}])
@@ -131,10 +132,31 @@ def test_errors_say_whether_a_write_was_accepted(lab: Lab) -> None:
 def test_key_honoring_origins_are_validated(lab: Lab) -> None:
     lab.client(key_honoring_origins=[lab.origins["a"], "https://*.example.com"]).close()
     for cls in (hopsafe.Client, hopsafe.AsyncClient):
-        with pytest.raises(hopsafe.InvalidConfig):
+        with pytest.raises(hopsafe.InvalidConfigError):
             cls(key_honoring_origins=["ftp://files.example.com"])
         with pytest.raises(TypeError):
             cls(key_honoring_origins="https://a.example.com")
+
+
+def test_errors_are_grouped_and_timeouts_are_builtin_timeouts(lab: Lab) -> None:
+    c = lab.client()
+    with pytest.raises(hopsafe.InvalidInputError) as bad:
+        c.get("not a url")
+    assert type(bad.value) is hopsafe.InvalidUrlError
+    with pytest.raises(hopsafe.NetworkError) as refused:
+        c.get("http://127.0.0.1:9/")
+    assert type(refused.value) is hopsafe.ConnectError
+    _, url = lab.script([{"status": 307, "location": "/s/{id}/0"}])
+    with pytest.raises(hopsafe.RedirectError) as loop:
+        c.post(url, content=BODY)
+    assert isinstance(loop.value, hopsafe.RedirectLoopError | hopsafe.TooManyRedirectsError)
+    _, slow = lab.script([{"status": 200, "faults": ["delay_ms:5000"]}])
+    # The builtin: `except TimeoutError` catches hopsafe's without importing it.
+    with pytest.raises(builtins.TimeoutError) as late:
+        c.get(slow, timeout=0.2)
+    assert type(late.value) is hopsafe.TimeoutError
+    assert isinstance(late.value, hopsafe.NetworkError) and late.value.phase == "total"
+    c.close()
 
 
 def test_idempotency_keys(lab: Lab) -> None:
@@ -163,7 +185,7 @@ def test_keyed_write_retried_after_reset_is_applied_once(lab: Lab) -> None:
                            {"status": 200, "apply": True, "faults": ["reset_after_read"]}])
     # A generated key proves nothing about the server: the write is delivered once.
     sid, url = failover()
-    with pytest.raises(hopsafe.Transport):
+    with pytest.raises(hopsafe.TransportError):
         lab.client().post(url, content=BODY)
     assert lab.writes(sid)["deliveries"] == 1
     # The standby declared as honouring keys, or a key the caller supplied: retried, applied once.
@@ -176,7 +198,7 @@ def test_keyed_write_retried_after_reset_is_applied_once(lab: Lab) -> None:
         w = lab.writes(sid)
         assert w["deliveries"] == 2 and w["applications"] == 1
     sid, url = lab.script([{"status": 200, "apply": True, "faults": ["reset_after_read"]}])
-    with pytest.raises(hopsafe.Transport):
+    with pytest.raises(hopsafe.TransportError):
         lab.client().post(url, content=BODY, idempotency_key=False)
     assert lab.writes(sid)["deliveries"] == 1
 
@@ -197,15 +219,15 @@ def test_response_api(lab: Lab) -> None:
 
 def test_bad_arguments_raise_clear_errors(lab: Lab) -> None:
     c = lab.client()
-    with pytest.raises(hopsafe.InvalidUrl):
+    with pytest.raises(hopsafe.InvalidUrlError):
         c.get("not a url")
-    with pytest.raises(hopsafe.UnsupportedScheme):
+    with pytest.raises(hopsafe.UnsupportedSchemeError):
         c.get("ftp://example.com/")
-    with pytest.raises(hopsafe.InvalidHeader):
+    with pytest.raises(hopsafe.InvalidHeaderError):
         c.get(lab.origins["a"] + "/echo", headers={"x": "a\r\nb: c"})
-    with pytest.raises(hopsafe.InvalidHeader):
+    with pytest.raises(hopsafe.InvalidHeaderError):
         c.get(lab.origins["a"] + "/echo", headers={"x": "café"})
-    with pytest.raises(hopsafe.InvalidMethod):
+    with pytest.raises(hopsafe.InvalidMethodError):
         c.request("GE T", lab.origins["a"] + "/echo")
     with pytest.raises(TypeError):
         c.get(42)  # type: ignore[arg-type]
@@ -213,11 +235,11 @@ def test_bad_arguments_raise_clear_errors(lab: Lab) -> None:
         c.post(lab.origins["a"] + "/echo", content=3.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         c.get(lab.origins["a"] + "/echo", headers={"x": 1})  # type: ignore[dict-item]
-    with pytest.raises(hopsafe.InvalidConfig):
+    with pytest.raises(hopsafe.InvalidConfigError):
         hopsafe.Client(trusted_origins=["http://plain.example"])
-    with pytest.raises(hopsafe.InvalidConfig):
+    with pytest.raises(hopsafe.InvalidConfigError):
         hopsafe.Client(idempotency_key_format="weird")
-    with pytest.raises(hopsafe.Connect):
+    with pytest.raises(hopsafe.ConnectError):
         c.get("http://127.0.0.1:9/")
     c.close()
     with pytest.raises(hopsafe.HopsafeError, match="closed"):
@@ -251,7 +273,7 @@ def test_async_client_gather_and_cancel(lab: Lab) -> None:
             sid, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 200}])
             rs = await asyncio.gather(*(c.post(url, content=BODY) for _ in range(50)))
             assert all(r.status_code == 200 and r.method == "POST" for r in rs)
-            with pytest.raises(hopsafe.InsecureRedirect):
+            with pytest.raises(hopsafe.InsecureRedirectError):
                 _, url = lab.script([{"status": 307, "location": "{a}/s/{id}/1"}], origin="tls")
                 await c.post(url, content=BODY)
             _, slow = lab.script([{"status": 200, "faults": ["delay_ms:5000"]}])

@@ -40,7 +40,7 @@ def test_a_generator_is_streamed_and_replayed_on_307(lab: Lab) -> None:
 def test_a_stream_past_the_replay_limit_fails_typed_and_is_never_truncated(lab: Lab) -> None:
     data = b"y" * (256 * 1024)
     sid, url = lab.script([{"status": 308, "location": "{b}/s/{id}/1"}, {"status": 200, "apply": True}])
-    with lab.client(replay_limit=64 * 1024) as c, pytest.raises(hopsafe.BodyNotReplayable) as info:
+    with lab.client(replay_limit=64 * 1024) as c, pytest.raises(hopsafe.BodyNotReplayableError) as info:
         c.put(url, content=chunks(data))
     assert len(info.value.history) == 1
     recs = lab.records(sid)

@@ -1,4 +1,7 @@
-//! `HopsafeError`: the core's error, variant for variant (Kotlin: `HopsafeException`).
+//! `HopsafeError`: the core's error, variant for variant. Kotlin: the sealed `HopsafeException`
+//! with `<variant>Exception` classes under the core's groups (uniffi.toml renames them, the
+//! bindgen groups them, `Errors.kt` declares the groups); Swift: `enum HopsafeError` plus
+//! `group` (`Errors.swift`).
 
 use crate::types::{history, Hop};
 
@@ -23,11 +26,12 @@ impl From<hopsafe::TimeoutPhase> for TimeoutPhase {
     }
 }
 
-/// Everything that can go wrong. Variant names are the core's error names, shared by every
-/// binding. Each carries `detail` (the message), `url` (the URL it is about, if any),
-/// `history` (the redirect hops taken before it; empty when none) and `write_accepted` (a hop
-/// turned the write into a GET: the server accepted it before the error, so do not blindly
-/// send it again).
+/// Everything that can go wrong, one case per core error, grouped as the core groups them
+/// (invalid input, network, redirect, body; upgrade-required and cancelled stand alone). Each
+/// carries `detail` (the message), `url` (the URL it is about, if any), `history` (the
+/// redirect hops taken before it; empty when none) and `write_accepted` (a hop turned the
+/// write into a GET: the server accepted it before the error, so do not blindly send it
+/// again).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum HopsafeError {
     /// The request URL could not be parsed or is not absolute.

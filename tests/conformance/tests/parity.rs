@@ -1,8 +1,9 @@
-//! Binding parity: every core error exists under the same name, with the same common fields,
-//! and every core client option (with its default) is reachable, in Python, Node, Kotlin and
-//! Swift. Generated from the core's own lists (`hopsafe::Error::NAMES`,
-//! `hopsafe::ClientConfig::option_names()`), so adding a core error or option without its
-//! bindings fails here.
+//! Binding parity: every core error and error group exists in Python, Node, Kotlin and Swift,
+//! under the name one rule derives from the core's (`Lang`, `class`), with the same parent
+//! and the same fields; and every core client option (with its default) is reachable in each.
+//! Generated from the core's own tables (`hopsafe::Error::HIERARCHY`,
+//! `hopsafe::ClientConfig::option_names()`), so adding a core error, group or option without
+//! its bindings fails here.
 //!
 //! The checks read the bindings' sources and typed stubs (the files a user's tools read), so
 //! they run in the Rust step without building any runtime.
@@ -78,62 +79,182 @@ fn core_names() -> BTreeSet<String> {
         .collect()
 }
 
+/// The bindings' spellings of a core error or group name: the one mapping rule.
+#[derive(Clone, Copy)]
+enum Lang {
+    /// Python and Node: `Connect` -> `ConnectError`, group `Network` -> `NetworkError`.
+    PythonNode,
+    /// Kotlin: `Connect` -> `ConnectException`, group `Network` -> `NetworkException`.
+    Kotlin,
+    /// Swift: the enum case keeps the core name (`.Connect`, uniffi's spelling of error
+    /// cases); a group is a case of `HopsafeError.Group` in lowerCamelCase (`.network`).
+    Swift,
+}
+
+fn class(lang: Lang, core: &str) -> String {
+    match lang {
+        Lang::PythonNode => format!("{core}Error"),
+        Lang::Kotlin => format!("{core}Exception"),
+        Lang::Swift => core.to_owned(),
+    }
+}
+
+fn group_class(lang: Lang, group: hopsafe::ErrorGroup) -> String {
+    match lang {
+        Lang::Swift => {
+            let name = group.name();
+            name[..1].to_ascii_lowercase() + &name[1..]
+        }
+        _ => class(lang, group.name()),
+    }
+}
+
+/// The class a leaf extends: its group's, or the root's.
+fn parent(lang: Lang, group: Option<hopsafe::ErrorGroup>) -> String {
+    match (group, lang) {
+        (Some(g), _) => group_class(lang, g),
+        (None, Lang::Kotlin) => "HopsafeException".into(),
+        (None, _) => "HopsafeError".into(),
+    }
+}
+
+/// Fields some errors carry beyond the common ones, in the core's snake_case spelling (the
+/// core's own field names of those variants).
+const ERROR_FIELDS: &[(&str, &[&str])] = &[
+    ("Timeout", &["phase"]),
+    (
+        "UpgradeRequired",
+        &["sdk", "minimum_version", "current_version"],
+    ),
+];
+
+/// Every `(file, text)` pair that is missing.
+fn absent(wants: &[(&'static str, String)]) -> Vec<String> {
+    wants
+        .iter()
+        .filter(|(file, want)| !source(file).contains(want.as_str()))
+        .map(|(file, want)| format!("{file}: no {want:?}"))
+        .collect()
+}
+
 #[test]
-fn every_core_error_has_its_class_in_every_binding() {
-    let surfaces = [
-        // Python: a class, the by-name table, the package export.
-        Surface {
-            file: "bindings/python/python/hopsafe/_errors.py",
-            pattern: |n| format!("class {n}(HopsafeError):"),
-        },
-        Surface {
-            file: "bindings/python/python/hopsafe/__init__.py",
-            pattern: |n| format!("    {n},\n"),
-        },
-        // Node: the runtime list, the typed stub, the ESM export.
-        Surface {
-            file: "bindings/node/index.js",
-            pattern: |n| format!("'{n}'"),
-        },
-        Surface {
-            file: "bindings/node/index.d.ts",
-            pattern: |n| format!("export declare class {n} extends HopsafeError"),
-        },
-        Surface {
-            file: "bindings/node/index.mjs",
-            pattern: |n| format!(" {n},"),
-        },
-        // Kotlin and Swift: the uniffi enum both are generated from, and the hand-written
-        // accessors of the common fields.
-        Surface {
-            file: "bindings/uniffi/src/error.rs",
-            pattern: |n| format!("    {n} {{\n        detail: String,"),
-        },
-        Surface {
-            file: "bindings/uniffi/kotlin/src/main/kotlin/dev/hopsafe/Errors.kt",
-            pattern: |n| format!("is HopsafeException.{n} ->"),
-        },
-        Surface {
-            file: "bindings/uniffi/swift/Sources/Hopsafe/Errors.swift",
-            pattern: |n| format!("let .{n}(d, u, h, w"),
-        },
-    ];
-    let names: Vec<&str> = hopsafe::Error::NAMES.to_vec();
-    let gaps = missing(&names, &surfaces);
+fn every_binding_mirrors_the_core_hierarchy() {
+    use Lang::*;
+    const PY: &str = "bindings/python/python/hopsafe/_errors.py";
+    const PY_INIT: &str = "bindings/python/python/hopsafe/__init__.py";
+    const JS: &str = "bindings/node/index.js";
+    const DTS: &str = "bindings/node/index.d.ts";
+    const MJS: &str = "bindings/node/index.mjs";
+    const KT: &str = "bindings/uniffi/kotlin/src/main/kotlin/dev/hopsafe/Errors.kt";
+    const TOML: &str = "bindings/uniffi/uniffi.toml";
+    const SWIFT: &str = "bindings/uniffi/swift/Sources/Hopsafe/Errors.swift";
+    let mut wants: Vec<(&'static str, String)> = Vec::new();
+    for group in hopsafe::ErrorGroup::ALL {
+        let (py, kt) = (group_class(PythonNode, *group), group_class(Kotlin, *group));
+        wants.push((PY, format!("class {py}(HopsafeError):")));
+        wants.push((PY_INIT, format!("    {py},\n")));
+        wants.push((JS, format!("'{}'", group.name())));
+        wants.push((
+            DTS,
+            format!("export declare class {py} extends HopsafeError {{}}"),
+        ));
+        wants.push((MJS, format!(" {py},")));
+        wants.push((KT, format!("sealed class {kt} : HopsafeException()")));
+        wants.push((
+            SWIFT,
+            format!("        case {}\n", group_class(Swift, *group)),
+        ));
+    }
+    for (name, group) in hopsafe::Error::HIERARCHY {
+        let py = class(PythonNode, name);
+        // Python: the class under its parent (TimeoutError adds the builtin after it).
+        wants.push((PY, format!("class {py}({}", parent(PythonNode, *group))));
+        wants.push((PY_INIT, format!("    {py},\n")));
+        // Node: the core name -> group table the classes are made from, the stub, the export.
+        let js_group = group.map_or("null".into(), |g| format!("'{}'", g.name()));
+        wants.push((JS, format!("  {name}: {js_group},\n")));
+        wants.push((
+            DTS,
+            format!(
+                "export declare class {py} extends {} ",
+                parent(PythonNode, *group)
+            ),
+        ));
+        wants.push((MJS, format!(" {py},")));
+        // Kotlin: uniffi's class name (set by the rename), the alias, the exhaustive `when`.
+        let kt = class(Kotlin, name);
+        wants.push((TOML, format!("\"HopsafeError.{name}\" = \"{name}Error\"\n")));
+        wants.push((KT, format!("typealias {kt} = HopsafeException.{kt}\n")));
+        wants.push((KT, format!("is {kt} ->")));
+        // Swift: the case's group.
+        let swift_group = group.map_or("nil".into(), |g| format!(".{}", group_class(Swift, g)));
+        wants.push((
+            SWIFT,
+            format!("case .{}: return {swift_group}\n", class(Swift, name)),
+        ));
+    }
+    for (name, fields) in ERROR_FIELDS {
+        let py = class(PythonNode, name);
+        let body_of = |file: &str, start: &str, end: &str| -> String {
+            source(file)
+                .split(start)
+                .nth(1)
+                .and_then(|rest| rest.split(end).next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let py_body = body_of(PY, &format!("class {py}("), "\nclass ");
+        let dts_body = body_of(DTS, &format!("export declare class {py} "), "\nexport ");
+        for f in *fields {
+            if !py_body.contains(&format!("    {f}: ")) {
+                wants.push((PY, format!("{f} in class {py}")));
+            }
+            if !dts_body.contains(&format!("readonly {}?: ", camel(f))) {
+                wants.push((DTS, format!("{} in class {py}", camel(f))));
+            }
+            wants.push((JS, format!("['{f}', '{}']", camel(f))));
+        }
+    }
+    let gaps = absent(&wants);
     assert!(
         gaps.is_empty(),
-        "errors missing in bindings:\n{}",
+        "bindings differ from the core's error hierarchy:\n{}",
         gaps.join("\n")
     );
 }
 
 #[test]
+fn the_kotlin_groups_are_applied_from_the_core() {
+    // uniffi cannot nest its exceptions, so the bindgen rewrites each leaf's supertype from
+    // `hopsafe::Error::HIERARCHY` with the rule of `class(Lang::Kotlin, ..)`.
+    let bindgen = source("bindings/uniffi/bindgen/src/main.rs");
+    for want in [
+        "hopsafe::Error::HIERARCHY",
+        "class {name}Exception(",
+        ") : {group}Exception() {{",
+    ] {
+        assert!(bindgen.contains(want), "bindgen: no {want:?}");
+    }
+}
+
+#[test]
 fn no_binding_declares_an_error_the_core_does_not_have() {
     let core = core_names();
+    let known = |lang: Lang| -> BTreeSet<String> {
+        core.iter()
+            .map(|n| class(lang, n))
+            .chain(
+                hopsafe::ErrorGroup::ALL
+                    .iter()
+                    .map(|g| group_class(lang, *g)),
+            )
+            .collect()
+    };
     let extra = |found: BTreeSet<String>, allowed: &[&str]| -> Vec<String> {
+        let known = known(Lang::PythonNode);
         found
             .into_iter()
-            .filter(|n| !core.contains(n) && !allowed.contains(&n.as_str()))
+            .filter(|n| !known.contains(n) && !allowed.contains(&n.as_str()))
             .collect()
     };
     let python = extra(
@@ -152,6 +273,16 @@ fn no_binding_declares_an_error_the_core_does_not_have() {
         &["HopsafeError", "Client", "Headers", "Response", "Policy"],
     );
     assert!(node.is_empty(), "Node classes not in the core: {node:?}");
+    let kt = source("bindings/uniffi/kotlin/src/main/kotlin/dev/hopsafe/Errors.kt");
+    let kotlin: BTreeSet<String> = declared(&kt, "typealias ")
+        .into_iter()
+        .chain(declared(&kt, "sealed class "))
+        .collect();
+    assert_eq!(
+        kotlin,
+        known(Lang::Kotlin),
+        "Kotlin error classes differ from the core"
+    );
     let uniffi = source("bindings/uniffi/src/error.rs");
     let body = uniffi
         .split("pub enum HopsafeError {")
@@ -199,14 +330,18 @@ fn every_error_carries_the_common_fields_in_every_binding() {
     let camels: Vec<String> = common.iter().map(|f| camel(f)).collect();
     let camels: Vec<&str> = camels.iter().map(String::as_str).collect();
     gaps.extend(missing(&camels, &camel_surfaces));
-    // uniffi: every variant of the enum has every common field.
+    // uniffi (Kotlin and Swift): every variant has every common field, and its own fields.
     let uniffi = source("bindings/uniffi/src/error.rs");
     for name in hopsafe::Error::NAMES {
         let start = uniffi
             .find(&format!("    {name} {{\n"))
             .unwrap_or_else(|| panic!("uniffi HopsafeError has no {name}"));
         let fields = &uniffi[start..start + uniffi[start..].find("    },").unwrap_or(0)];
-        for f in common {
+        let own = ERROR_FIELDS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(&[][..], |(_, f)| *f);
+        for f in common.iter().chain(own) {
             if !fields.contains(&format!("        {f}: ")) {
                 gaps.push(format!("uniffi HopsafeError::{name} has no {f}"));
             }
@@ -214,7 +349,7 @@ fn every_error_carries_the_common_fields_in_every_binding() {
     }
     assert!(
         gaps.is_empty(),
-        "common error fields missing:\n{}",
+        "error fields missing:\n{}",
         gaps.join("\n")
     );
 }

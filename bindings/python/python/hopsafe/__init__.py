@@ -12,27 +12,31 @@ from typing import Any
 from . import _native, pinning
 from ._client import AsyncClient, Client, RetryPolicy
 from ._errors import (
-    BodyNotReplayable,
-    BodyStream,
-    Cancelled,
-    Connect,
+    BodyError,
+    BodyNotReplayableError,
+    BodyStreamError,
+    CancelledError,
+    ConnectError,
     HopsafeError,
     HTTPStatusError,
-    InsecureRedirect,
-    InvalidConfig,
-    InvalidHeader,
-    InvalidLocation,
-    InvalidMethod,
-    InvalidUrl,
-    RedirectLoop,
-    RedirectRejected,
-    ResponseTooLarge,
-    Timeout,
-    Tls,
-    TooManyRedirects,
-    Transport,
-    UnsupportedScheme,
-    UpgradeRequired,
+    InsecureRedirectError,
+    InvalidConfigError,
+    InvalidHeaderError,
+    InvalidInputError,
+    InvalidLocationError,
+    InvalidMethodError,
+    InvalidUrlError,
+    NetworkError,
+    RedirectError,
+    RedirectLoopError,
+    RedirectRejectedError,
+    ResponseTooLargeError,
+    TimeoutError,
+    TlsError,
+    TooManyRedirectsError,
+    TransportError,
+    UnsupportedSchemeError,
+    UpgradeRequiredError,
 )
 from ._models import Headers, Hop, Response
 
@@ -56,12 +60,14 @@ def _check_native_version() -> None:
 _check_native_version()
 
 __all__ = [
-    "AsyncClient", "BodyNotReplayable", "BodyStream", "Cancelled", "Client", "Connect",
-    "HTTPStatusError", "Headers", "Hop", "HopsafeError", "InsecureRedirect", "InvalidConfig",
-    "InvalidHeader", "InvalidLocation", "InvalidMethod", "InvalidUrl", "RedirectLoop",
-    "RedirectRejected", "Response", "ResponseTooLarge", "RetryPolicy", "Timeout", "Tls",
-    "TooManyRedirects", "Transport", "UnsupportedScheme", "UpgradeRequired", "__version__",
-    "delete", "get", "head", "options", "patch", "pinning", "post", "put", "request",
+    "AsyncClient", "BodyError", "BodyNotReplayableError", "BodyStreamError", "CancelledError",
+    "Client", "ConnectError", "Headers", "Hop", "HopsafeError", "HTTPStatusError",
+    "InsecureRedirectError", "InvalidConfigError", "InvalidHeaderError", "InvalidInputError",
+    "InvalidLocationError", "InvalidMethodError", "InvalidUrlError", "NetworkError",
+    "RedirectError", "RedirectLoopError", "RedirectRejectedError", "Response",
+    "ResponseTooLargeError", "RetryPolicy", "TimeoutError", "TlsError", "TooManyRedirectsError",
+    "TransportError", "UnsupportedSchemeError", "UpgradeRequiredError", "__version__", "delete",
+    "get", "head", "options", "patch", "pinning", "post", "put", "request",
 ]
 
 _default: Client | None = None

@@ -75,7 +75,7 @@ def _body(content: Content, json: Any, stream: bool = False) -> bytes | Iterator
     if isinstance(content, Iterable):
         chunks = _chunks(content)
         # Streamed (sync client): the core keeps a replay copy up to the client's replay
-        # limit, and a 307/308 past it fails with BodyNotReplayable. Otherwise the iterable is
+        # limit, and a 307/308 past it fails with BodyNotReplayableError. Otherwise the iterable is
         # read in full first. Either way nothing is ever dropped or truncated.
         return chunks if stream else b"".join(chunks)
     raise TypeError(f"content must be bytes, str, a file object or an iterable of bytes, not {type(content).__name__}")

@@ -1,7 +1,37 @@
-"""The exception hierarchy: one class per core error, with the core's names."""
+"""The exception hierarchy: one class per core error, grouped as the core groups them.
+
+Every class is named after the core's variant with ``Error`` appended::
+
+    HopsafeError                    url, history, write_accepted
+    ├── InvalidInputError           the request or an option cannot be used as given
+    │   ├── InvalidUrlError
+    │   ├── InvalidHeaderError
+    │   ├── InvalidMethodError
+    │   ├── InvalidConfigError
+    │   └── UnsupportedSchemeError  (a URL or a Location that is not http or https)
+    ├── NetworkError                no usable answer came back over the connection
+    │   ├── ConnectError
+    │   ├── TlsError
+    │   ├── TimeoutError            phase; also a builtin TimeoutError
+    │   └── TransportError
+    ├── RedirectError               the redirect chain breaks a rule
+    │   ├── TooManyRedirectsError
+    │   ├── RedirectLoopError
+    │   ├── InsecureRedirectError
+    │   ├── InvalidLocationError
+    │   └── RedirectRejectedError
+    ├── BodyError                   the request or response body
+    │   ├── BodyNotReplayableError
+    │   ├── BodyStreamError
+    │   └── ResponseTooLargeError
+    ├── UpgradeRequiredError        sdk, minimum_version, current_version
+    ├── CancelledError
+    └── HTTPStatusError             raised by Response.raise_for_status(), never by a request
+"""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,78 +61,96 @@ class HopsafeError(Exception):
         self.write_accepted = write_accepted
 
 
-class InvalidUrl(HopsafeError):
+class InvalidInputError(HopsafeError):
+    """The request or an option cannot be used as given: fix the call, do not retry it."""
+
+
+class NetworkError(HopsafeError):
+    """No usable answer came back over the connection (see ``write_accepted`` and the class
+    for whether the server may have processed the request)."""
+
+
+class RedirectError(HopsafeError):
+    """The redirect chain breaks a rule (length, loop, downgrade, Location, policy)."""
+
+
+class BodyError(HopsafeError):
+    """The request body could not be sent again or read, or the response body is too large."""
+
+
+class InvalidUrlError(InvalidInputError):
     """The URL could not be parsed or is not absolute."""
 
 
-class InvalidHeader(HopsafeError):
+class InvalidHeaderError(InvalidInputError):
     """A header name or value is not valid HTTP (CR, LF, NUL, non-ASCII)."""
 
 
-class InvalidMethod(HopsafeError):
+class InvalidMethodError(InvalidInputError):
     """The method is not a valid HTTP token."""
 
 
-class InvalidConfig(HopsafeError):
+class InvalidConfigError(InvalidInputError):
     """A client option is invalid."""
 
 
-class Connect(HopsafeError):
+class UnsupportedSchemeError(InvalidInputError):
+    """A URL or Location uses a scheme other than http or https."""
+
+
+class ConnectError(NetworkError):
     """No connection could be opened; nothing was sent on this hop (see ``history`` and
     ``write_accepted`` for the hops before it)."""
 
 
-class Tls(HopsafeError):
+class TlsError(NetworkError):
     """The TLS handshake failed."""
 
 
-class Timeout(HopsafeError):
-    """A deadline passed (``phase`` is ``connect``, ``read`` or ``total``)."""
+class TimeoutError(NetworkError, builtins.TimeoutError):
+    """A deadline passed (``phase`` is ``connect``, ``read`` or ``total``). Also a builtin
+    ``TimeoutError``, so ``except TimeoutError`` catches it."""
 
     phase: str | None = None
 
 
-class Transport(HopsafeError):
+class TransportError(NetworkError):
     """The connection failed after the request may have been sent."""
 
 
-class TooManyRedirects(HopsafeError):
+class TooManyRedirectsError(RedirectError):
     """The chain was longer than ``max_redirects``."""
 
 
-class RedirectLoop(HopsafeError):
+class RedirectLoopError(RedirectError):
     """A redirect pointed back to a request already made in this chain."""
 
 
-class InsecureRedirect(HopsafeError):
+class InsecureRedirectError(RedirectError):
     """An https URL redirected to http and downgrades are not allowed."""
 
 
-class UnsupportedScheme(HopsafeError):
-    """A URL or Location uses a scheme other than http or https."""
-
-
-class InvalidLocation(HopsafeError):
+class InvalidLocationError(RedirectError):
     """A Location header that cannot be followed."""
 
 
-class BodyNotReplayable(HopsafeError):
-    """A 307/308 needs the body again but it was a stream larger than the replay buffer."""
-
-
-class BodyStream(HopsafeError):
-    """Reading the request body failed."""
-
-
-class ResponseTooLarge(HopsafeError):
-    """The response body was larger than the limit."""
-
-
-class RedirectRejected(HopsafeError):
+class RedirectRejectedError(RedirectError):
     """The redirect policy refused a hop."""
 
 
-class UpgradeRequired(HopsafeError):
+class BodyNotReplayableError(BodyError):
+    """A 307/308 needs the body again but it was a stream larger than the replay buffer."""
+
+
+class BodyStreamError(BodyError):
+    """Reading the request body failed."""
+
+
+class ResponseTooLargeError(BodyError):
+    """The response body was larger than the limit."""
+
+
+class UpgradeRequiredError(HopsafeError):
     """The server requires a newer SDK (426). See ``minimum_version``/``current_version``."""
 
     minimum_version: str | None = None
@@ -110,7 +158,7 @@ class UpgradeRequired(HopsafeError):
     sdk: str | None = None
 
 
-class Cancelled(HopsafeError):
+class CancelledError(HopsafeError):
     """The request was cancelled."""
 
 
@@ -123,13 +171,16 @@ class HTTPStatusError(HopsafeError):
         self.response = response
 
 
+# The core's error names (``"name": "Connect"`` in the native layer's error documents) to classes:
+# the class is the core name with ``Error`` appended.
 _BY_NAME: dict[str, type[HopsafeError]] = {
-    cls.__name__: cls
+    cls.__name__.removesuffix("Error"): cls
     for cls in (
-        InvalidUrl, InvalidHeader, InvalidMethod, InvalidConfig, Connect, Tls, Timeout,
-        Transport, TooManyRedirects, RedirectLoop, InsecureRedirect, UnsupportedScheme,
-        InvalidLocation, BodyNotReplayable, BodyStream, ResponseTooLarge, RedirectRejected,
-        UpgradeRequired, Cancelled,
+        InvalidUrlError, InvalidHeaderError, InvalidMethodError, InvalidConfigError,
+        ConnectError, TlsError, TimeoutError, TransportError, TooManyRedirectsError,
+        RedirectLoopError, InsecureRedirectError, UnsupportedSchemeError, InvalidLocationError,
+        BodyNotReplayableError, BodyStreamError, ResponseTooLargeError, RedirectRejectedError,
+        UpgradeRequiredError, CancelledError,
     )
 }
 

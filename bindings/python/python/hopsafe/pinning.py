@@ -5,7 +5,7 @@
 >>> app = hopsafe.pinning.AsgiPinning(app, policy)       # Starlette, FastAPI (ASGI)
 
 A refused request gets ``426`` (or ``400`` for a malformed identity) with an RFC 9457
-``application/problem+json`` body; hopsafe clients raise ``UpgradeRequired`` on it. The policy
+``application/problem+json`` body; hopsafe clients raise ``UpgradeRequiredError`` on it. The policy
 format is described in the README (rules per SDK, writes only, path prefixes).
 """
 

@@ -1,5 +1,18 @@
 // Hand-written addition to the generated Hopsafe module: the fields every HopsafeError
-// variant carries, readable without matching the variant.
+// variant carries, readable without matching the variant, and the group each belongs to.
+//
+// HopsafeError is an enum with one case per core error, named as in the core; `group` is
+// the core's grouping:
+//
+//   HopsafeError                 url, history, writeAccepted (and detail)
+//   ├── group .invalidInput      InvalidUrl, InvalidHeader, InvalidMethod, InvalidConfig,
+//   │                            UnsupportedScheme
+//   ├── group .network           Connect, Tls, Timeout (phase, afterMs), Transport
+//   ├── group .redirect          TooManyRedirects, RedirectLoop, InsecureRedirect,
+//   │                            InvalidLocation, RedirectRejected
+//   ├── group .body              BodyNotReplayable, BodyStream, ResponseTooLarge
+//   ├── no group                 UpgradeRequired (sdk, minimumVersion, currentVersion)
+//   └── no group                 Cancelled
 
 extension HopsafeError {
     /// The fields every variant carries.
@@ -42,4 +55,43 @@ extension HopsafeError {
     /// Whether a server already accepted the write before this error: a hop turned the method
     /// into GET (a 303, or a 301/302 answering a POST). Sending the request again may apply it twice.
     public var writeAccepted: Bool { common.writeAccepted }
+}
+
+extension HopsafeError {
+    /// The groups of errors, as the core defines them.
+    public enum Group: Sendable, Hashable {
+        /// The request or an option cannot be used as given: fix the call, do not retry it.
+        case invalidInput
+        /// No usable answer came back over the connection (see `writeAccepted` and the case).
+        case network
+        /// The redirect chain breaks a rule (length, loop, downgrade, `Location`, policy).
+        case redirect
+        /// The request body could not be sent again or read, or the response body is too large.
+        case body
+    }
+
+    /// The group of this error; `nil` for `UpgradeRequired` and `Cancelled`, which stand alone.
+    public var group: Group? {
+        switch self {
+        case .InvalidUrl: return .invalidInput
+        case .InvalidHeader: return .invalidInput
+        case .InvalidMethod: return .invalidInput
+        case .InvalidConfig: return .invalidInput
+        case .Connect: return .network
+        case .Tls: return .network
+        case .Timeout: return .network
+        case .Transport: return .network
+        case .TooManyRedirects: return .redirect
+        case .RedirectLoop: return .redirect
+        case .InsecureRedirect: return .redirect
+        case .UnsupportedScheme: return .invalidInput
+        case .InvalidLocation: return .redirect
+        case .BodyNotReplayable: return .body
+        case .BodyStream: return .body
+        case .ResponseTooLarge: return .body
+        case .RedirectRejected: return .redirect
+        case .UpgradeRequired: return nil
+        case .Cancelled: return nil
+        }
+    }
 }

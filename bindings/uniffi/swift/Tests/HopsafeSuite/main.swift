@@ -90,6 +90,15 @@ await runAll([
         let config = try await expectError { try HopsafeClient(config: ClientConfig(trustedOrigins: ["ftp://nope"])) }
         try check(isCase(config, "InvalidConfig"), "config: got \(config)")
     }),
+    ("errors carry the core's group", {
+        let refused = try await expectError { try await client.send(HttpRequest(method: "GET", url: "http://127.0.0.1:1/")) }
+        try check(isCase(refused, "Connect") && (refused as? HopsafeError)?.group == .network, "got \(refused)")
+        let bad = try await expectError { try await client.send(HttpRequest(method: "GET", url: "not a url")) }
+        try check((bad as? HopsafeError)?.group == .invalidInput, "got \(bad)")
+        let insecure = try await expectError { try await post(Server.redirect(Server.origin("tls"), 307, to: a + "/echo")) }
+        try check((insecure as? HopsafeError)?.group == .redirect, "got \(insecure)")
+        try check(HopsafeError.Cancelled(detail: "x", url: nil, history: [], writeAccepted: false).group == nil, "Cancelled has no group")
+    }),
     ("errors say whether a write was accepted and which deadline passed", {
         let seeOther = Server.redirect(a, 303, to: "ftp://127.0.0.1/gone")
         let accepted = try await expectError { try await client.send(HttpRequest(method: "POST", url: seeOther, body: Data("x".utf8))) }

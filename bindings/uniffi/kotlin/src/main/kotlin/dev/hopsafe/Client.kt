@@ -1,7 +1,7 @@
 package dev.hopsafe
 
 /**
- * Builds a client from [config]; an invalid option throws [HopsafeException.InvalidConfig].
+ * Builds a client from [config]; an invalid option throws [InvalidConfigException].
  *
  * This is how applications make a client: it reports `l=kotlin` in `Client-SDK` and the JVM or
  * Android version in `User-Agent` itself, so a server can pin Kotlin apps. Name your app or SDK

@@ -16,7 +16,7 @@ class ErrorTest {
     fun `https to http is an InsecureRedirect with the hop`() {
         val tls = TestServer.origin("tls")
         val e =
-            assertThrows<HopsafeException.InsecureRedirect> {
+            assertThrows<InsecureRedirectException> {
                 send(HttpRequest("POST", TestServer.redirect(tls, 307, "$a/echo"), body = "x".toByteArray()))
             }
         assertEquals(listOf(307.toUShort()), e.history.map { it.status })
@@ -26,7 +26,7 @@ class ErrorTest {
     @Test
     fun `too many redirects carries the history`() {
         val url = TestServer.redirect(a, 307, TestServer.redirect(a, 307, TestServer.redirect(a, 307, "$a/echo")))
-        val e = assertThrows<HopsafeException.TooManyRedirects> { send(HttpRequest("GET", url)) }
+        val e = assertThrows<TooManyRedirectsException> { send(HttpRequest("GET", url)) }
         // The two hops followed plus the third redirect that was refused.
         assertEquals(3, e.history.size)
         assertTrue(e.detail.contains("more than 2 redirects"), e.detail)
@@ -34,32 +34,54 @@ class ErrorTest {
 
     @Test
     fun `bad arguments fail with the core's error classes`() {
-        assertThrows<HopsafeException.InvalidUrl> { send(HttpRequest("GET", "not a url")) }
-        assertThrows<HopsafeException.UnsupportedScheme> { send(HttpRequest("GET", "ftp://example.com/")) }
-        assertThrows<HopsafeException.InvalidMethod> { send(HttpRequest("GE T", "$a/echo")) }
-        assertThrows<HopsafeException.InvalidHeader> {
+        assertThrows<InvalidUrlException> { send(HttpRequest("GET", "not a url")) }
+        assertThrows<UnsupportedSchemeException> { send(HttpRequest("GET", "ftp://example.com/")) }
+        assertThrows<InvalidMethodException> { send(HttpRequest("GE T", "$a/echo")) }
+        assertThrows<InvalidHeaderException> {
             send(HttpRequest("GET", "$a/echo", listOf(Header("x-evil", "a\r\nInjected: 1"))))
         }
-        assertThrows<HopsafeException.InvalidHeader> {
+        assertThrows<InvalidHeaderException> {
             client.requestBlocking(HttpRequest("GET", "$a/echo", listOf(Header("bad name", "v"))))
         }
-        assertThrows<HopsafeException.InvalidConfig> {
+        assertThrows<InvalidConfigException> {
             HopsafeClient(ClientConfig(trustedOrigins = listOf("ftp://nope")))
         }
-        assertThrows<HopsafeException.InvalidConfig> {
+        assertThrows<InvalidConfigException> {
             HopsafeClient(ClientConfig(retry = RetryConfig(maxAttempts = 0u)))
         }
     }
 
     @Test
     fun `a refused connection is Connect`() {
-        assertThrows<HopsafeException.Connect> { send(HttpRequest("GET", "http://127.0.0.1:1/")) }
+        assertThrows<ConnectException> { send(HttpRequest("GET", "http://127.0.0.1:1/")) }
+    }
+
+    @Test
+    fun `errors are grouped as the core groups them`() {
+        val refused = assertThrows<HopsafeException> { send(HttpRequest("GET", "http://127.0.0.1:1/")) }
+        assertTrue(refused is NetworkException && refused is ConnectException, refused::class.qualifiedName)
+        assertEquals("ConnectException", refused::class.simpleName)
+        val bad = assertThrows<InvalidInputException> { send(HttpRequest("GET", "not a url")) }
+        assertTrue(bad is InvalidUrlException)
+        val url = TestServer.redirect(a, 307, TestServer.redirect(a, 307, TestServer.redirect(a, 307, "$a/echo")))
+        val tooMany: HopsafeException = assertThrows<RedirectException> { send(HttpRequest("GET", url)) }
+        assertTrue(tooMany is TooManyRedirectsException)
+        val group =
+            when (tooMany) {
+                is InvalidInputException -> "input"
+                is NetworkException -> "network"
+                is RedirectException -> "redirect"
+                is BodyException -> "body"
+                is UpgradeRequiredException -> "upgrade"
+                is CancelledException -> "cancelled"
+            }
+        assertEquals("redirect", group)
     }
 
     @Test
     fun `a write accepted by a 303 says so on the error`() {
         val seeOther = TestServer.redirect(a, 303, "ftp://127.0.0.1/gone")
-        val e = assertThrows<HopsafeException.UnsupportedScheme> { send(HttpRequest("POST", seeOther, body = "x".toByteArray())) }
+        val e = assertThrows<UnsupportedSchemeException> { send(HttpRequest("POST", seeOther, body = "x".toByteArray())) }
         assertTrue(e.writeAccepted)
         assertEquals(1, e.history.size)
         val temporary = TestServer.redirect(a, 307, "ftp://127.0.0.1/gone")
@@ -72,15 +94,15 @@ class ErrorTest {
     fun `a timeout says which deadline passed`() {
         val id = TestServer.script("""[{"status":200,"faults":["delay_ms:3000"]}]""")
         val slow = HopsafeClient(ClientConfig(readTimeoutMs = 100u, retry = RetryConfig(maxAttempts = 1u)))
-        val e = assertThrows<HopsafeException.Timeout> { runBlocking { slow.send(HttpRequest("GET", "$a/s/$id/0")) } }
+        val e = assertThrows<TimeoutException> { runBlocking { slow.send(HttpRequest("GET", "$a/s/$id/0")) } }
         assertEquals(TimeoutPhase.READ, e.phase)
         assertEquals(100uL, e.afterMs)
     }
 
     @Test
     fun `sdk name and version come together, key-honoring origins are validated`() {
-        assertThrows<HopsafeException.InvalidConfig> { HopsafeClient(ClientConfig(sdkName = "acme-android")) }
-        assertThrows<HopsafeException.InvalidConfig> { HopsafeClient(ClientConfig(keyHonoringOrigins = listOf("ftp://files.example.com"))) }
+        assertThrows<InvalidConfigException> { HopsafeClient(ClientConfig(sdkName = "acme-android")) }
+        assertThrows<InvalidConfigException> { HopsafeClient(ClientConfig(keyHonoringOrigins = listOf("ftp://files.example.com"))) }
         val pinned = ClientConfig(sdkName = "acme-android", sdkVersion = "2.4.0", keyHonoringOrigins = listOf("https://*.example.com"))
         HopsafeClient(pinned).close()
     }

@@ -56,7 +56,7 @@ class StreamTest {
         val id = TestServer.script("""[{"status":308,"location":"{b}/s/{id}/1"},{"status":200}]""")
         val client = HopsafeClient(ClientConfig(replayLimit = 16uL * 1024uL))
         val e =
-            assertThrows<HopsafeException.BodyNotReplayable> {
+            assertThrows<BodyNotReplayableException> {
                 client.requestStreamingBlocking(
                     HttpRequest("PUT", "$a/s/$id/0"),
                     StreamSource(ByteArrayInputStream(ByteArray(100 * 1024))),
@@ -78,7 +78,7 @@ class StreamTest {
                 }
             }
         val e =
-            assertThrows<HopsafeException.BodyStream> {
+            assertThrows<BodyStreamException> {
                 HopsafeClient(ClientConfig()).requestStreamingBlocking(HttpRequest("POST", "$a/s/$id/0"), failing)
             }
         assertTrue(e.detail.contains("disk went away"), e.detail)
@@ -87,7 +87,7 @@ class StreamTest {
 
     @Test
     fun `bytes and a source together are refused`() {
-        assertThrows<HopsafeException.InvalidConfig> {
+        assertThrows<InvalidConfigException> {
             HopsafeClient(ClientConfig()).requestStreamingBlocking(
                 HttpRequest("POST", "$a/echo", body = "x".toByteArray()),
                 StreamSource(ByteArrayInputStream(ByteArray(1))),

@@ -18,6 +18,7 @@ import dev.hopsafe.HttpRequest
 import dev.hopsafe.IdempotencyKey
 import dev.hopsafe.IdempotencyKeyFormat
 import dev.hopsafe.RetryConfig
+import dev.hopsafe.UpgradeRequiredException
 import dev.hopsafe.context
 import java.io.File
 import kotlin.system.exitProcess
@@ -191,10 +192,11 @@ private fun play(
             obs.add("history", history(resp.history))
         }
     } catch (e: HopsafeException) {
-        obs.addProperty("error", e::class.simpleName)
+        // The protocol reports core names: the class name without its `Exception` suffix.
+        obs.addProperty("error", e::class.simpleName?.removeSuffix("Exception"))
         obs.add("history", history(e.context.history))
         obs.addProperty("write_accepted", e.context.writeAccepted)
-        if (e is HopsafeException.UpgradeRequired) {
+        if (e is UpgradeRequiredException) {
             obs.add(
                 "upgrade",
                 JsonObject().apply {

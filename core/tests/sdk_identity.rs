@@ -46,7 +46,7 @@ async fn a_426_problem_becomes_upgrade_required_and_is_not_retried() {
     let c = builder(&srv).sdk("acme-rust", "2.4.0").build().unwrap();
     let problem = format!(
         r#"{{"type":"{}","title":"SDK too old","minimum_version":"2.5.0","current_version":"2.4.0"}}"#,
-        hopsafe::identity::UPGRADE_REQUIRED_TYPE
+        hopsafe::sdk_identity::UPGRADE_REQUIRED_TYPE
     );
     let step = Step::status(426)
         .with_header("content-type", "application/problem+json")
