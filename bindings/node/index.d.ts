@@ -60,6 +60,10 @@ export interface ClientOptions {
   retry?: RetryOptions
   /** Extra CA certificates, PEM text (the core's `ca_pem`; `ca` as in Node's `tls`). */
   ca?: string
+  /** Client certificate chain, PEM, for servers that require one (mutual TLS; `cert` as in Node's `tls`). */
+  cert?: string
+  /** The client certificate's private key, PEM (PKCS#8, PKCS#1 or SEC1). */
+  key?: string
   /** Trust the bundled Mozilla roots (default true); false trusts only `ca`/`caFile`. */
   builtinRoots?: boolean
   /** Offer HTTP/2 by ALPN on TLS connections (default true). */

@@ -24,6 +24,9 @@ def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
     kw["trusted_origins"] = [expand(ready["origins"], t) for t in spec.get("trusted_origins", [])]
     kw["sensitive_headers"] = spec.get("sensitive_headers", [])
     kw["key_honoring_origins"] = [expand(ready["origins"], o) for o in spec.get("key_honoring_origins", [])]
+    if spec.get("client_identity"):
+        kw["client_cert_pem"] = ready["client_cert_pem"]
+        kw["client_key_pem"] = ready["client_key_pem"]
     if "proxy" in spec:
         kw["proxy"] = expand(ready["origins"], spec["proxy"])
     for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit",

@@ -237,6 +237,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Present this client certificate to servers that ask for one (mutual TLS):
+    /// `chain_pem` holds the certificate and any intermediates, `key_pem` its private key
+    /// (PKCS#8, PKCS#1 or SEC1). The key is never printed.
+    pub fn client_certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Self {
+        self.config.transport.client_identity_pem = Some(crate::transport::ClientIdentityPem {
+            chain: chain_pem.to_vec(),
+            key: key_pem.to_vec(),
+        });
+        self
+    }
+
     /// Use the built-in Mozilla roots (webpki-roots; default true).
     pub fn builtin_roots(mut self, on: bool) -> Self {
         self.config.transport.builtin_roots = on;

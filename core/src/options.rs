@@ -28,7 +28,7 @@ use crate::retry::RetryPolicy;
 /// let client = config.build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
     /// Headers sent with every request (name, value). Default: none besides
@@ -73,6 +73,11 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Extra trusted CA certificates, PEM text. Default: none.
     pub ca_pem: Option<String>,
+    /// A client certificate chain (PEM) presented to servers that ask for one (mutual TLS).
+    /// Needs `client_key_pem`. Default: none.
+    pub client_cert_pem: Option<String>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1). Default: none.
+    pub client_key_pem: Option<String>,
     /// Trust the bundled Mozilla roots (webpki-roots). Default: true.
     pub builtin_roots: bool,
     /// Offer HTTP/2 by ALPN on TLS connections. Default: true.
@@ -113,6 +118,8 @@ impl Default for ClientConfig {
             idempotency_key_format: KeyFormat::Quoted,
             retry: RetryPolicy::default(),
             ca_pem: None,
+            client_cert_pem: None,
+            client_key_pem: None,
             builtin_roots: true,
             http2: true,
             proxy: None,
@@ -170,6 +177,15 @@ impl ClientConfig {
         if let Some(pem) = &self.ca_pem {
             b = b.add_root_certificates_pem(pem.as_bytes());
         }
+        match (&self.client_cert_pem, &self.client_key_pem) {
+            (Some(c), Some(k)) => b = b.client_certificate_pem(c.as_bytes(), k.as_bytes()),
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid_config(
+                    "set client_cert_pem and client_key_pem together",
+                ))
+            }
+        }
         if let Some(ua) = &self.user_agent {
             b = b.user_agent(ua);
         }
@@ -197,6 +213,42 @@ impl ClientConfig {
             Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    /// The serde form, with every secret redacted: the client key, proxy credentials, and
+    /// the values of credential headers among the default headers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut v = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        if self.client_key_pem.is_some() {
+            v["client_key_pem"] = "<redacted>".into();
+        }
+        if let Some(p) = &self.proxy {
+            v["proxy"] = crate::credentials::redact_userinfo(p).into();
+        }
+        let secret = |name: &str| {
+            crate::credentials::DEFAULT_SENSITIVE_HEADERS
+                .iter()
+                .any(|h| h.as_str().eq_ignore_ascii_case(name))
+                || self
+                    .sensitive_headers
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(name))
+        };
+        v["headers"] = self
+            .headers
+            .iter()
+            .map(|(k, val)| {
+                let shown = if secret(k) {
+                    "<redacted>"
+                } else {
+                    val.as_str()
+                };
+                serde_json::json!([k, shown])
+            })
+            .collect();
+        write!(f, "ClientConfig {v}")
     }
 }
 
@@ -289,6 +341,28 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_prints_a_secret() {
+        let c = ClientConfig {
+            client_cert_pem: Some("CERT".into()),
+            client_key_pem: Some("-----BEGIN PRIVATE KEY-----hunter2".into()),
+            proxy: Some("http://user:hunter2@proxy:3128".into()),
+            headers: vec![
+                ("Authorization".into(), "Bearer hunter2".into()),
+                ("X-Api-Key".into(), "hunter2".into()),
+                ("Accept".into(), "text/plain".into()),
+            ],
+            sensitive_headers: vec!["x-api-key".into()],
+            ..ClientConfig::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("text/plain") && shown.contains("CERT"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn sdk_name_and_version_go_together() {
         let c = ClientConfig {
             sdk_name: Some("acme".into()),
@@ -305,6 +379,6 @@ mod tests {
             Some("allow_https_downgrade")
         );
         assert!(names.iter().any(|n| n == "key_honoring_origins"));
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 26);
     }
 }

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::Url;
 
 use crate::body::SendBody;
@@ -36,6 +36,21 @@ pub(crate) struct TransportConfig {
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
     pub proxy: ProxySettings,
+    /// A client certificate chain and its private key (PEM), for servers that ask for one.
+    pub client_identity_pem: Option<ClientIdentityPem>,
+}
+
+/// A client certificate chain and its private key, as PEM; `Debug` never shows the key.
+#[derive(Clone)]
+pub(crate) struct ClientIdentityPem {
+    pub chain: Vec<u8>,
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentityPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientIdentityPem { chain, key: <redacted> }")
+    }
 }
 
 impl Default for TransportConfig {
@@ -51,6 +66,7 @@ impl Default for TransportConfig {
                 trust_env: true,
                 ..ProxySettings::default()
             },
+            client_identity_pem: None,
         }
     }
 }
@@ -186,8 +202,15 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::invalid_config(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let tls = match &cfg.client_identity_pem {
+        None => tls.with_no_client_auth(),
+        Some(id) => {
+            let (chain, key) = client_identity(&id.chain, &id.key)?;
+            tls.with_client_auth_cert(chain, key)
+                .map_err(|e| Error::invalid_config(format!("client certificate: {e}")))?
+        }
+    };
 
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -214,6 +237,26 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(https),
     }))
+}
+
+/// A client certificate chain and key from PEM (the key: PKCS#8, PKCS#1 or SEC1).
+fn client_identity(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let chain = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid_config(format!("client certificate PEM: {e}")))?;
+    if chain.is_empty() {
+        return Err(Error::invalid_config(
+            "client certificate PEM holds no certificate",
+        ));
+    }
+    // The key's own error text could quote key material: say only what was wrong.
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| {
+        Error::invalid_config("client key PEM holds no PKCS#8, PKCS#1 or SEC1 private key")
+    })?;
+    Ok((chain, key))
 }
 
 /// The request-target URI for hyper (no fragment, no credentials).
@@ -281,6 +324,26 @@ fn classify(
         };
         return SendError {
             error,
+            failure: Failure::Connect,
+        };
+    }
+    // A TLS alert after the handshake (in TLS 1.3 a server checks the client certificate
+    // after the client has finished: a missing or refused one arrives as an alert on the
+    // first read). The server ended the handshake, so nothing reached the application.
+    // tokio-rustls hands the alert over as an `InvalidData` io::Error carrying rustls' text
+    // (`received fatal alert: ...`), not the rustls::Error; core/tests/mtls.rs guards it.
+    let alert = find::<std::io::Error>(&err).is_some_and(|io| {
+        io.kind() == std::io::ErrorKind::InvalidData
+            && io.to_string().starts_with("received fatal alert")
+    });
+    if alert || find::<rustls::Error>(&err).is_some() {
+        return SendError {
+            error: Error::Tls {
+                url: url_s,
+                reason,
+                source: Some(Box::new(err)),
+                history: Vec::new(),
+            },
             failure: Failure::Connect,
         };
     }

@@ -95,6 +95,12 @@ pub struct ClientConfig {
     /// Extra trusted CA certificates (PEM text), on top of the built-in roots.
     #[uniffi(default)]
     pub ca_pem: Option<String>,
+    /// Client certificate chain (PEM) for servers that require one (mutual TLS).
+    #[uniffi(default)]
+    pub client_cert_pem: Option<String>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[uniffi(default)]
+    pub client_key_pem: Option<String>,
     /// Trust the bundled Mozilla roots; false trusts only `ca_pem`.
     #[uniffi(default = true)]
     pub builtin_roots: bool,
@@ -183,6 +189,8 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
             },
             retry: c.retry.map(RetryPolicy::from).unwrap_or(d.retry),
             ca_pem: c.ca_pem,
+            client_cert_pem: c.client_cert_pem,
+            client_key_pem: c.client_key_pem,
             builtin_roots: c.builtin_roots,
             http2: c.http2,
             proxy: c.proxy,

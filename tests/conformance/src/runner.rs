@@ -37,6 +37,13 @@ pub fn build_client(server: &Server, spec: &ClientSpec) -> hopsafe::Result<Clien
     if let (Some(n), Some(v)) = (&spec.sdk_name, &spec.sdk_version) {
         b = b.sdk(n, v);
     }
+    if spec.client_identity {
+        let pem = |k: &str| server.ready[k].as_str().unwrap_or_default().to_owned();
+        b = b.client_certificate_pem(
+            pem("client_cert_pem").as_bytes(),
+            pem("client_key_pem").as_bytes(),
+        );
+    }
     if let Some(p) = &spec.proxy {
         b = b.proxy(&expand(server, p));
     }

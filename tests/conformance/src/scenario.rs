@@ -48,6 +48,10 @@ pub struct ClientSpec {
     /// The SDK identity the client sends (both or neither).
     pub sdk_name: Option<String>,
     pub sdk_version: Option<String>,
+    /// Present the test server's client certificate (`client_cert_pem`/`client_key_pem` of
+    /// the ready JSON), for the `mtls` origin.
+    #[serde(default)]
+    pub client_identity: bool,
     /// A proxy URL for every request (templates such as `{proxy_http}` replaced).
     pub proxy: Option<String>,
     /// Largest response body the client buffers (bytes).

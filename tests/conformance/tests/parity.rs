@@ -399,10 +399,13 @@ fn retry_fields() -> Vec<String> {
     }
 }
 
-/// Node's spelling: camelCase, `Ms` for durations, and `ca` (as in Node's own `tls`).
+/// Node's spelling: camelCase, `Ms` for durations, and `ca`, `cert`, `key` (as in Node's own
+/// `tls`).
 fn node_name(option: &str) -> String {
     match option {
         "ca_pem" => "ca".into(),
+        "client_cert_pem" => "cert".into(),
+        "client_key_pem" => "key".into(),
         o if is_duration(o) => format!("{}Ms", camel(o)),
         o => camel(o),
     }

@@ -70,6 +70,9 @@ async fn serve_conn(tcp: TcpStream, role: Role, tls: TlsAcceptor, state: Arc<Sta
         _ => return,
     }
     let is_tls = first[0] == 0x16;
+    if role == Role::Mtls && !is_tls {
+        return;
+    }
     let ctl = Arc::new(ConnCtl::default());
     let info = ConnInfo {
         role,

@@ -14,6 +14,7 @@
 //! | `tls_name` | `https://localhost:P1`    |
 //! | `tls_untrusted` | `https://127.0.0.1:P2` (certificate from a CA no client is given) |
 //! | `v6`       | `http://[::1]:P4` (only if `::1` can be bound) |
+//! | `mtls`     | `https://127.0.0.1:P5` (TLS only; requires a client certificate signed by the CA: the ready JSON's `client_cert_pem`/`client_key_pem`) |
 //!
 //! Every listener sniffs the first byte of a connection: `0x16` starts a TLS handshake
 //! (ALPN `h2`, `http/1.1`; certificate signed by a CA generated at start, see
@@ -96,6 +97,8 @@ pub(crate) struct State {
     origins: BTreeMap<String, String>,
     ca_pem: String,
     ca_pem_path: PathBuf,
+    client_cert_pem: String,
+    client_key_pem: String,
     scripts: Mutex<ScriptStore>,
     records: Mutex<RecordLog>,
     releases: Arc<generated::Releases>,
@@ -115,6 +118,8 @@ impl State {
             "origins": self.origins,
             "ca_pem": self.ca_pem,
             "ca_pem_path": self.ca_pem_path.to_string_lossy(),
+            "client_cert_pem": self.client_cert_pem,
+            "client_key_pem": self.client_key_pem,
             "pid": std::process::id(),
         })
     }
@@ -134,6 +139,7 @@ impl TestServer {
         let tls = tls::generate()?;
         let acceptor = TlsAcceptor::from(tls.config);
         let untrusted = TlsAcceptor::from(tls.untrusted);
+        let mtls = TlsAcceptor::from(tls.mtls);
 
         let a = TcpListener::bind("127.0.0.1:0").await?;
         let p1 = a.local_addr()?.port();
@@ -142,6 +148,7 @@ impl TestServer {
         let a2 = TcpListener::bind("127.0.0.1:0").await?;
         let b = TcpListener::bind("127.0.0.2:0").await?;
         let v6 = TcpListener::bind("[::1]:0").await.ok();
+        let m = TcpListener::bind("127.0.0.1:0").await?;
         let ports = Ports {
             p1,
             p2: a2.local_addr()?.port(),
@@ -150,6 +157,7 @@ impl TestServer {
                 .as_ref()
                 .and_then(|l| l.local_addr().ok())
                 .map(|a| a.port()),
+            p5: m.local_addr()?.port(),
         };
 
         static N: AtomicU64 = AtomicU64::new(0);
@@ -164,11 +172,13 @@ impl TestServer {
             origins: origins::origin_map(ports),
             ca_pem: tls.ca_pem,
             ca_pem_path,
+            client_cert_pem: tls.client_cert_pem,
+            client_key_pem: tls.client_key_pem,
             scripts: Mutex::default(),
             records: Mutex::default(),
             releases: Arc::default(),
         });
-        let mut listeners = vec![(a, Role::A), (a2, Role::A2), (b, Role::B)];
+        let mut listeners = vec![(a, Role::A), (a2, Role::A2), (b, Role::B), (m, Role::Mtls)];
         listeners.extend(a6.map(|l| (l, Role::A)));
         listeners.extend(v6.map(|l| (l, Role::V6)));
         let tasks = listeners
@@ -177,6 +187,7 @@ impl TestServer {
                 // TLS on `a2`'s port presents a certificate no client trusts.
                 let tls = match role {
                     Role::A2 => untrusted.clone(),
+                    Role::Mtls => mtls.clone(),
                     _ => acceptor.clone(),
                 };
                 tokio::spawn(conn::accept_loop(l, role, tls, state.clone()))
@@ -213,6 +224,11 @@ impl TestServer {
     /// PEM of the CA that signed the server certificate.
     pub fn ca_pem(&self) -> &str {
         &self.state.ca_pem
+    }
+
+    /// A client certificate (PEM) and its key (PKCS#8 PEM) that the `mtls` origin accepts.
+    pub fn client_identity_pem(&self) -> (&str, &str) {
+        (&self.state.client_cert_pem, &self.state.client_key_pem)
     }
 
     /// `{"origins":{label:url},"ca_pem","ca_pem_path","pid"}`, as printed by the binary.

@@ -13,10 +13,12 @@ pub(crate) enum Role {
     B,
     /// `[::1]:P4`.
     V6,
+    /// The `mtls` origin: TLS only, a client certificate required.
+    Mtls,
 }
 
 /// Every label the server may advertise, in a stable order.
-pub(crate) const LABELS: [&str; 9] = [
+pub(crate) const LABELS: [&str; 10] = [
     "a",
     "a2",
     "b",
@@ -26,6 +28,7 @@ pub(crate) const LABELS: [&str; 9] = [
     "tls_name",
     "tls_untrusted",
     "v6",
+    "mtls",
 ];
 
 /// Ports the server ended up listening on.
@@ -35,11 +38,12 @@ pub(crate) struct Ports {
     pub p2: u16,
     pub p3: u16,
     pub p4: Option<u16>,
+    pub p5: u16,
 }
 
 /// Base URLs (no trailing slash) of every advertised origin, keyed by label.
 pub(crate) fn origin_map(ports: Ports) -> BTreeMap<String, String> {
-    let Ports { p1, p2, p3, p4 } = ports;
+    let Ports { p1, p2, p3, p4, p5 } = ports;
     let mut m = BTreeMap::new();
     m.insert("a".into(), format!("http://127.0.0.1:{p1}"));
     m.insert("a2".into(), format!("http://127.0.0.1:{p2}"));
@@ -49,6 +53,7 @@ pub(crate) fn origin_map(ports: Ports) -> BTreeMap<String, String> {
     m.insert("tls_b".into(), format!("https://127.0.0.2:{p3}"));
     m.insert("tls_name".into(), format!("https://localhost:{p1}"));
     m.insert("tls_untrusted".into(), format!("https://127.0.0.1:{p2}"));
+    m.insert("mtls".into(), format!("https://127.0.0.1:{p5}"));
     if let Some(p4) = p4 {
         m.insert("v6".into(), format!("http://[::1]:{p4}"));
     }
@@ -75,6 +80,7 @@ pub(crate) fn label(role: Role, tls: bool, host: Option<&str>) -> &'static str {
         (Role::B, true, _) => "tls_b",
         (Role::V6, false, _) => "v6",
         (Role::V6, true, _) => "tls_v6",
+        (Role::Mtls, _, _) => "mtls",
     }
 }
 
@@ -118,6 +124,7 @@ mod tests {
             p2: 2,
             p3: 3,
             p4: None,
+            p5: 5,
         });
         assert_eq!(
             expand("{b}/s/{id}/1 {tls_name}", &m, "s7"),

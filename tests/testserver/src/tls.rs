@@ -4,10 +4,11 @@ use std::io;
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
 use rustls::ServerConfig;
 
 /// Names the leaf certificate is valid for.
@@ -22,25 +23,61 @@ pub(crate) struct TlsMaterial {
     /// The same, with a leaf signed by a second CA that no client is given (the
     /// `tls_untrusted` origin: a failover target whose certificate does not verify).
     pub untrusted: Arc<ServerConfig>,
+    /// The `mtls` origin's config: the trusted leaf, and a client certificate signed by the
+    /// same CA is required.
+    pub mtls: Arc<ServerConfig>,
+    /// A client certificate (PEM) the `mtls` origin accepts.
+    pub client_cert_pem: String,
+    /// Its private key (PKCS#8 PEM).
+    pub client_key_pem: String,
 }
 
 fn err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("tls setup: {e}"))
 }
 
-/// Generates a fresh CA and leaf (and an untrusted pair) and builds the rustls server
-/// configs (ring provider).
+/// A CA, a leaf it signed for [`LEAF_SANS`], and the issuer to sign more.
+struct Pki {
+    ca_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    leaf_key: Vec<u8>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// Generates a fresh CA and leaf (and an untrusted pair, and a client certificate) and
+/// builds the rustls server configs (ring provider).
 pub(crate) fn generate() -> io::Result<TlsMaterial> {
-    let (ca_pem, config) = ca_and_config("hopsafe-testserver CA")?;
-    let (_, untrusted) = ca_and_config("hopsafe-testserver untrusted CA")?;
+    let pki = ca_and_leaf("hopsafe-testserver CA")?;
+    let other = ca_and_leaf("hopsafe-testserver untrusted CA")?;
+
+    let client_key = KeyPair::generate().map_err(err)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "hopsafe test client");
+    params.distinguished_name = dn;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client_cert = params.signed_by(&client_key, &pki.issuer).map_err(err)?;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.chain[1].clone()).map_err(err)?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(err)?;
     Ok(TlsMaterial {
-        ca_pem,
-        config,
-        untrusted,
+        config: server_config(&pki, None)?,
+        mtls: server_config(&pki, Some(verifier))?,
+        untrusted: server_config(&other, None)?,
+        ca_pem: pki.ca_pem,
+        client_cert_pem: client_cert.pem(),
+        client_key_pem: client_key.serialize_pem(),
     })
 }
 
-fn ca_and_config(ca_name: &str) -> io::Result<(String, Arc<ServerConfig>)> {
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn ca_and_leaf(ca_name: &str) -> io::Result<Pki> {
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -62,16 +99,31 @@ fn ca_and_config(ca_name: &str) -> io::Result<(String, Arc<ServerConfig>)> {
     dn.push(DnType::CommonName, "localhost");
     leaf_params.distinguished_name = dn;
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
+    Ok(Pki {
+        ca_pem: ca_cert.pem(),
+        chain: vec![leaf_cert.der().clone(), ca_cert.der().clone()],
+        leaf_key: leaf_key.serialize_der(),
+        issuer,
+    })
+}
 
-    let chain: Vec<CertificateDer<'static>> = vec![leaf_cert.der().clone(), ca_cert.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+/// The server config for `pki`'s leaf (ALPN `h2`, `http/1.1`); with `clients`, a client
+/// certificate that verifies is required.
+fn server_config(
+    pki: &Pki,
+    clients: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> io::Result<Arc<ServerConfig>> {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.leaf_key.clone()));
+    let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(err)?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
+        .map_err(err)?;
+    let builder = match clients {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(pki.chain.clone(), key)
         .map_err(err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((ca_cert.pem(), Arc::new(config)))
+    Ok(Arc::new(config))
 }
