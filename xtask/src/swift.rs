@@ -258,14 +258,17 @@ fn check_smoke_observations(path: &Path) -> Result {
     let obs = out["observations"].as_array().cloned().unwrap_or_default();
     let ids: Vec<&str> = obs.iter().filter_map(|o| o["id"].as_str()).collect();
     let ok = out["runtime"] == "swift"
-        && ids == ["307-post-cross-host", "too-many", "stream"]
+        && ids == ["307-post-cross-host", "too-many", "stream", "read-stream"]
         && obs[0]["error"].is_null()
         && obs[0]["status"] == 200
         && obs[0]["final_method"] == "POST"
         && obs[0]["history"][0]["status"] == 307
         && obs[1]["error"] == "TooManyRedirects"
         && obs[2]["status"] == 200
-        && obs[2]["skipped"].is_null();
+        && obs[2]["skipped"].is_null()
+        && obs[2]["body"]["fnv1a64"].as_str().is_some_and(|h| h.len() == 16)
+        // A streamed read of a held body, released after its first chunk, arrives whole.
+        && obs[3]["body"]["len"] == 100000;
     if ok {
         eprintln!("  swift conformance runner: smoke observations as expected");
         Ok(())
