@@ -14,7 +14,7 @@ use crate::kotlin::{
 use crate::util::{have, output, root, run, Result, TestServer};
 
 /// The trixie root holding `swiftc` (`SWIFT_ROOT` overrides it).
-fn swift_root() -> PathBuf {
+pub(crate) fn swift_root() -> PathBuf {
     std::env::var_os("SWIFT_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/cache/hopsafe/swiftroot"))
@@ -25,10 +25,10 @@ const BUILD_DIR: &str = "hopsafe-uniffi-build";
 
 /// `proc` and `dev` mounted by this step, unmounted again when dropped (mounts that were
 /// already there, maybe someone else's, are left alone).
-struct Mounts(Vec<PathBuf>);
+pub(crate) struct Mounts(Vec<PathBuf>);
 
 impl Mounts {
-    fn ensure(r: &Path) -> Result<Mounts> {
+    pub(crate) fn ensure(r: &Path) -> Result<Mounts> {
         let mut mine = Vec::new();
         for (dir, args) in [
             ("proc", &["-t", "proc", "proc"][..]),
@@ -58,14 +58,14 @@ impl Drop for Mounts {
 }
 
 /// Runs `args` inside the root.
-fn chroot(r: &Path) -> Command {
+pub(crate) fn chroot(r: &Path) -> Command {
     let mut c = Command::new("chroot");
     c.arg(r);
     c
 }
 
 /// Creates the root with debootstrap and installs swiftlang, unless `swiftc` is there.
-fn ensure_toolchain(r: &Path) -> Result {
+pub(crate) fn ensure_toolchain(r: &Path) -> Result {
     if r.join("usr/bin/swiftc").exists() {
         return Ok(());
     }
@@ -113,7 +113,7 @@ fn ensure_toolchain(r: &Path) -> Result {
 }
 
 /// Holds the lock every user of the shared root takes (`flock /tmp/hopsafe-swift.lock`).
-fn lock_root() -> Result<std::fs::File> {
+pub(crate) fn lock_root() -> Result<std::fs::File> {
     let path = "/tmp/hopsafe-swift.lock";
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -126,7 +126,7 @@ fn lock_root() -> Result<std::fs::File> {
 }
 
 /// Copies every `.swift` file of `from` into `to`.
-fn copy_swift(from: &Path, to: &Path) -> Result {
+pub(crate) fn copy_swift(from: &Path, to: &Path) -> Result {
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let entries =
         std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
