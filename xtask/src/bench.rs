@@ -294,6 +294,12 @@ pub fn bench(args: &[String]) -> Result {
     if want("kotlin") {
         md.push_str(&crate::bench_kotlin::section(&srv.base, quick, table)?);
     }
+    if want("kotlin-stream") {
+        md.push_str(&crate::bench_kotlin::stream_section(&srv.base, quick)?);
+    }
+    if want("swift-stream") {
+        md.push_str(&crate::bench_swift::stream_section(&srv.base, quick)?);
+    }
     // A partial (`--only`) run must not overwrite the checked-in full results.
     let path = match only {
         Some(_) => state_dir().join("bench-results.md"),

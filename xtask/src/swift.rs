@@ -14,7 +14,7 @@ use crate::kotlin::{
 use crate::util::{have, output, root, run, Result, TestServer};
 
 /// The trixie root holding `swiftc` (`SWIFT_ROOT` overrides it).
-fn swift_root() -> PathBuf {
+pub(crate) fn swift_root() -> PathBuf {
     std::env::var_os("SWIFT_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/cache/hopsafe/swiftroot"))
@@ -25,10 +25,10 @@ const BUILD_DIR: &str = "hopsafe-uniffi-build";
 
 /// `proc` and `dev` mounted by this step, unmounted again when dropped (mounts that were
 /// already there, maybe someone else's, are left alone).
-struct Mounts(Vec<PathBuf>);
+pub(crate) struct Mounts(Vec<PathBuf>);
 
 impl Mounts {
-    fn ensure(r: &Path) -> Result<Mounts> {
+    pub(crate) fn ensure(r: &Path) -> Result<Mounts> {
         let mut mine = Vec::new();
         for (dir, args) in [
             ("proc", &["-t", "proc", "proc"][..]),
@@ -58,14 +58,14 @@ impl Drop for Mounts {
 }
 
 /// Runs `args` inside the root.
-fn chroot(r: &Path) -> Command {
+pub(crate) fn chroot(r: &Path) -> Command {
     let mut c = Command::new("chroot");
     c.arg(r);
     c
 }
 
 /// Creates the root with debootstrap and installs swiftlang, unless `swiftc` is there.
-fn ensure_toolchain(r: &Path) -> Result {
+pub(crate) fn ensure_toolchain(r: &Path) -> Result {
     if r.join("usr/bin/swiftc").exists() {
         return Ok(());
     }
@@ -113,7 +113,7 @@ fn ensure_toolchain(r: &Path) -> Result {
 }
 
 /// Holds the lock every user of the shared root takes (`flock /tmp/hopsafe-swift.lock`).
-fn lock_root() -> Result<std::fs::File> {
+pub(crate) fn lock_root() -> Result<std::fs::File> {
     let path = "/tmp/hopsafe-swift.lock";
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -126,7 +126,7 @@ fn lock_root() -> Result<std::fs::File> {
 }
 
 /// Copies every `.swift` file of `from` into `to`.
-fn copy_swift(from: &Path, to: &Path) -> Result {
+pub(crate) fn copy_swift(from: &Path, to: &Path) -> Result {
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let entries =
         std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
@@ -258,14 +258,17 @@ fn check_smoke_observations(path: &Path) -> Result {
     let obs = out["observations"].as_array().cloned().unwrap_or_default();
     let ids: Vec<&str> = obs.iter().filter_map(|o| o["id"].as_str()).collect();
     let ok = out["runtime"] == "swift"
-        && ids == ["307-post-cross-host", "too-many", "stream"]
+        && ids == ["307-post-cross-host", "too-many", "stream", "read-stream"]
         && obs[0]["error"].is_null()
         && obs[0]["status"] == 200
         && obs[0]["final_method"] == "POST"
         && obs[0]["history"][0]["status"] == 307
         && obs[1]["error"] == "TooManyRedirects"
         && obs[2]["status"] == 200
-        && obs[2]["skipped"].is_null();
+        && obs[2]["skipped"].is_null()
+        && obs[2]["body"]["fnv1a64"].as_str().is_some_and(|h| h.len() == 16)
+        // A streamed read of a held body, released after its first chunk, arrives whole.
+        && obs[3]["body"]["len"] == 100000;
     if ok {
         eprintln!("  swift conformance runner: smoke observations as expected");
         Ok(())

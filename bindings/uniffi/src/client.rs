@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::body::BodySource;
 use crate::config::{BindingPlatform, ClientConfig};
 use crate::error::HopsafeError;
+use crate::stream::StreamedResponse;
 use crate::types::{HttpRequest, HttpResponse};
 
 /// Cancels the requests it was passed to. Kotlin coroutine cancellation works without it;
@@ -55,7 +56,7 @@ impl CancelHandle {
 
 /// A spawned task that is aborted when the handle is dropped (Kotlin cancels a coroutine by
 /// dropping the uniffi future).
-struct AbortOnDrop<T>(JoinHandle<T>);
+pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -144,6 +145,30 @@ impl HopsafeClient {
     ) -> Result<HttpResponse, HopsafeError> {
         hopsafe::runtime::block_on(self.work_with(request, Some(body), cancel))
     }
+
+    /// Sends a request like `request`, but returns as soon as the response head is in: the
+    /// body is read chunk by chunk from `StreamedResponse.body`, never buffered whole.
+    /// `cancel` (or cancelling the caller) aborts it until the head is in; then cancel the
+    /// body itself.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn open(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<StreamedResponse, HopsafeError> {
+        let work = self.open_work(request, cancel);
+        AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
+    }
+
+    /// Like `open`, blocking the calling thread until the response head is in.
+    #[uniffi::method(default(cancel = None))]
+    pub fn open_blocking(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<StreamedResponse, HopsafeError> {
+        hopsafe::runtime::block_on(self.open_work(request, cancel))
+    }
 }
 
 impl HopsafeClient {
@@ -154,6 +179,30 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
         self.work_with(request, None, cancel)
+    }
+
+    /// Validate, send, and stop at the response head; racing `cancel`.
+    fn open_work(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
+        let client = self.inner.clone();
+        async move {
+            let rx = cancel.as_ref().map(|c| c.tx.subscribe());
+            let exchange = async {
+                let resp = client.execute(request.into_core()?).await?;
+                Ok(StreamedResponse::new(resp))
+            };
+            match rx {
+                None => exchange.await,
+                Some(rx) => tokio::select! {
+                    biased;
+                    () = CancelHandle::cancelled(rx) => Err(HopsafeError::cancelled()),
+                    r = exchange => r,
+                },
+            }
+        }
     }
 
     /// `work` with the body, if any, pulled from a foreign source.

@@ -12,12 +12,14 @@ mod body;
 mod client;
 mod config;
 mod error;
+mod stream;
 mod types;
 
 pub use body::BodySource;
 pub use client::{CancelHandle, HopsafeClient};
 pub use config::{BindingPlatform, ClientConfig, IdempotencyKeyFormat, RetryConfig};
 pub use error::{HopsafeError, TimeoutPhase};
+pub use stream::{ResponseBody, StreamedResponse};
 pub use types::{
     DropReason, DroppedHeader, Header, Hop, HttpRequest, HttpResponse, IdempotencyKey,
 };

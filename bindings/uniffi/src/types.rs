@@ -159,6 +159,16 @@ pub(crate) fn history(hops: &[hopsafe::Hop]) -> Vec<Hop> {
     hops.iter().map(Hop::from).collect()
 }
 
+/// Converts response headers (values as lossy UTF-8).
+pub(crate) fn headers(map: &hopsafe::HeaderMap) -> Vec<Header> {
+    map.iter()
+        .map(|(n, v)| Header {
+            name: n.as_str().to_owned(),
+            value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        })
+        .collect()
+}
+
 /// A response after every redirect was followed, with its whole body.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct HttpResponse {
@@ -188,14 +198,7 @@ impl HttpResponse {
             status: resp.status().as_u16(),
             url: resp.url().to_string(),
             method: resp.method().to_string(),
-            headers: resp
-                .headers()
-                .iter()
-                .map(|(n, v)| Header {
-                    name: n.as_str().to_owned(),
-                    value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                })
-                .collect(),
+            headers: headers(resp.headers()),
             body: body.to_vec(),
             history: history(resp.history()),
             idempotency_key: resp.idempotency_key().map(str::to_owned),

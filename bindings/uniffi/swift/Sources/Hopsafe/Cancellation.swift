@@ -17,9 +17,9 @@ extension HopsafeClient {
     }
 
     /// Runs `call` with a fresh CancelHandle that the calling Task's cancellation triggers.
-    private func cancellable(
-        _ call: (CancelHandle) async throws -> HttpResponse
-    ) async throws -> HttpResponse {
+    func cancellable<T>(
+        _ call: (CancelHandle) async throws -> T
+    ) async throws -> T {
         let handle = CancelHandle()
         return try await withTaskCancellationHandler {
             try await call(handle)

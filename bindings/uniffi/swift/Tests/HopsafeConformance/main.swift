@@ -110,6 +110,30 @@ func describe(_ error: Error) -> [String: Any] {
     return obs
 }
 
+/// The length and FNV-1a 64 of a body read in pieces (the protocol's `body` observation).
+struct BodySeen {
+    private(set) var len = 0
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ data: Data) {
+        for byte in data {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        len += data.count
+    }
+
+    var json: [String: Any] {
+        let hex = String(hash, radix: 16)
+        return ["len": len, "fnv1a64": String(repeating: "0", count: 16 - hex.count) + hex]
+    }
+}
+
+/// Lets the script's held bodies go on; a failed release shows up as a short body.
+func release(_ control: HopsafeClient, _ origins: [String: String], _ id: String) async {
+    _ = try? await control.request(request: HttpRequest(
+        method: "POST", url: origins["a"]! + "/__scripts/\(id)/release", idempotencyKey: .off))
+}
+
 func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ control: HopsafeClient) async throws -> [String: Any] {
     var obs: [String: Any] = ["id": s["id"] ?? NSNull(), "error": NSNull(), "status": NSNull(), "final_url": NSNull(),
                               "final_method": NSNull(), "idempotency_key": NSNull(), "history": [Any](), "skipped": NSNull()]
@@ -128,6 +152,26 @@ func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ co
     }
     do {
         let client = try HopsafeClient(config: clientConfig(s["client"] as? [String: Any] ?? [:], origins, caPem))
+        if r["read"] as? String == "stream" {
+            let resp = try await client.stream(req)
+            obs["status"] = Int(resp.status)
+            obs["final_url"] = resp.url
+            obs["final_method"] = resp.method
+            obs["idempotency_key"] = resp.idempotencyKey ?? NSNull()
+            obs["history"] = history(resp.history)
+            var seen = BodySeen()
+            do {
+                for try await chunk in resp.body {
+                    if seen.len == 0 { await release(control, origins, scriptId) }
+                    seen.add(chunk)
+                }
+                obs["body"] = seen.json
+            } catch let e as HopsafeError {
+                obs["error"] = describe(e)["error"]
+                obs["write_accepted"] = e.writeAccepted
+            }
+            return obs
+        }
         let resp: HttpResponse
         if r["stream"] as? Bool == true, let body = req.body {
             var bare = req
@@ -141,6 +185,9 @@ func play(_ s: [String: Any], _ origins: [String: String], _ caPem: String, _ co
         obs["final_method"] = resp.method
         obs["idempotency_key"] = resp.idempotencyKey ?? NSNull()
         obs["history"] = history(resp.history)
+        var seen = BodySeen()
+        seen.add(resp.body)
+        obs["body"] = seen.json
     } catch {
         obs.merge(describe(error)) { _, new in new }
     }

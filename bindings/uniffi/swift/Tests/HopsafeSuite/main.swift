@@ -164,6 +164,12 @@ await runAll([
     ("a streamed body is replayed on 307", { try await streamedBodyIsReplayedOn307() }),
     ("a stream past the replay limit is BodyNotReplayable", { try await streamPastTheLimitIsBodyNotReplayable() }),
     ("a failing BodySource aborts the upload as BodyStream", { try await failingSourceIsBodyStream() }),
+    ("a large body streams in order through an AsyncSequence", { try await largeBodyStreamsInOrder() }),
+    ("each line of a held body arrives before the server sends the next", {
+        try await linesArriveBeforeTheServerSendsTheNext()
+    }),
+    ("leaving the loop early aborts the transfer", { try await leavingTheLoopEarlyAborts() }),
+    ("cancelling the Task aborts a read the server holds", { try await cancellingTheTaskAbortsAHeldRead() }),
     ("the failover example survives a 307", {
         let resp = try await placeOrder(client: client, url: Server.redirect(a, 307, to: b + "/echo"))
         try check(resp.status == 200 && (try Echo(resp).method) == "POST", "status \(resp.status)")

@@ -32,7 +32,7 @@ suspend fun HopsafeClient.sendStreaming(
 }
 
 /** Registers the thread policy for the completion callback, once per process. */
-private object CallbackThreads {
+internal object CallbackThreads {
     val keptAttached: Unit =
         Native.setCallbackThreadInitializer(
             uniffiRustFutureContinuationCallbackImpl,

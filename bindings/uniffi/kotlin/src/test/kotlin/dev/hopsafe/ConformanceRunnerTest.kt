@@ -16,7 +16,7 @@ class ConformanceRunnerTest {
         val json = JsonParser.parseString(out.readText()).asJsonObject
         assertEquals("kotlin", json.get("runtime").asString)
         val obs = json.getAsJsonArray("observations").map { it.asJsonObject }
-        assertEquals(listOf("307-post-cross-host", "too-many", "stream"), obs.map { it.get("id").asString })
+        assertEquals(listOf("307-post-cross-host", "too-many", "stream", "read-stream"), obs.map { it.get("id").asString })
 
         val first = obs[0]
         assertTrue(first.get("error").isJsonNull, first.toString())
@@ -28,6 +28,14 @@ class ConformanceRunnerTest {
         assertEquals("TooManyRedirects", obs[1].get("error").asString, obs[1].toString())
         assertEquals(200, obs[2].get("status").asInt, obs[2].toString())
         assertTrue(obs[2].get("skipped").isJsonNull, obs[2].toString())
+        // Every success reports its body; the streamed read got the held body whole.
+        for (o in obs.filter { it.get("error").isJsonNull }) assertTrue(o.has("body"), o.toString())
+        val expected =
+            dev.hopsafe.conformance
+                .BodySeen()
+                .apply { add(pattern(0, 100000)) }
+                .json()
+        assertEquals(expected, obs[3].get("body"), obs[3].toString())
         out.delete()
     }
 }
