@@ -77,6 +77,10 @@ pub enum Failure {
     AfterSend,
     /// The server's answer was not valid HTTP (never retried).
     Malformed,
+    /// The TLS handshake failed: an untrusted server certificate, or a client certificate the
+    /// server refused or missed. Nothing reached the application, and another attempt would
+    /// get the same answer (never retried).
+    TlsRefused,
     /// The server answered with this status.
     Status(StatusCode),
 }
@@ -95,7 +99,7 @@ pub fn is_retry_safe(policy: &RetryPolicy, method: &Method, key_honored: bool, f
     let replay_ok = is_idempotent(method) || (key_honored && policy.retry_keyed_writes);
     match f {
         Failure::Connect | Failure::Refused => true,
-        Failure::Malformed => false,
+        Failure::Malformed | Failure::TlsRefused => false,
         Failure::AfterSend => replay_ok,
         Failure::Status(s) if s == StatusCode::CONFLICT => key_honored && replay_ok,
         Failure::Status(s) => replay_ok && policy.statuses.contains(&s.as_u16()),
@@ -198,6 +202,7 @@ mod tests {
         let p = RetryPolicy::default();
         for m in [Method::GET, Method::PUT, Method::POST] {
             assert!(!is_retry_safe(&p, &m, true, Failure::Malformed));
+            assert!(!is_retry_safe(&p, &m, true, Failure::TlsRefused));
         }
     }
 

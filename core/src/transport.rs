@@ -307,24 +307,28 @@ fn classify(
                 };
             }
         }
-        let error = if find::<rustls::Error>(&err).is_some() {
-            Error::Tls {
-                url: url_s,
-                reason,
-                source: Some(Box::new(err)),
-                history: Vec::new(),
+        let tls = find::<rustls::Error>(&err).is_some();
+        let source = Some(Box::new(err) as Box<dyn StdError + Send + Sync>);
+        return if tls {
+            SendError {
+                error: Error::Tls {
+                    url: url_s,
+                    reason,
+                    source,
+                    history: Vec::new(),
+                },
+                failure: Failure::TlsRefused,
             }
         } else {
-            Error::Connect {
-                url: url_s,
-                reason,
-                source: Some(Box::new(err)),
-                history: Vec::new(),
+            SendError {
+                error: Error::Connect {
+                    url: url_s,
+                    reason,
+                    source,
+                    history: Vec::new(),
+                },
+                failure: Failure::Connect,
             }
-        };
-        return SendError {
-            error,
-            failure: Failure::Connect,
         };
     }
     // A TLS alert after the handshake (in TLS 1.3 a server checks the client certificate
@@ -344,7 +348,7 @@ fn classify(
                 source: Some(Box::new(err)),
                 history: Vec::new(),
             },
-            failure: Failure::Connect,
+            failure: Failure::TlsRefused,
         };
     }
     let refused = find::<h2::Error>(&err).is_some_and(|h| {

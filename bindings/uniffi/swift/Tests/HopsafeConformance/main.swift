@@ -18,6 +18,9 @@ func template(_ s: String, _ origins: [String: String]) -> String {
 func u64(_ v: Any?) -> UInt64? { (v as? NSNumber).map { $0.uint64Value } }
 func u32(_ v: Any?) -> UInt32? { (v as? NSNumber).map { $0.uint32Value } }
 
+/// The test server's client certificate and key (PEM), for scenarios with `client_identity`.
+var clientIdentity: (cert: String, key: String)?
+
 /// The client config of a scenario.
 func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: String) -> ClientConfig {
     var config = ClientConfig(caPem: caPem)
@@ -26,6 +29,10 @@ func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: Stri
     config.keyHonoringOrigins = (c["key_honoring_origins"] as? [String] ?? []).map { template($0, origins) }
     config.sdkName = c["sdk_name"] as? String
     config.proxy = (c["proxy"] as? String).map { template($0, origins) }
+    if c["client_identity"] as? Bool == true, let id = clientIdentity {
+        config.clientCertPem = id.cert
+        config.clientKeyPem = id.key
+    }
     config.sdkVersion = c["sdk_version"] as? String
     if let v = c["allow_https_downgrade"] as? Bool { config.allowHttpsDowngrade = v }
     if let v = c["follow_redirects"] as? Bool { config.followRedirects = v }
@@ -203,6 +210,9 @@ do {
     let ready = try load(args[1]) as! [String: Any]
     let origins = ready["origins"] as! [String: String]
     let caPem = ready["ca_pem"] as! String
+    if let cert = ready["client_cert_pem"] as? String, let key = ready["client_key_pem"] as? String {
+        clientIdentity = (cert, key)
+    }
     let loaded = try load(args[2])
     let scenarios = (loaded as? [[String: Any]]) ?? ((loaded as? [String: Any])?["scenarios"] as? [[String: Any]]) ?? []
     let control = try HopsafeClient(config: ClientConfig())

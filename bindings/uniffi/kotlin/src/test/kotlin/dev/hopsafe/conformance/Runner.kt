@@ -35,6 +35,9 @@ private fun template(
     origins: JsonObject,
 ): String = origins.entrySet().fold(s) { acc, (label, base) -> acc.replace("{$label}", base.asString) }
 
+/** The test server's client certificate and key (PEM), for scenarios with `client_identity`. */
+internal var clientIdentity: Pair<String, String>? = null
+
 /** Builds the client config of a scenario. */
 internal fun clientConfig(
     c: JsonObject,
@@ -76,6 +79,8 @@ internal fun clientConfig(
         replayLimit = c.opt("replay_limit")?.asLong?.toULong(),
         sdkName = c.opt("sdk_name")?.asString,
         proxy = c.opt("proxy")?.asString?.let { template(it, origins) },
+        clientCertPem = clientIdentity?.first?.takeIf { c.opt("client_identity")?.asBoolean == true },
+        clientKeyPem = clientIdentity?.second?.takeIf { c.opt("client_identity")?.asBoolean == true },
         sdkVersion = c.opt("sdk_version")?.asString,
     )
 }
@@ -277,6 +282,7 @@ fun main(args: Array<String>) {
     val ready = load(args[0]).asJsonObject
     val origins = ready.getAsJsonObject("origins")
     val caPem = ready.get("ca_pem").asString
+    clientIdentity = Pair(ready.get("client_cert_pem").asString, ready.get("client_key_pem").asString)
     val scenariosJson = load(args[1])
     val scenarios = if (scenariosJson.isJsonArray) scenariosJson.asJsonArray else scenariosJson.asJsonObject.getAsJsonArray("scenarios")
     val observations = JsonArray()
