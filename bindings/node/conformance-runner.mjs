@@ -17,6 +17,7 @@ function client (spec = {}) {
   if ('replay_limit' in spec) o.replayLimit = spec.replay_limit
   if ('key_honoring_origins' in spec) o.keyHonoringOrigins = spec.key_honoring_origins.map(expand)
   if ('proxy' in spec) o.proxy = expand(spec.proxy)
+  if ('cookies' in spec) o.cookies = spec.cookies
   if (spec.client_identity) { o.cert = ready.client_cert_pem; o.key = ready.client_key_pem }
   if ('sdk_name' in spec) o.sdkName = spec.sdk_name
   if ('sdk_version' in spec) o.sdkVersion = spec.sdk_version

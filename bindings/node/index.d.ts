@@ -68,6 +68,8 @@ export interface ClientOptions {
   builtinRoots?: boolean
   /** Offer HTTP/2 by ALPN on TLS connections (default true). */
   http2?: boolean
+  /** Keep cookies from Set-Cookie (redirects included) and send them back by RFC 6265's rules (default false). */
+  cookies?: boolean
   /** A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://` (overrides the environment). */
   proxy?: string
   /** Hosts the explicit proxy does not serve (`NO_PROXY` syntax, comma separated). */

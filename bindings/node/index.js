@@ -247,6 +247,7 @@ class Client {
       client_cert_pem: o.cert,
       client_key_pem: o.key,
       http2: o.http2,
+      cookies: o.cookies,
       proxy: o.proxy,
       no_proxy: o.noProxy,
       trust_env: o.trustEnv,

@@ -29,7 +29,7 @@ def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
         kw["client_key_pem"] = ready["client_key_pem"]
     if "proxy" in spec:
         kw["proxy"] = expand(ready["origins"], spec["proxy"])
-    for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit",
+    for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit", "cookies",
                 "sdk_name", "sdk_version"):
         if key in spec:
             kw[key] = spec[key]

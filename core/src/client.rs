@@ -248,6 +248,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Keep cookies (default false): `Set-Cookie` from every response, redirects included, is
+    /// stored and sent back where RFC 6265's domain, path and `Secure` rules allow. A caller's
+    /// own `Cookie` header is still stripped on cross-origin hops.
+    pub fn cookie_store(mut self, on: bool) -> Self {
+        self.config.cookies = on.then(Default::default);
+        self
+    }
+
     /// Use the built-in Mozilla roots (webpki-roots; default true).
     pub fn builtin_roots(mut self, on: bool) -> Self {
         self.config.transport.builtin_roots = on;

@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub identity: SdkIdentity,
     pub identity_headers: IdentityHeaders,
     pub transport: TransportConfig,
+    /// The cookie jar, when cookies are on (shared by the client's clones).
+    pub cookies: Option<std::sync::Arc<crate::cookies::Jar>>,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             identity: SdkIdentity::default(),
             identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
             transport: TransportConfig::default(),
+            cookies: None,
         }
     }
 }

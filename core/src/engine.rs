@@ -374,6 +374,9 @@ async fn send_once(inner: &Inner, chain: &mut Chain, uri: http::Uri) -> transpor
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = chain.headers.clone();
+    if let Some(jar) = &inner.config.cookies {
+        jar.add_to(&chain.url, req.headers_mut());
+    }
     let connect_timeout = inner.config.transport.connect_timeout;
     let sent = inner.transport.send(req, &chain.url, connect_timeout);
     let result = match inner.config.read_timeout {
@@ -393,6 +396,9 @@ async fn send_once(inner: &Inner, chain: &mut Chain, uri: http::Uri) -> transpor
             }
         },
     };
+    if let (Some(jar), Ok(resp)) = (&inner.config.cookies, &result) {
+        jar.remember(&chain.url, resp.headers());
+    }
     result.map_err(|mut failed| {
         // The caller's own stream broke the upload: say so, not "connection failed".
         if let Some(reason) = chain.body.stream_failure() {

@@ -27,6 +27,7 @@
 pub mod body;
 pub mod client;
 mod config;
+mod cookies;
 pub mod credentials;
 mod decode;
 mod engine;

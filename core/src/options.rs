@@ -82,6 +82,9 @@ pub struct ClientConfig {
     pub builtin_roots: bool,
     /// Offer HTTP/2 by ALPN on TLS connections. Default: true.
     pub http2: bool,
+    /// Keep cookies: `Set-Cookie` from every response (redirects included) is stored and sent
+    /// back by RFC 6265's rules. Default: false.
+    pub cookies: bool,
     /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or
     /// `socks5://`; overrides the environment. Default: none.
     pub proxy: Option<String>,
@@ -122,6 +125,7 @@ impl Default for ClientConfig {
             client_key_pem: None,
             builtin_roots: true,
             http2: true,
+            cookies: false,
             proxy: None,
             no_proxy: None,
             trust_env: true,
@@ -155,7 +159,8 @@ impl ClientConfig {
             .retry(self.retry)
             .builtin_roots(self.builtin_roots)
             .http2(self.http2)
-            .trust_env(self.trust_env);
+            .trust_env(self.trust_env)
+            .cookie_store(self.cookies);
         if let Some(p) = &self.proxy {
             b = b.proxy(p);
         }
@@ -379,6 +384,6 @@ mod tests {
             Some("allow_https_downgrade")
         );
         assert!(names.iter().any(|n| n == "key_honoring_origins"));
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 27);
     }
 }

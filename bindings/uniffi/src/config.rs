@@ -110,6 +110,10 @@ pub struct ClientConfig {
     /// Headers sent with every request.
     #[uniffi(default)]
     pub headers: Vec<Header>,
+    /// Keep cookies: `Set-Cookie` from every response (redirects included) is stored and sent
+    /// back by RFC 6265's rules.
+    #[uniffi(default = false)]
+    pub cookies: bool,
     /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://`
     /// (overrides the environment).
     #[uniffi(default)]
@@ -193,6 +197,7 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
             client_key_pem: c.client_key_pem,
             builtin_roots: c.builtin_roots,
             http2: c.http2,
+            cookies: c.cookies,
             proxy: c.proxy,
             no_proxy: c.no_proxy,
             trust_env: c.trust_env,

@@ -44,6 +44,9 @@ pub fn build_client(server: &Server, spec: &ClientSpec) -> hopsafe::Result<Clien
             pem("client_key_pem").as_bytes(),
         );
     }
+    if let Some(on) = spec.cookies {
+        b = b.cookie_store(on);
+    }
     if let Some(p) = &spec.proxy {
         b = b.proxy(&expand(server, p));
     }

@@ -52,6 +52,8 @@ pub struct ClientSpec {
     /// the ready JSON), for the `mtls` origin.
     #[serde(default)]
     pub client_identity: bool,
+    /// Keep cookies (the client's RFC 6265 jar).
+    pub cookies: Option<bool>,
     /// A proxy URL for every request (templates such as `{proxy_http}` replaced).
     pub proxy: Option<String>,
     /// Largest response body the client buffers (bytes).

@@ -79,6 +79,7 @@ internal fun clientConfig(
         replayLimit = c.opt("replay_limit")?.asLong?.toULong(),
         sdkName = c.opt("sdk_name")?.asString,
         proxy = c.opt("proxy")?.asString?.let { template(it, origins) },
+        cookies = c.opt("cookies")?.asBoolean ?: d.cookies,
         clientCertPem = clientIdentity?.first?.takeIf { c.opt("client_identity")?.asBoolean == true },
         clientKeyPem = clientIdentity?.second?.takeIf { c.opt("client_identity")?.asBoolean == true },
         sdkVersion = c.opt("sdk_version")?.asString,
