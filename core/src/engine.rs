@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
+use tracing::Instrument;
 use url::Url;
 
 use crate::body::{ReplayCopyError, Replayable};
@@ -41,7 +42,22 @@ pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response>
     // A total too long to represent is no deadline at all (never a panic).
     let deadline = total.and_then(|t| Some((Instant::now().checked_add(t)?, t)));
     let options = std::mem::take(&mut req.options);
-    let mut chain = start(inner, &options.idempotency_key, req)?;
+    let chain = start(inner, &options.idempotency_key, req)?;
+    // The origin only: a path or query can carry a token.
+    let span =
+        tracing::debug_span!("hopsafe.request", method = %chain.method, origin = %chain.origin);
+    execute_chain(inner, chain, options, deadline)
+        .instrument(span)
+        .await
+}
+
+/// Runs the chain under the total deadline, then reads the final response.
+async fn execute_chain(
+    inner: &Inner,
+    mut chain: Chain,
+    options: RequestOptions,
+    deadline: Deadline,
+) -> Result<Response> {
     let answer = match deadline {
         None => run(inner, &mut chain, &options, None).await,
         Some((_, total)) => {
@@ -186,6 +202,16 @@ async fn run(
         if !chain.headers.contains_key(IDEMPOTENCY_KEY) {
             chain.key = None;
         }
+        tracing::debug!(
+            target: "hopsafe::hop",
+            status = hop.status.as_u16(),
+            from = %chain.origin,
+            to = %next_origin,
+            method = %chain.method,
+            next_method = %next_method,
+            dropped = ?hop.dropped.iter().map(|d| (d.name.as_str(), d.reason.as_str())).collect::<Vec<_>>(),
+            "redirect followed"
+        );
         chain.history.push(hop);
         chain.url = next_url;
         chain.method = next_method;
@@ -361,6 +387,14 @@ async fn send_with_retries(
         if chain.body.finish_replay_copy().await.is_err() {
             return give_up(outcome);
         }
+        tracing::debug!(
+            target: "hopsafe::retry",
+            attempt,
+            failure = ?failure,
+            wait_ms = wait.as_millis() as u64,
+            origin = %chain.origin,
+            "retrying"
+        );
         if let Ok(resp) = outcome {
             drain_redirect_body(resp.into_body()).await;
         }
