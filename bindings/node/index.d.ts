@@ -66,6 +66,8 @@ export interface ClientOptions {
   key?: string
   /** Trust the bundled Mozilla roots (default true); false trusts only `ca`/`caFile`. */
   builtinRoots?: boolean
+  /** Also trust the operating system's roots, or SSL_CERT_FILE/SSL_CERT_DIR when set (default true; not on macOS yet). */
+  systemRoots?: boolean
   /** Offer HTTP/2 by ALPN on TLS connections (default true). */
   http2?: boolean
   /** Keep cookies from Set-Cookie (redirects included) and send them back by RFC 6265's rules (default false). */

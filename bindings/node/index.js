@@ -244,6 +244,7 @@ class Client {
       retry: retryDoc(retry),
       ca_pem: o.ca ?? (o.caFile ? require('node:fs').readFileSync(o.caFile, 'utf8') : undefined),
       builtin_roots: o.builtinRoots,
+      system_roots: o.systemRoots,
       client_cert_pem: o.cert,
       client_key_pem: o.key,
       http2: o.http2,

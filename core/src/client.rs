@@ -256,6 +256,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trust the operating system's roots (default true): the platform store on Linux,
+    /// Windows and Android, or the PEM named by `SSL_CERT_FILE` / `SSL_CERT_DIR` when set, as
+    /// OpenSSL-based tools read them. Apple builds use the bundled roots only for now.
+    pub fn system_roots(mut self, on: bool) -> Self {
+        self.config.transport.system_roots = on;
+        self
+    }
+
     /// Use the built-in Mozilla roots (webpki-roots; default true).
     pub fn builtin_roots(mut self, on: bool) -> Self {
         self.config.transport.builtin_roots = on;

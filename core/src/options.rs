@@ -80,6 +80,9 @@ pub struct ClientConfig {
     pub client_key_pem: Option<String>,
     /// Trust the bundled Mozilla roots (webpki-roots). Default: true.
     pub builtin_roots: bool,
+    /// Also trust the operating system's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR` when set; not
+    /// on Apple builds yet). Default: true.
+    pub system_roots: bool,
     /// Offer HTTP/2 by ALPN on TLS connections. Default: true.
     pub http2: bool,
     /// Keep cookies: `Set-Cookie` from every response (redirects included) is stored and sent
@@ -124,6 +127,7 @@ impl Default for ClientConfig {
             client_cert_pem: None,
             client_key_pem: None,
             builtin_roots: true,
+            system_roots: true,
             http2: true,
             cookies: false,
             proxy: None,
@@ -158,6 +162,7 @@ impl ClientConfig {
             .idempotency_key_format(self.idempotency_key_format)
             .retry(self.retry)
             .builtin_roots(self.builtin_roots)
+            .system_roots(self.system_roots)
             .http2(self.http2)
             .trust_env(self.trust_env)
             .cookie_store(self.cookies);
@@ -384,6 +389,6 @@ mod tests {
             Some("allow_https_downgrade")
         );
         assert!(names.iter().any(|n| n == "key_honoring_origins"));
-        assert_eq!(names.len(), 27);
+        assert_eq!(names.len(), 28);
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct TransportConfig {
     pub connect_timeout: Option<Duration>,
     pub extra_roots_pem: Vec<Vec<u8>>,
     pub builtin_roots: bool,
+    pub system_roots: bool,
     pub http2: bool,
     pub pool_idle_timeout: Duration,
     pub pool_max_idle_per_host: usize,
@@ -59,6 +60,7 @@ impl Default for TransportConfig {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             extra_roots_pem: Vec::new(),
             builtin_roots: true,
+            system_roots: true,
             http2: true,
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
@@ -185,6 +187,10 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     if cfg.builtin_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
+    if cfg.system_roots {
+        // Certificates the platform cannot parse are skipped, as curl and browsers do.
+        let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
+    }
     for pem in &cfg.extra_roots_pem {
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -237,6 +243,22 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(https),
     }))
+}
+
+/// The operating system's trusted roots, read once per process: the platform store, or
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR` when set. Empty on Apple targets (bundled roots only).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+        {
+            rustls_native_certs::load_native_certs().certs
+        }
+        #[cfg(any(target_os = "macos", target_os = "ios"))]
+        {
+            Vec::new()
+        }
+    })
 }
 
 /// A client certificate chain and key from PEM (the key: PKCS#8, PKCS#1 or SEC1).

@@ -104,6 +104,10 @@ pub struct ClientConfig {
     /// Trust the bundled Mozilla roots; false trusts only `ca_pem`.
     #[uniffi(default = true)]
     pub builtin_roots: bool,
+    /// Also trust the operating system's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR` when set; on
+    /// Android the system store; not on Apple builds yet).
+    #[uniffi(default = true)]
+    pub system_roots: bool,
     /// Offer HTTP/2 by ALPN on TLS connections.
     #[uniffi(default = true)]
     pub http2: bool,
@@ -196,6 +200,7 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
             client_cert_pem: c.client_cert_pem,
             client_key_pem: c.client_key_pem,
             builtin_roots: c.builtin_roots,
+            system_roots: c.system_roots,
             http2: c.http2,
             cookies: c.cookies,
             proxy: c.proxy,
