@@ -19,6 +19,10 @@ const TOOLS: &[(&str, &str)] = &[
     ("cargo-zigbuild", "0.24.1"),
 ];
 
+/// The Cargo profile of every native library `dist` ships (Cargo.toml says why it differs
+/// from `release`).
+pub const PROFILE: &str = "dist-release";
+
 /// Where the artefacts go.
 pub fn out_dir() -> PathBuf {
     target_dir().join("dist")

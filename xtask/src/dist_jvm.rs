@@ -65,13 +65,15 @@ pub fn ensure_targets(targets: &[&str]) -> Result {
     Ok(())
 }
 
-/// Builds the release `hopsafe_ffi` library for `target` and returns its path.
+/// Builds the shipped `hopsafe_ffi` library (profile `dist-release`) for `target` and returns
+/// its path.
 pub fn build_native(target: &str, path: &str) -> Result<PathBuf> {
     let (_, file) = jna_resource(target).ok_or(format!("no JNA resource path for {target}"))?;
+    let profile = crate::dist::PROFILE;
     let mut cmd = cargo();
     if target == host_target() {
-        cmd.args(["build", "--release", "-p", "hopsafe-ffi"]);
-        return run(cmd.current_dir(root())).map(|()| target_dir().join("release").join(file));
+        cmd.args(["build", "--profile", profile, "-p", "hopsafe-ffi"]);
+        return run(cmd.current_dir(root())).map(|()| target_dir().join(profile).join(file));
     }
     if target.ends_with("linux-gnu") || target.contains("apple") {
         // zig links Linux against glibc 2.17 and macOS without an Apple SDK.
@@ -80,12 +82,20 @@ pub fn build_native(target: &str, path: &str) -> Result<PathBuf> {
         } else {
             ""
         };
-        cmd.args(["zigbuild", "--release", "-p", "hopsafe-ffi", "--target"])
-            .arg(format!("{target}{suffix}"));
+        cmd.args([
+            "zigbuild",
+            "--profile",
+            profile,
+            "-p",
+            "hopsafe-ffi",
+            "--target",
+        ])
+        .arg(format!("{target}{suffix}"));
     } else {
         cmd.args([
             "build",
-            "--release",
+            "--profile",
+            profile,
             "-p",
             "hopsafe-ffi",
             "--target",
@@ -93,7 +103,7 @@ pub fn build_native(target: &str, path: &str) -> Result<PathBuf> {
         ]);
     }
     run(cmd.env("PATH", path).current_dir(root()))?;
-    Ok(target_dir().join(target).join("release").join(file))
+    Ok(target_dir().join(target).join(profile).join(file))
 }
 
 /// Copies `lib` to `to` without symbols it does not export.

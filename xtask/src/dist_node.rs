@@ -181,7 +181,7 @@ fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
     // `rustc ... -C strip=symbols` strips the addon only (as maturin does for the wheel), so
     // the dependencies compiled for the wheel of the same target are reused.
     let mut cmd = tools.cmd("cargo-zigbuild");
-    cmd.args(["rustc", "--release", "--target"]);
+    cmd.args(["rustc", "--profile", crate::dist::PROFILE, "--target"]);
     // For glibc, zig links against glibc 2.17's symbols (the manylinux2014 baseline).
     cmd.arg(match a.libc {
         Some("glibc") => format!("{}.2.17", a.target),
@@ -208,7 +208,10 @@ fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
         "darwin" => "libhopsafe_node.dylib",
         _ => "libhopsafe_node.so",
     };
-    Ok(target_dir().join(a.target).join("release").join(file))
+    Ok(target_dir()
+        .join(a.target)
+        .join(crate::dist::PROFILE)
+        .join(file))
 }
 
 /// Stages and packs `hopsafe-<name>` holding `lib`; returns the tarball.

@@ -148,7 +148,8 @@ fn build(tools: &Tools, w: &Wheel) -> Result<PathBuf> {
         .cmd("maturin")
         .args([
             "build",
-            "--release",
+            "--profile",
+            crate::dist::PROFILE,
             "--strip",
             "--quiet",
             "--target",
