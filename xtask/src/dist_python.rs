@@ -17,15 +17,29 @@ struct Wheel {
     expect: Expect,
 }
 
-const HOST: Wheel = Wheel {
-    target: "x86_64-unknown-linux-gnu",
-    flags: &["--zig", "--compatibility", "manylinux2014"],
-    tag: "manylinux_2_17_x86_64",
-    expect: Expect {
-        format: "elf64-x86-64",
-        allowed: dist_check::GLIBC,
-        max_glibc: Some((2, 17)),
-    },
+/// This machine's wheel; on Windows (the release workflow's Windows job) the MSVC one.
+const HOST: Wheel = if cfg!(windows) {
+    Wheel {
+        target: "x86_64-pc-windows-msvc",
+        flags: &[],
+        tag: "win_amd64",
+        expect: Expect {
+            format: "COFF-x86-64",
+            allowed: dist_check::WINDOWS,
+            max_glibc: None,
+        },
+    }
+} else {
+    Wheel {
+        target: "x86_64-unknown-linux-gnu",
+        flags: &["--zig", "--compatibility", "manylinux2014"],
+        tag: "manylinux_2_17_x86_64",
+        expect: Expect {
+            format: "elf64-x86-64",
+            allowed: dist_check::GLIBC,
+            max_glibc: Some((2, 17)),
+        },
+    }
 };
 
 const CROSS: &[Wheel] = &[
@@ -102,6 +116,11 @@ pub fn dist(tools: &Tools, all: bool) -> Result<Vec<Built>> {
     let wheels: Vec<&Wheel> = std::iter::once(&HOST)
         .chain(CROSS.iter().filter(|_| all))
         .collect();
+    if all && cfg!(windows) {
+        return Err(
+            "`dist --all` cross-builds from Linux; on Windows run `dist --only python,node`".into(),
+        );
+    }
     crate::dist::rust_targets(&wheels.iter().map(|w| w.target).collect::<Vec<_>>())?;
     if all {
         crate::dist::apt(&["x86_64-w64-mingw32-gcc"], &["gcc-mingw-w64-x86-64"])?;
@@ -266,8 +285,10 @@ fn sdist(tools: &Tools) -> Result<Built> {
 /// A new venv at `dir` with `wheel` (and `extra` packages) installed; returns its python.
 pub fn fresh_venv(dir: &Path, wheel: &Path, extra: &[&str]) -> Result<PathBuf> {
     fresh_dir(dir)?;
-    run(Command::new("python3").args(["-m", "venv"]).arg(dir))?;
-    let python = dir.join("bin/python");
+    run(Command::new(crate::python::system_python())
+        .args(["-m", "venv"])
+        .arg(dir))?;
+    let python = crate::python::venv_program(dir, "python");
     run(crate::python::pip_install(&python).arg(wheel).args(extra))?;
     Ok(python)
 }

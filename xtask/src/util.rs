@@ -58,6 +58,11 @@ pub fn output(cmd: &mut Command) -> Result<String> {
 
 /// Whether a program is on PATH.
 pub fn have(program: &str) -> bool {
+    if cfg!(windows) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let file = format!("{program}{}", std::env::consts::EXE_SUFFIX);
+        return std::env::split_paths(&path).any(|d| d.join(&file).is_file());
+    }
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {program} >/dev/null 2>&1"))
