@@ -34,24 +34,35 @@ pub const GLIBC: &[&str] = &[
 pub const MUSL: &[&str] = &["libc.so", "libc.musl-", "ld-musl-", "libgcc_s.so.1"];
 /// macOS: system libraries and frameworks only.
 pub const MACOS: &[&str] = &["/usr/lib/", "/System/Library/Frameworks/"];
-/// Windows system DLLs (and the stable-ABI python3.dll for the wheel).
-pub const WINDOWS: &[&str] = &[
-    "kernel32.dll",
-    "ntdll.dll",
-    "ws2_32.dll",
-    "advapi32.dll",
-    "bcrypt.dll",
-    "bcryptprimitives.dll",
-    "userenv.dll",
-    "msvcrt.dll",
-    "crypt32.dll",
-    "secur32.dll",
-    "user32.dll",
-    "shell32.dll",
-    "ole32.dll",
-    "api-ms-win-",
-    "python3.dll",
-];
+/// Windows system DLLs, plus `extra`.
+macro_rules! windows_system {
+    ($($extra:literal),*) => {
+        &[
+            "kernel32.dll",
+            "ntdll.dll",
+            "ws2_32.dll",
+            "advapi32.dll",
+            "bcrypt.dll",
+            "bcryptprimitives.dll",
+            "userenv.dll",
+            "msvcrt.dll",
+            "crypt32.dll",
+            "secur32.dll",
+            "user32.dll",
+            "shell32.dll",
+            "ole32.dll",
+            "api-ms-win-",
+            $($extra),*
+        ]
+    };
+}
+/// Windows, for the wheel: system DLLs, the stable-ABI `python3.dll` and the MSVC runtime
+/// that every python.org CPython ships beside itself (an MSVC-built wheel links it).
+pub const WINDOWS: &[&str] = windows_system!("python3.dll", "vcruntime140");
+/// Windows, for the Node addon: system DLLs and `node.exe` (napi-rs resolves Node-API in the
+/// host process at load time, so a build normally imports nothing from Node at all). No MSVC
+/// runtime: the MSVC build links it statically (`+crt-static`), as napi-rs recommends.
+pub const WINDOWS_NODE: &[&str] = windows_system!("node.exe");
 
 fn tool(name: &str) -> Result<Command> {
     crate::util::apt(&[name], &["llvm"])?;

@@ -22,8 +22,15 @@ pub struct Addon {
     expect: Expect,
 }
 
-/// The host platform (built and run in `cargo xtask test` and `cargo xtask dist`).
-pub const HOST: Addon = Addon {
+/// This machine's platform: built in `cargo xtask test` and `cargo xtask dist`, and run by
+/// `dist`. On Windows (the release workflow's Windows job) it is the MSVC addon.
+pub const HOST: Addon = if cfg!(windows) {
+    WIN32_MSVC
+} else {
+    LINUX_X64_GNU
+};
+
+const LINUX_X64_GNU: Addon = Addon {
     name: "linux-x64-gnu",
     target: "x86_64-unknown-linux-gnu",
     os: "linux",
@@ -36,10 +43,44 @@ pub const HOST: Addon = Addon {
     },
 };
 
-/// Platforms whose package only the release workflow builds: napi-rs on Windows wants the
-/// MSVC target (cargo-xwin and the MSVC SDK, which do not come from a package registry), and
-/// its windows-gnu build links against a `libnode.dll` that no registry here provides.
-pub const RELEASE_ONLY: &[&str] = &["win32-x64-msvc"];
+/// The published Windows package, built (and run) by `cargo xtask dist` on Windows: the
+/// release workflow's Windows job.
+const WIN32_MSVC: Addon = Addon {
+    name: "win32-x64-msvc",
+    target: "x86_64-pc-windows-msvc",
+    os: "win32",
+    cpu: "x64",
+    libc: None,
+    expect: Expect {
+        format: "COFF-x86-64",
+        allowed: dist_check::WINDOWS_NODE,
+        max_glibc: None,
+    },
+};
+
+/// The same addon cross-built with MinGW by `dist --all` on Linux and checked by inspection.
+/// Not among the main package's optionalDependencies (npm would install it beside the MSVC
+/// one); the loader takes it when it is installed explicitly.
+const WIN32_GNU: Addon = Addon {
+    name: "win32-x64-gnu",
+    target: "x86_64-pc-windows-gnu",
+    os: "win32",
+    cpu: "x64",
+    libc: None,
+    expect: Expect {
+        format: "COFF-x86-64",
+        allowed: dist_check::WINDOWS_NODE,
+        max_glibc: None,
+    },
+};
+
+/// The platform packages the main package names in its optionalDependencies.
+fn published() -> impl Iterator<Item = &'static str> {
+    [LINUX_X64_GNU.name, WIN32_MSVC.name]
+        .into_iter()
+        .chain(CROSS.iter().map(|a| a.name))
+        .filter(|n| *n != WIN32_GNU.name)
+}
 
 /// The cross-built platforms (`cargo xtask dist --all`).
 const CROSS: &[Addon] = &[
@@ -103,6 +144,7 @@ const CROSS: &[Addon] = &[
             max_glibc: None,
         },
     },
+    WIN32_GNU,
 ];
 
 fn node_dir() -> PathBuf {
@@ -126,11 +168,19 @@ fn version() -> Result<String> {
 
 /// Builds, packs and checks the main package and the platform packages.
 pub fn dist(tools: &Tools, all: bool) -> Result<Vec<Built>> {
+    if all && cfg!(windows) {
+        return Err(
+            "`dist --all` cross-builds from Linux; on Windows run `dist --only python,node`".into(),
+        );
+    }
     std::fs::create_dir_all(npm_out()).map_err(|e| e.to_string())?;
     let addons: Vec<&Addon> = std::iter::once(&HOST)
         .chain(CROSS.iter().filter(|_| all))
         .collect();
     rust_targets(&addons.iter().map(|a| a.target).collect::<Vec<_>>())?;
+    if addons.iter().any(|a| a.target.ends_with("windows-gnu")) {
+        crate::util::apt(&["x86_64-w64-mingw32-gcc"], &["gcc-mingw-w64-x86-64"])?;
+    }
     let main = pack_main(&npm_out())?;
     let mut built = vec![Built {
         file: main.clone(),
@@ -178,10 +228,22 @@ const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0
 
 /// Release build (stripped) of the addon for `a`; returns the library.
 fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
-    // `rustc ... -C strip=symbols` strips the addon only (as maturin does for the wheel), so
-    // the dependencies compiled for the wheel of the same target are reused.
-    let mut cmd = tools.cmd("cargo-zigbuild");
-    cmd.args(["rustc", "--release", "--target"]);
+    let var = |kind: &str| {
+        format!(
+            "CARGO_TARGET_{}_{kind}",
+            a.target.to_uppercase().replace('-', "_")
+        )
+    };
+    // zig for Linux (glibc 2.17 symbols) and macOS (no Apple SDK); cargo itself for Windows
+    // (MinGW's gcc as the linker here, MSVC's on a Windows machine). `rustc ... -C
+    // strip=symbols` strips the addon only (as maturin does for the wheel), so the
+    // dependencies compiled for the wheel of the same target are reused.
+    let mut cmd = if a.os == "win32" {
+        tools.cmd("cargo")
+    } else {
+        tools.cmd("cargo-zigbuild")
+    };
+    cmd.args(["rustc", "--profile", crate::dist::PROFILE, "--target"]);
     // For glibc, zig links against glibc 2.17's symbols (the manylinux2014 baseline).
     cmd.arg(match a.libc {
         Some("glibc") => format!("{}.2.17", a.target),
@@ -189,11 +251,14 @@ fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
     });
     if a.libc == Some("musl") {
         // A cdylib on musl must link libc dynamically (Node is the process that loads it).
-        let var = format!(
-            "CARGO_TARGET_{}_RUSTFLAGS",
-            a.target.to_uppercase().replace('-', "_")
-        );
-        cmd.env(var, "-C target-feature=-crt-static");
+        cmd.env(var("RUSTFLAGS"), "-C target-feature=-crt-static");
+    }
+    if a.target.ends_with("windows-msvc") {
+        // The MSVC runtime linked in, so the addon needs no vcruntime140.dll (napi-rs's advice).
+        cmd.env(var("RUSTFLAGS"), "-C target-feature=+crt-static");
+    }
+    if a.target.ends_with("windows-gnu") {
+        cmd.env("LIBNODE_PATH", libnode_stub()?);
     }
     run(cmd.args([
         "--quiet",
@@ -206,9 +271,28 @@ fn build(tools: &Tools, a: &Addon) -> Result<PathBuf> {
     ]))?;
     let file = match a.os {
         "darwin" => "libhopsafe_node.dylib",
+        "win32" => "hopsafe_node.dll",
         _ => "libhopsafe_node.so",
     };
-    Ok(target_dir().join(a.target).join("release").join(file))
+    Ok(target_dir()
+        .join(a.target)
+        .join(crate::dist::PROFILE)
+        .join(file))
+}
+
+/// A directory for napi-build's MinGW set-up, which links `-lnode` and insists on finding a
+/// `libnode.dll` (no package registry has one). The addon needs neither: with napi's
+/// `dyn-symbols` feature (bindings/node/Cargo.toml) it looks Node-API up in the host process
+/// when Node loads it. So: an empty import archive `libnode.a` (which the linker reads, and
+/// which adds no import) and an empty `libnode.dll` (which only napi-build's check reads).
+/// `dist_check` proves the result imports nothing from Node.
+fn libnode_stub() -> Result<PathBuf> {
+    let dir = crate::util::state_dir().join("libnode-stub");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // An archive with no members is its 8-byte magic.
+    std::fs::write(dir.join("libnode.a"), b"!<arch>\n").map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("libnode.dll"), b"").map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
 /// Stages and packs `hopsafe-<name>` holding `lib`; returns the tarball.
@@ -260,10 +344,7 @@ pub fn pack_main(out: &Path) -> Result<PathBuf> {
             std::fs::copy(&src, stage.join(f)).map_err(|e| format!("{}: {e}", src.display()))?;
         }
     }
-    let deps: serde_json::Map<String, serde_json::Value> = std::iter::once(&HOST)
-        .chain(CROSS)
-        .map(|a| a.name)
-        .chain(RELEASE_ONLY.iter().copied())
+    let deps: serde_json::Map<String, serde_json::Value> = published()
         .map(|name| (format!("hopsafe-{name}"), version.clone().into()))
         .collect();
     let obj = doc.as_object_mut().ok_or("package.json is not an object")?;
@@ -304,7 +385,7 @@ fn pack(stage: &Path, out: &Path, prefix: &str) -> Result<PathBuf> {
         }
     }
     let name = crate::util::output(
-        Command::new("npm")
+        npm()
             .args(["pack", "--silent", "--pack-destination"])
             .arg(out)
             .current_dir(stage),
@@ -314,6 +395,11 @@ fn pack(stage: &Path, out: &Path, prefix: &str) -> Result<PathBuf> {
         return Err(format!("npm pack made no {}", file.display()));
     }
     Ok(file)
+}
+
+/// `npm` (a `.cmd` script on Windows, which `Command` does not find by its bare name).
+fn npm() -> Command {
+    Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
 }
 
 /// Installs the main and the platform tarball into a new app at `dir` (offline: npm skips
@@ -329,7 +415,7 @@ pub fn install(main: &Path, platform: &Path, dir: &Path) -> Result<PathBuf> {
 pub fn install_into(app: &Path, main: &Path, platform: &Path, extra: &[&str]) -> Result {
     std::fs::write(app.join("package.json"), r#"{"name":"app","private":true}"#)
         .map_err(|e| e.to_string())?;
-    run(Command::new("npm")
+    run(npm()
         .args([
             "install",
             "--no-audit",

@@ -19,15 +19,29 @@ struct Wheel {
     expect: Expect,
 }
 
-const HOST: Wheel = Wheel {
-    target: "x86_64-unknown-linux-gnu",
-    flags: &["--zig", "--compatibility", "manylinux2014"],
-    tag: "manylinux_2_17_x86_64",
-    expect: Expect {
-        format: "elf64-x86-64",
-        allowed: dist_check::GLIBC,
-        max_glibc: Some((2, 17)),
-    },
+/// This machine's wheel; on Windows (the release workflow's Windows job) the MSVC one.
+const HOST: Wheel = if cfg!(windows) {
+    Wheel {
+        target: "x86_64-pc-windows-msvc",
+        flags: &[],
+        tag: "win_amd64",
+        expect: Expect {
+            format: "COFF-x86-64",
+            allowed: dist_check::WINDOWS,
+            max_glibc: None,
+        },
+    }
+} else {
+    Wheel {
+        target: "x86_64-unknown-linux-gnu",
+        flags: &["--zig", "--compatibility", "manylinux2014"],
+        tag: "manylinux_2_17_x86_64",
+        expect: Expect {
+            format: "elf64-x86-64",
+            allowed: dist_check::GLIBC,
+            max_glibc: Some((2, 17)),
+        },
+    }
 };
 
 const CROSS: &[Wheel] = &[
@@ -104,6 +118,11 @@ pub fn dist(tools: &Tools, all: bool) -> Result<Vec<Built>> {
     let wheels: Vec<&Wheel> = std::iter::once(&HOST)
         .chain(CROSS.iter().filter(|_| all))
         .collect();
+    if all && cfg!(windows) {
+        return Err(
+            "`dist --all` cross-builds from Linux; on Windows run `dist --only python,node`".into(),
+        );
+    }
     cross_tools(&wheels.iter().map(|w| w.target).collect::<Vec<_>>())?;
     for w in wheels {
         let file = build(tools, w)?;
@@ -147,7 +166,8 @@ fn build(tools: &Tools, w: &Wheel) -> Result<PathBuf> {
         .cmd("maturin")
         .args([
             "build",
-            "--release",
+            "--profile",
+            crate::dist::PROFILE,
             "--strip",
             "--quiet",
             "--target",
@@ -264,8 +284,10 @@ fn sdist(tools: &Tools) -> Result<Built> {
 /// A new venv at `dir` with `wheel` (and `extra` packages) installed; returns its python.
 pub fn fresh_venv(dir: &Path, wheel: &Path, extra: &[&str]) -> Result<PathBuf> {
     fresh_dir(dir)?;
-    run(Command::new("python3").args(["-m", "venv"]).arg(dir))?;
-    let python = dir.join("bin/python");
+    run(Command::new(crate::python::system_python())
+        .args(["-m", "venv"])
+        .arg(dir))?;
+    let python = crate::python::venv_program(dir, "python");
     run(crate::python::pip_install(&python).arg(wheel).args(extra))?;
     Ok(python)
 }

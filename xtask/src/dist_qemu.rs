@@ -1,6 +1,7 @@
 //! Runs aarch64 Linux artefacts on this x86_64 machine: an arm64 Debian root (debootstrap,
 //! made once under /var/cache/hopsafe/) entered with chroot, its binaries run by
 //! qemu-user-static through binfmt_misc. The root is shared, so setup and runs hold a lock.
+//! The wheel, the npm package and the JVM jar each run their quick start there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +34,19 @@ chroot "$root" apt-get -q update
 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends python3 python3-venv nodejs
 umount "$root/proc"
 touch "$root/.hopsafe-ready"
+"#;
+
+/// Installs Debian packages (arm64, the root's own apt) into a made root; the caller checks
+/// first that they are missing, so a warm root costs nothing.
+const INSTALL: &str = r#"
+root="$1"; shift
+trap 'umount "$root/proc" 2>/dev/null || true' EXIT
+mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+chroot "$root" apt-get -q update
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "$@"
 "#;
 
 /// Runs `script` (sh) inside the root, with /proc mounted while it runs.
@@ -82,11 +96,57 @@ fn work_dir(root: &Path, name: &str) -> Result<(PathBuf, String)> {
     Ok((host, inside))
 }
 
-fn enter(root: &Path, script: &str) -> Result {
-    run(Command::new("flock")
-        .args([LOCK, "sh", "-euc", ENTER, "enter"])
+fn enter_cmd(root: &Path, script: &str) -> Command {
+    let mut c = Command::new("flock");
+    c.args([LOCK, "sh", "-euc", ENTER, "enter"])
         .arg(root)
-        .arg(script))
+        .arg(script);
+    c
+}
+
+fn enter(root: &Path, script: &str) -> Result {
+    run(&mut enter_cmd(root, script))
+}
+
+/// The Java runtime inside the root (Debian's OpenJDK 17, about 250 MB with its dependencies,
+/// installed on first use); returns its `java` as seen inside the root.
+fn ensure_java(root: &Path) -> Result<&'static str> {
+    const JAVA: &str = "/usr/lib/jvm/java-17-openjdk-arm64/bin/java";
+    if !root.join(JAVA.trim_start_matches('/')).is_file() {
+        run(Command::new("flock")
+            .args([LOCK, "sh", "-euc", INSTALL, "install"])
+            .arg(root)
+            .arg("openjdk-17-jre-headless"))?;
+    }
+    Ok(JAVA)
+}
+
+/// Runs the Kotlin quick start (`examples/kotlin-consumer`, built on this machine against the
+/// jar in the Maven repository `repo`) with the root's arm64 JVM, so JNA loads the jar's
+/// `linux-aarch64` library: a POST through a 307 served by the (host) test server.
+pub fn run_jvm(repo: &Path) -> Result {
+    let root = ensure_root()?;
+    let java = ensure_java(&root)?;
+    let (consumer, classpath) = crate::kotlin::build_consumer(repo)?;
+    let (host, inside) = work_dir(&root, "jvm")?;
+    crate::util::copy_dir(&consumer.join("target/classes"), &host.join("classes"))?;
+    let lib = host.join("lib");
+    std::fs::create_dir_all(&lib).map_err(|e| e.to_string())?;
+    for jar in std::env::split_paths(classpath.trim()) {
+        let name = jar.file_name().ok_or("bad classpath entry")?;
+        std::fs::copy(&jar, lib.join(name)).map_err(|e| format!("{}: {e}", jar.display()))?;
+    }
+    let server = crate::util::TestServer::start()?;
+    let url = crate::kotlin::quick_start_url(&server.ready)?;
+    // Only the quick start's own lines on stdout (check_quick_start reads them).
+    let out = crate::util::output(&mut enter_cmd(
+        &root,
+        &format!(
+            "uname -m >&2; {java} -version; cd {inside} && \
+             {java} -Xmx256m -cp 'classes:lib/*' example.QuickStartKt '{url}'"
+        ),
+    ))?;
+    crate::kotlin::check_quick_start("kotlin (arm64 JVM under qemu)", &out)
 }
 
 /// Installs `wheel` into a new venv inside the root and runs the quick start.

@@ -255,6 +255,25 @@ fn encode(s: &str) -> String {
 /// quick start with plain `java -cp` (no `jna.library.path`): a POST through a 307 from origin
 /// `a` to `b` must arrive as a POST with its body and without the credential.
 pub fn consumer_quick_start(repo: &Path, server_ready: &str) -> Result {
+    let (dir, cp) = build_consumer(repo)?;
+    let out = output(
+        Command::new("java")
+            .arg("-cp")
+            .arg(format!(
+                "{}:{}",
+                dir.join("target/classes").display(),
+                cp.trim()
+            ))
+            .args(["example.QuickStartKt", &quick_start_url(server_ready)?])
+            .env_remove("LD_LIBRARY_PATH")
+            .current_dir(&dir),
+    )?;
+    check_quick_start("kotlin", &out)
+}
+
+/// Builds a fresh copy of `examples/kotlin-consumer` against the artefact in `repo`; returns
+/// the project directory (classes in `target/classes`) and its dependencies' classpath.
+pub fn build_consumer(repo: &Path) -> Result<(PathBuf, String)> {
     let dir = target_dir().join("kotlin-consumer");
     let _ = std::fs::remove_dir_all(&dir);
     let src = root().join("examples/kotlin-consumer");
@@ -278,19 +297,7 @@ pub fn consumer_quick_start(repo: &Path, server_ready: &str) -> Result {
     run(&mut m2_locked(&script, &dir))?;
     let cp =
         std::fs::read_to_string(dir.join("cp.txt")).map_err(|e| format!("no classpath: {e}"))?;
-    let out = output(
-        Command::new("java")
-            .arg("-cp")
-            .arg(format!(
-                "{}:{}",
-                dir.join("target/classes").display(),
-                cp.trim()
-            ))
-            .args(["example.QuickStartKt", &quick_start_url(server_ready)?])
-            .env_remove("LD_LIBRARY_PATH")
-            .current_dir(&dir),
-    )?;
-    check_quick_start("kotlin", &out)
+    Ok((dir, cp))
 }
 
 /// The URL the consumer quick starts post to: a 307 from the test server's origin `a` to `b`.

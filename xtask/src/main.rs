@@ -2,7 +2,8 @@
 //!
 //! - `demo`: starts the local lab servers and shows a POST surviving a 307 failover.
 //! - `test [--only STEP,...]`: every test in every language (installs what it needs).
-//! - `dist [--all]`: the installable packages in target/dist/ (`--all`: every platform).
+//! - `dist [--all] [--only python,node,jvm,apple]`: the installable packages in target/dist/
+//!   (`--all`: every platform).
 //! - `mutants [--modules ...]`: mutation testing of the core's policy modules (slow, not in `test`).
 
 mod bench;
@@ -79,7 +80,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   conformance [--runtimes a,b] [--peer httpx]  every scenario in every built runtime (and a peer, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node,kotlin,kotlin-stream,swift-stream]  hopsafe vs its peers; writes bench/results.md
-  dist [--all]         build the packages into target/dist/ (host; --all: every platform, cross-built)
+  dist [--all] [--only python,node,jvm,apple]  build the packages into target/dist/ (host; --all: every platform, cross-built)
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions
   mutants [--modules location,origin,...] [--re REGEX]  mutation-test the policy modules (slow); updates docs/mutants.md

@@ -24,9 +24,9 @@ pub fn venv_python() -> Result<PathBuf> {
 /// A venv at `venv` (created on first use) with `pins` installed; only the missing ones are
 /// installed, so a changed pin is picked up and a warm venv costs nothing. Returns its python.
 pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
-    let python = venv.join("bin/python");
+    let python = venv_program(venv, "python");
     if !python.exists() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+        run(Command::new(system_python()).args(["-m", "venv"]).arg(venv))?;
     }
     let missing: Vec<String> = pins
         .iter()
@@ -37,6 +37,25 @@ pub fn ensure_venv(venv: &Path, pins: &[(&str, &str)]) -> Result<PathBuf> {
         run(pip_install(&python).args(&missing))?;
     }
     Ok(python)
+}
+
+/// The Python that makes venvs: `python3` (`python` on Windows, where python.org's installer
+/// and actions/setup-python provide no `python3`).
+pub fn system_python() -> &'static str {
+    if cfg!(windows) {
+        "python"
+    } else {
+        "python3"
+    }
+}
+
+/// A program in a venv: `bin/NAME` (`Scripts\NAME.exe` on Windows).
+pub fn venv_program(venv: &Path, name: &str) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join(format!("{name}.exe"))
+    } else {
+        venv.join("bin").join(name)
+    }
 }
 
 /// `python -m pip install`, quietly; the caller adds what to install.
@@ -58,14 +77,17 @@ fn has_dist(venv: &Path, name: &str, version: &str) -> bool {
         format!("{name}-{version}.dist-info"),
         format!("{}-{version}.dist-info", name.replace('-', "_")),
     ];
+    // `lib/python3.X/site-packages` (`Lib/site-packages` on Windows).
     std::fs::read_dir(venv.join("lib"))
         .into_iter()
         .flatten()
         .flatten()
+        .map(|py| py.path())
+        .chain(std::iter::once(venv.join("Lib")))
         .any(|py| {
             wants
                 .iter()
-                .any(|w| py.path().join("site-packages").join(w).exists())
+                .any(|w| py.join("site-packages").join(w).exists())
         })
 }
 

@@ -59,6 +59,11 @@ pub fn output(cmd: &mut Command) -> Result<String> {
 
 /// Whether a program is on PATH.
 pub fn have(program: &str) -> bool {
+    if cfg!(windows) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let file = format!("{program}{}", std::env::consts::EXE_SUFFIX);
+        return std::env::split_paths(&path).any(|d| d.join(&file).is_file());
+    }
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {program} >/dev/null 2>&1"))
@@ -206,7 +211,15 @@ pub fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 
 /// Debian packages, installed when one of `programs` is missing (`apt-get update` first).
 pub fn apt(programs: &[&str], packages: &[&str]) -> Result {
-    if programs.iter().all(|p| have(p)) {
+    // A program is a name on PATH or an absolute path.
+    let present = |p: &&str| {
+        if p.starts_with('/') {
+            Path::new(p).exists()
+        } else {
+            have(p)
+        }
+    };
+    if programs.iter().all(present) {
         return Ok(());
     }
     if !have("apt-get") {
@@ -266,7 +279,9 @@ impl Tools {
 
     /// A command from the venv (or PATH) with the venv first on PATH.
     pub fn cmd(&self, program: &str) -> Command {
-        let local = self.bin.join(program);
+        let local = self
+            .bin
+            .join(format!("{program}{}", std::env::consts::EXE_SUFFIX));
         let mut c = Command::new(if local.exists() {
             local
         } else {
@@ -283,11 +298,11 @@ impl Tools {
 
     /// PATH with the venv first.
     pub fn path(&self) -> String {
-        format!(
-            "{}:{}",
-            self.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        )
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(self.bin.clone()).chain(std::env::split_paths(&path));
+        std::env::join_paths(dirs)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 }
 
