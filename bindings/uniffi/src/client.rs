@@ -86,14 +86,16 @@ pub struct HopsafeClient {
 impl HopsafeClient {
     /// Builds a client for the binding `platform`; an invalid option fails with
     /// `InvalidConfig` or `InvalidHeader`. Applications call `HopsafeClient(config)` (Kotlin)
-    /// or `HopsafeClient(config:)` (Swift), which pass their own platform.
-    #[uniffi::constructor]
+    /// or `HopsafeClient(config:)` (Swift), which pass their own platform. `redirect_hook`
+    /// is asked before every hop.
+    #[uniffi::constructor(default(redirect_hook = None))]
     pub fn for_binding(
         config: ClientConfig,
         platform: BindingPlatform,
+        redirect_hook: Option<Arc<dyn crate::hook::RedirectHook>>,
     ) -> Result<Arc<Self>, HopsafeError> {
         Ok(Arc::new(HopsafeClient {
-            inner: config.build(platform)?,
+            inner: config.build(platform, redirect_hook)?,
         }))
     }
 

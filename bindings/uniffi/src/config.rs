@@ -215,10 +215,17 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
 
 impl ClientConfig {
     /// Builds a core client; the first invalid option becomes the error.
-    pub(crate) fn build(self, platform: BindingPlatform) -> Result<Client, HopsafeError> {
-        let b = hopsafe::ClientConfig::from(self)
+    pub(crate) fn build(
+        self,
+        platform: BindingPlatform,
+        hook: Option<std::sync::Arc<dyn crate::hook::RedirectHook>>,
+    ) -> Result<Client, HopsafeError> {
+        let mut b = hopsafe::ClientConfig::from(self)
             .into_builder()?
             .sdk_language(&platform.language, platform.runtime.as_deref());
+        if let Some(hook) = hook {
+            b = b.redirect_hook(crate::hook::to_core(hook));
+        }
         let _rt = hopsafe::runtime::shared().enter();
         Ok(b.build()?)
     }

@@ -12,6 +12,7 @@ mod body;
 mod client;
 mod config;
 mod error;
+mod hook;
 mod stream;
 mod types;
 

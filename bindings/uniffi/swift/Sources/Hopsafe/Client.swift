@@ -4,9 +4,24 @@
 
 extension HopsafeClient {
     /// Builds a client from `config`; an invalid option throws `HopsafeError.InvalidConfig`.
-    public convenience init(config: ClientConfig = ClientConfig()) throws {
-        let made = try HopsafeClient.forBinding(config: config, platform: swiftPlatform)
+    /// `redirectHook` is asked before every hop (see `ClosureRedirectHook`).
+    public convenience init(config: ClientConfig = ClientConfig(), redirectHook: RedirectHook? = nil) throws {
+        let made = try HopsafeClient.forBinding(config: config, platform: swiftPlatform, redirectHook: redirectHook)
         self.init(unsafeFromHandle: made.uniffiCloneHandle())
+    }
+}
+
+/// A `RedirectHook` from a closure. It runs on one of hopsafe's threads while the call waits:
+/// keep it quick. Throwing rejects the redirect (`HopsafeError.RedirectRejected`).
+public final class ClosureRedirectHook: RedirectHook, @unchecked Sendable {
+    private let decide: @Sendable (RedirectInfo) throws -> RedirectDecision
+
+    public init(_ decide: @escaping @Sendable (RedirectInfo) throws -> RedirectDecision) {
+        self.decide = decide
+    }
+
+    public func onRedirect(attempt: RedirectInfo) throws -> RedirectDecision {
+        try decide(attempt)
     }
 }
 

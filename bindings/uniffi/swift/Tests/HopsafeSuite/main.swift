@@ -12,12 +12,41 @@ func post(_ url: String, headers: [Header] = [], body: String = "x") async throw
     try await client.send(HttpRequest(method: "POST", url: url, headers: headers, body: Data(body.utf8)))
 }
 
+/// Hops a redirect hook saw (the hook runs on hopsafe's threads).
+final class SeenHops: @unchecked Sendable {
+    private let lock = NSLock()
+    private var hops: [RedirectInfo] = []
+    func add(_ h: RedirectInfo) { lock.lock(); hops.append(h); lock.unlock() }
+    var all: [RedirectInfo] { lock.lock(); defer { lock.unlock() }; return hops }
+}
+
 /// A URL whose only script step answers after 5 s.
 func slowURL() async throws -> String {
     a + "/s/" + (try await Server.script(#"[{"status":200,"faults":["delay_ms:5000"]}]"#)) + "/0"
 }
 
 await runAll([
+    ("a redirect hook sees each hop and can stop or reject it", {
+        let seen = SeenHops()
+        let hook = ClosureRedirectHook { info in
+            seen.add(info)
+            return info.to.hasPrefix(b) ? .stop : .follow
+        }
+        let hooked = try HopsafeClient(config: ClientConfig(caPem: Server.caPem), redirectHook: hook)
+        let same = try await hooked.send(HttpRequest(method: "POST", url: Server.redirect(a, 302, to: a + "/echo"), body: Data("x".utf8)))
+        try check(same.status == 200 && seen.all.first?.nextMethod == "GET", "status \(same.status) seen \(seen.all)")
+        let away = try await hooked.send(HttpRequest(method: "POST", url: Server.redirect(a, 307, to: b + "/echo"), body: Data("x".utf8)))
+        try check(away.status == 307 && seen.all.count == 2, "status \(away.status) seen \(seen.all)")
+        let rejecting = try HopsafeClient(config: ClientConfig(caPem: Server.caPem),
+                                          redirectHook: ClosureRedirectHook { _ in .reject(reason: "not to b") })
+        do {
+            _ = try await rejecting.send(HttpRequest(method: "GET", url: Server.redirect(a, 307, to: b + "/echo")))
+            try check(false, "the rejected redirect was followed")
+        } catch let e as HopsafeError {
+            guard case .RedirectRejected = e else { throw e }
+            try check(e.group == .redirect && "\(e)".contains("not to b"), "\(e)")
+        }
+    }),
     ("307 and 308 keep method and body", {
         for status in [307, 308] {
             let resp = try await post(Server.redirect(a, status, to: b + "/echo"), body: "order=1")

@@ -5,9 +5,23 @@ package dev.hopsafe
  *
  * This is how applications make a client: it reports `l=kotlin` in `Client-SDK` and the JVM or
  * Android version in `User-Agent` itself, so a server can pin Kotlin apps. Name your app or SDK
- * with [ClientConfig.sdkName] and [ClientConfig.sdkVersion].
+ * with [ClientConfig.sdkName] and [ClientConfig.sdkVersion]. [redirectHook] is asked before
+ * every hop (see [redirectHook]).
  */
-fun HopsafeClient(config: ClientConfig = ClientConfig()): HopsafeClient = HopsafeClient.forBinding(config, KotlinPlatform.current)
+fun HopsafeClient(
+    config: ClientConfig = ClientConfig(),
+    redirectHook: RedirectHook? = null,
+): HopsafeClient = HopsafeClient.forBinding(config, KotlinPlatform.current, redirectHook)
+
+/**
+ * A [RedirectHook] from a function: `HopsafeClient(config, redirectHook { info -> ... })`.
+ * It runs on one of hopsafe's threads while the call waits; keep it quick. Throwing rejects
+ * the redirect ([RedirectRejectedException]).
+ */
+fun redirectHook(decide: (RedirectInfo) -> RedirectDecision): RedirectHook =
+    object : RedirectHook {
+        override fun onRedirect(attempt: RedirectInfo): RedirectDecision = decide(attempt)
+    }
 
 /** The language and runtime this binding reports, computed once per process. */
 internal object KotlinPlatform {
