@@ -294,14 +294,14 @@ fn drop_body(chain: &mut Chain) -> Vec<DroppedHeader> {
 async fn finish(
     inner: &Inner,
     mut chain: Chain,
-    parts: http::response::Parts,
+    mut parts: http::response::Parts,
     incoming: RespBody,
     attempts: u32,
     deadline: Deadline,
 ) -> Result<Response> {
     let cfg = &inner.config;
     let mut body = ResponseBody::new(incoming, cfg.read_timeout, deadline);
-    body.decode(&parts.headers, &chain.url);
+    body.decode(&mut parts.headers, &chain.url);
     if sdk_identity::may_be_refusal(parts.status, &parts.headers) {
         let read = read_up_to(&mut body, &chain.url, sdk_identity::PROBLEM_BODY_LIMIT).await;
         let (prefix, complete) = match read {
@@ -550,6 +550,7 @@ mod tests {
                     Reply::Encoded(coding, body) => {
                         let h = resp.headers_mut();
                         h.insert(http::header::CONTENT_ENCODING, coding.parse().unwrap());
+                        h.insert(http::header::CONTENT_LENGTH, body.len().into());
                         *resp.body_mut() = RespBody::Memory(Some(body.into()));
                     }
                     Reply::Redirect(s, to) => {
@@ -725,6 +726,9 @@ mod tests {
             let script = vec![Reply::Encoded(coding, encode(coding, &text).await)];
             let (c, log) = client(Client::builder(), script);
             let resp = c.get("http://a.test/").send().await.unwrap();
+            // The response describes the decoded body: no layer above decodes it again.
+            assert!(!resp.headers().contains_key(http::header::CONTENT_ENCODING));
+            assert!(!resp.headers().contains_key(http::header::CONTENT_LENGTH));
             assert_eq!(resp.bytes().await.unwrap(), text, "{coding}");
             let sent = &seen(&log)[0].headers[http::header::ACCEPT_ENCODING];
             assert_eq!(sent, "gzip, br, zstd");

@@ -133,13 +133,17 @@ impl ResponseBody {
         }
     }
 
-    /// Decodes the rest of the body when `headers` name a coding hopsafe decodes.
-    pub(crate) fn decode(&mut self, headers: &HeaderMap, url: &Url) {
+    /// Decodes the rest of the body when `headers` name a coding hopsafe decodes; the
+    /// response then says what the caller gets: `Content-Encoding` and the encoded
+    /// `Content-Length` go (as reqwest and browsers do), so no layer above decodes twice.
+    pub(crate) fn decode(&mut self, headers: &mut HeaderMap, url: &Url) {
         #[cfg(feature = "decompress")]
         if let (Some(coding), Source::Raw(_)) = (crate::decode::coding(headers), &self.source) {
             if let Source::Raw(raw) = std::mem::replace(&mut self.source, Source::Done) {
                 let decoded = crate::decode::Decoded::new(coding, raw, url.clone());
                 self.source = Source::Decoded(decoded);
+                headers.remove(http::header::CONTENT_ENCODING);
+                headers.remove(http::header::CONTENT_LENGTH);
             }
         }
         #[cfg(not(feature = "decompress"))]
