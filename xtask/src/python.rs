@@ -12,7 +12,13 @@ const TOOLS: &[(&str, &str)] = &[
     ("maturin", "1.16.0"),
     ("pytest", PYTEST_VERSION),
     ("ruff", "0.17.6"),
+    // The peers the adapters (hopsafe.httpx, hopsafe.requests) are tested under.
+    ("httpx", HTTPX_VERSION),
+    ("requests", REQUESTS_VERSION),
 ];
+
+const HTTPX_VERSION: &str = "0.28.1";
+const REQUESTS_VERSION: &str = "2.32.5";
 
 const PYTEST_VERSION: &str = "9.2.0";
 
@@ -158,7 +164,11 @@ fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
     let fresh = crate::dist_python::fresh_venv(
         &work.join("venv"),
         &wheel,
-        &[&format!("pytest=={PYTEST_VERSION}")],
+        &[
+            &format!("pytest=={PYTEST_VERSION}"),
+            &format!("httpx=={HTTPX_VERSION}"),
+            &format!("requests=={REQUESTS_VERSION}"),
+        ],
     )?;
     let path = crate::dist_python::path_without_rust();
     let origin = crate::dist_python::imported_from(&fresh, &path)?;
