@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ._adapters import forwarded
 from ._client import AsyncClient, Client
 from ._errors import (
     ConnectError,
@@ -32,15 +33,10 @@ from ._models import Response
 
 __all__ = ["AsyncHTTPTransport", "HTTPTransport"]
 
-# Connection-level fields the transport below decides for itself.
-_HOP_BY_HOP = frozenset(
-    {"host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-     "upgrade", "content-length"}
-)
 
 
 def _headers(request: httpx.Request) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
+    return forwarded(request.headers.multi_items())
 
 
 def _response(r: Response, request: httpx.Request) -> httpx.Response:

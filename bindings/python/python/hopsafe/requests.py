@@ -21,6 +21,7 @@ import requests.exceptions
 import requests.structures
 import requests.utils
 
+from ._adapters import forwarded
 from ._client import Client
 from ._errors import (
     ConnectError,
@@ -35,10 +36,6 @@ from ._errors import (
 
 __all__ = ["Adapter"]
 
-_HOP_BY_HOP = frozenset(
-    {"host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-     "upgrade", "content-length"}
-)
 
 
 def _requests_error(e: HopsafeError, request: requests.PreparedRequest) -> Exception:
@@ -75,7 +72,7 @@ class Adapter(requests.adapters.BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
              verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+        headers = forwarded(request.headers.items())
         body = request.body
         if isinstance(body, str):
             body = body.encode("utf-8")

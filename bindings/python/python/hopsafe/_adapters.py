@@ -1,0 +1,16 @@
+"""What the peer adapters (hopsafe.httpx, hopsafe.requests) share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Connection-level fields the transport below decides for itself.
+HOP_BY_HOP = frozenset(
+    {"host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+     "upgrade", "content-length"}
+)
+
+
+def forwarded(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The peer's request headers hopsafe should send (everything but connection-level ones)."""
+    return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
