@@ -15,12 +15,12 @@ use napi_derive::napi;
 
 use hopsafe_bridge as convert;
 
-/// The outcome of one call: `ok`, the response or error document, and the body.
+/// The outcome of one call: `ok` and the response or error document (the body is in the
+/// call's `ResponseBody`).
 #[napi(object)]
 pub struct NativeResult {
     pub ok: bool,
     pub meta: String,
-    pub body: Buffer,
 }
 
 /// A configured client with its connection pool.
@@ -40,7 +40,8 @@ impl NativeClient {
             .map_err(|e| napi::Error::from_reason(convert::error_json(&e)))
     }
 
-    /// Sends a request; the promise resolves (never rejects) with the outcome.
+    /// Sends a request; the promise resolves (never rejects) with the outcome, at headers:
+    /// the body is left in `sink` to be read.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeResult>")]
     pub fn send<'env>(
         &self,
@@ -48,8 +49,9 @@ impl NativeClient {
         request: String,
         body: Option<Buffer>,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
-        self.start(env, request, body.map(|b| b.to_vec().into()), cancel)
+        self.start(env, request, body.map(|b| b.to_vec().into()), cancel, sink)
     }
 
     /// Sends a request whose body `writer` feeds while it runs (`index.js` pumps the caller's
@@ -61,30 +63,142 @@ impl NativeClient {
         request: String,
         writer: &BodyWriter,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let body = lock(&writer.body)
             .take()
             .ok_or_else(|| napi::Error::from_reason("a BodyWriter feeds a single request"))?;
-        self.start(env, request, Some(body), cancel)
+        self.start(env, request, Some(body), cancel, sink)
     }
 }
 
 impl NativeClient {
     /// Spawns the request on the core runtime, wires `cancel` to it and returns the promise
-    /// its outcome settles.
+    /// its outcome settles; the unread body goes into `sink` before the promise resolves.
     fn start<'env>(
         &self,
         env: &'env Env,
         request: String,
         body: Option<hopsafe::Body>,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred()?;
         let settle = Settle(Some(deferred));
-        let (abort, outcome) = convert::spawn(self.client.clone(), request, body);
+        let (abort, outcome) =
+            convert::spawn(self.client.clone(), request, body, convert::Read::Stream);
         cancel.arm(abort);
-        hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
+        let slot = sink.reader.clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let outcome = match outcome.await {
+                convert::Outcome::Open { meta, body } => {
+                    *lock(&slot) = Some(body);
+                    convert::Outcome::Ok {
+                        meta,
+                        body: Default::default(),
+                    }
+                }
+                other => other,
+            };
+            // The sink holds the body from here: the promise resolves at headers.
+            settle.resolve(outcome)
+        });
         Ok(promise)
+    }
+}
+
+/// A response body, read by `index.js` into a `ReadableStream` (one chunk per pull) or whole
+/// (capped by `maxBodySize`). `close()`, or dropping it, aborts the transfer unless the body
+/// was read to the end.
+#[napi]
+pub struct ResponseBody {
+    reader: Arc<Mutex<Option<Arc<convert::BodyReader>>>>,
+}
+
+impl Default for ResponseBody {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One read: `ok` with `chunk` (`null` at the end), or the error document in `error`.
+#[napi(object)]
+pub struct NativeChunk {
+    pub ok: bool,
+    pub chunk: Option<Buffer>,
+    pub error: Option<String>,
+}
+
+type ChunkResolver = Box<dyn FnOnce(Env) -> Result<NativeChunk> + Send>;
+
+#[napi]
+impl ResponseBody {
+    /// An empty sink for `send`/`sendStream`.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        ResponseBody {
+            reader: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The next chunk; resolves (never rejects). A chunk is read from the network only when
+    /// asked for (backpressure).
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.read(env, false)
+    }
+
+    /// The rest of the body at once, capped by `maxBodySize`; resolves (never rejects).
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
+    pub fn read_all<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.read(env, true)
+    }
+
+    /// Aborts the transfer unless the body was read to the end; reads fail from then on.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        if let Some(r) = lock(&self.reader).as_ref() {
+            r.close();
+        }
+    }
+}
+
+impl ResponseBody {
+    fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<NativeChunk, ChunkResolver>()?;
+        let reader = lock(&self.reader).clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let chunk = match reader {
+                Some(r) if whole => r.read_all().await,
+                Some(r) => r.next().await,
+                None => convert::Chunk::Err(convert::internal_json()),
+            };
+            deferred.resolve(Box::new(move |_env| Ok(chunk_result(chunk))));
+        });
+        Ok(promise)
+    }
+}
+
+/// A chunk for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own memory
+/// (none when the core holds the only reference to a whole allocation, as a body read whole
+/// does); napi takes the `Vec` as it is.
+fn chunk_result(chunk: convert::Chunk) -> NativeChunk {
+    match chunk {
+        convert::Chunk::Data(b) => NativeChunk {
+            ok: true,
+            chunk: Some(Vec::from(b).into()),
+            error: None,
+        },
+        convert::Chunk::End => NativeChunk {
+            ok: true,
+            chunk: None,
+            error: None,
+        },
+        convert::Chunk::Err(doc) => NativeChunk {
+            ok: false,
+            chunk: None,
+            error: Some(doc),
+        },
     }
 }
 
@@ -181,16 +295,10 @@ impl Drop for Settle {
 
 fn to_result(outcome: convert::Outcome) -> NativeResult {
     match outcome {
-        convert::Outcome::Ok { meta, body } => NativeResult {
-            ok: true,
-            meta,
-            body: body.into(),
-        },
-        convert::Outcome::Err(meta) => NativeResult {
-            ok: false,
-            meta,
-            body: Vec::new().into(),
-        },
+        convert::Outcome::Ok { meta, .. } | convert::Outcome::Open { meta, .. } => {
+            NativeResult { ok: true, meta }
+        }
+        convert::Outcome::Err(meta) => NativeResult { ok: false, meta },
     }
 }
 
