@@ -1,14 +1,61 @@
 //! The benchmark server: hyper on loopback, keep-alive HTTP/1.1 (and h2c prior knowledge),
-//! serving `/echo` (small JSON), `/bytes/N` and `/r/307` (a 307 to `/echo`).
+//! serving `/echo` (small JSON), `/bytes/N` (up to 64 MiB, in memory), `/stream/N` (any size,
+//! sent in 64 KiB chunks as the client reads them) and `/r/307` (a 307 to `/echo`).
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+/// `left` bytes of `x`, one shared 64 KiB chunk at a time (nothing allocated per chunk).
+struct Repeat {
+    chunk: Bytes,
+    left: u64,
+}
+
+impl http_body::Body for Repeat {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        let n = self.left.min(self.chunk.len() as u64);
+        self.left -= n;
+        Poll::Ready(Some(Ok(Frame::data(self.chunk.slice(..n as usize)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
+    }
+}
+
+async fn handle(
+    req: http::Request<Incoming>,
+) -> Result<http::Response<BoxBody<Bytes, Infallible>>, Infallible> {
+    if let Some(n) = req.uri().path().strip_prefix("/stream/") {
+        let left = n.parse().unwrap_or(0);
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        return Ok(http::Response::new(Repeat { chunk, left }.boxed()));
+    }
+    Ok(buffered(req).await.map(BodyExt::boxed))
+}
+
+async fn buffered(req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let len = req
@@ -37,7 +84,7 @@ async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Full<Byte
         );
         r
     };
-    Ok(resp)
+    resp
 }
 
 /// Serves on `127.0.0.1:0` until the runtime ends; returns the base URL.
