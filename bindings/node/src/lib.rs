@@ -15,6 +15,9 @@ use napi_derive::napi;
 
 use hopsafe_bridge as convert;
 
+mod body;
+pub use body::{NativeChunk, ResponseBody};
+
 /// The outcome of one call: `ok` and the response or error document (the body is in the
 /// call's `ResponseBody`).
 #[napi(object)]
@@ -107,101 +110,6 @@ impl NativeClient {
     }
 }
 
-/// A response body, read by `index.js` into a `ReadableStream` (one chunk per pull) or whole
-/// (capped by `maxBodySize`). `close()`, or dropping it, aborts the transfer unless the body
-/// was read to the end.
-#[napi]
-pub struct ResponseBody {
-    reader: Arc<Mutex<Option<Arc<convert::BodyReader>>>>,
-}
-
-impl Default for ResponseBody {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// One read: `ok` with `chunk` (`null` at the end), or the error document in `error`.
-#[napi(object)]
-pub struct NativeChunk {
-    pub ok: bool,
-    pub chunk: Option<Buffer>,
-    pub error: Option<String>,
-}
-
-type ChunkResolver = Box<dyn FnOnce(Env) -> Result<NativeChunk> + Send>;
-
-#[napi]
-impl ResponseBody {
-    /// An empty sink for `send`/`sendStream`.
-    #[napi(constructor)]
-    pub fn new() -> Self {
-        ResponseBody {
-            reader: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    /// The next chunk; resolves (never rejects). A chunk is read from the network only when
-    /// asked for (backpressure).
-    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
-    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        self.read(env, false)
-    }
-
-    /// The rest of the body at once, capped by `maxBodySize`; resolves (never rejects).
-    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
-    pub fn read_all<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        self.read(env, true)
-    }
-
-    /// Aborts the transfer unless the body was read to the end; reads fail from then on.
-    #[napi(catch_unwind)]
-    pub fn close(&self) {
-        if let Some(r) = lock(&self.reader).as_ref() {
-            r.close();
-        }
-    }
-}
-
-impl ResponseBody {
-    fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<NativeChunk, ChunkResolver>()?;
-        let reader = lock(&self.reader).clone();
-        hopsafe::runtime::shared().spawn(async move {
-            let chunk = match reader {
-                Some(r) if whole => r.read_all().await,
-                Some(r) => r.next().await,
-                None => convert::Chunk::Err(convert::internal_json()),
-            };
-            deferred.resolve(Box::new(move |_env| Ok(chunk_result(chunk))));
-        });
-        Ok(promise)
-    }
-}
-
-/// A chunk for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own memory
-/// (none when the core holds the only reference to a whole allocation, as a body read whole
-/// does); napi takes the `Vec` as it is.
-fn chunk_result(chunk: convert::Chunk) -> NativeChunk {
-    match chunk {
-        convert::Chunk::Data(b) => NativeChunk {
-            ok: true,
-            chunk: Some(Vec::from(b).into()),
-            error: None,
-        },
-        convert::Chunk::End => NativeChunk {
-            ok: true,
-            chunk: None,
-            error: None,
-        },
-        convert::Chunk::Err(doc) => NativeChunk {
-            ok: false,
-            chunk: None,
-            error: Some(doc),
-        },
-    }
-}
-
 /// The writable side of a streamed request body.
 #[napi]
 pub struct BodyWriter {
@@ -263,7 +171,7 @@ impl BodyWriter {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -80,13 +80,13 @@ def test_iter_lines_joins_lines_cut_across_chunks(lab: Lab) -> None:
 
 
 def test_the_line_splitter_at_every_cut() -> None:
-    from hopsafe._models import _LineSplitter
+    from hopsafe._stream import LineSplitter
 
     text = "a\r\nbb\n\nccc\r\rd\r\n"
     want = ["a", "bb", "", "ccc", "", "d"]
     for i in range(len(text) + 1):
         for j in range(i, len(text) + 1):
-            s = _LineSplitter()
+            s = LineSplitter()
             got = s.feed(text[:i]) + s.feed(text[i:j]) + s.feed(text[j:]) + s.flush()
             assert got == want, (i, j)
 

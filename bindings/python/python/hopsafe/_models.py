@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import codecs
 import json as _json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._stream import LineSplitter, text_decoder, wait
 
 
 class Headers(Mapping[str, str]):
@@ -174,7 +174,7 @@ class Response:
 
     def iter_text(self) -> Iterator[str]:
         """The body as text chunks, decoded with the response's ``encoding``."""
-        decoder = _text_decoder(self.encoding)
+        decoder = text_decoder(self.encoding)
         for chunk in self.iter_bytes():
             text = decoder.decode(chunk)
             if text:
@@ -186,7 +186,7 @@ class Response:
     def iter_lines(self) -> Iterator[str]:
         """The body line by line (``\n``, ``\r\n`` or ``\r``; line endings removed), lines
         cut across chunks put back together."""
-        lines = _LineSplitter()
+        lines = LineSplitter()
         for text in self.iter_text():
             yield from lines.feed(text)
         yield from lines.flush()
@@ -204,7 +204,7 @@ class Response:
         client's ``max_body_size``)."""
         if self._content is None:
             body = self._open_body("read")
-            self._content = self._finish(*await _wait(body, body.start_read))
+            self._content = self._finish(*await wait(body, body.start_read))
         return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
@@ -216,14 +216,14 @@ class Response:
         body = self._open_body("iterate")
         self._consumed = True
         while True:
-            chunk = self._chunk(*await _wait(body, body.start_next))
+            chunk = self._chunk(*await wait(body, body.start_next))
             if chunk is None:
                 return
             yield chunk
 
     async def aiter_text(self) -> AsyncIterator[str]:
         """The body as text chunks, decoded with the response's ``encoding``."""
-        decoder = _text_decoder(self.encoding)
+        decoder = text_decoder(self.encoding)
         async for chunk in self.aiter_bytes():
             text = decoder.decode(chunk)
             if text:
@@ -234,7 +234,7 @@ class Response:
 
     async def aiter_lines(self) -> AsyncIterator[str]:
         """The body line by line, like ``iter_lines``."""
-        lines = _LineSplitter()
+        lines = LineSplitter()
         async for text in self.aiter_text():
             for line in lines.feed(text):
                 yield line
@@ -275,66 +275,3 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.url}>"
-
-
-def _text_decoder(encoding: str) -> codecs.IncrementalDecoder:
-    try:
-        return codecs.getincrementaldecoder(encoding)(errors="replace")
-    except LookupError:
-        return codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-
-class _LineSplitter:
-    """Splits text fed in pieces into lines; a ``\r`` at the end of a piece waits for the
-    next one, which may start with the ``\n`` of the same ``\r\n``."""
-
-    def __init__(self) -> None:
-        self._rest = ""
-
-    def feed(self, text: str) -> list[str]:
-        text = self._rest + text
-        lines: list[str] = []
-        start = 0
-        i = 0
-        n = len(text)
-        while i < n:
-            c = text[i]
-            if c == "\n" or c == "\r":
-                if c == "\r" and i + 1 == n:
-                    break  # maybe half of a \r\n
-                lines.append(text[start:i])
-                i += 2 if c == "\r" and text[i + 1] == "\n" else 1
-                start = i
-            else:
-                i += 1
-        self._rest = text[start:]
-        return lines
-
-    def flush(self) -> list[str]:
-        rest, self._rest = self._rest, ""
-        if rest.endswith("\r"):
-            rest = rest[:-1]
-            return [rest]
-        return [rest] if rest else []
-
-
-async def _wait(body: Any, start: Any) -> tuple[bytes | None, str | None]:
-    """Runs one native read without blocking the event loop; a cancelled wait closes the
-    body (the transfer is aborted)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def ready() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    handle = start(lambda: loop.call_soon_threadsafe(ready))
-    try:
-        await done
-    except asyncio.CancelledError:
-        body.close()
-        raise
-    result = handle.result()
-    if result is None:
-        return None, '{"name": "HopsafeError", "message": "the read ended without a result"}'
-    return result
