@@ -115,7 +115,11 @@ class Response {
     return toError(e, e.name === 'Cancelled' ? this.#signal?.reason : undefined)
   }
 
-  /** The body as a `ReadableStream<Uint8Array>`: each read pulls one chunk from the core. */
+  /**
+   * The body as a `ReadableStream<Uint8Array>` (a byte stream): each read pulls one chunk
+   * from the core; a BYOB reader has the core copy into the caller's buffer instead, so no
+   * buffer is allocated per chunk.
+   */
   get body () {
     if (this.#stream === null) {
       const native = this.#native
@@ -123,8 +127,26 @@ class Response {
       const done = this.#done
       const error = (doc) => this.#error(doc)
       this.#stream = new ReadableStream({
+        type: 'bytes',
         async pull (controller) {
           used()
+          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its buffer.
+          const req = controller.byobRequest
+          if (req) {
+            const v = req.view
+            const r = await native.readInto(Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+            if (!r.ok) {
+              done()
+              controller.error(error(r.error))
+            } else if (r.n === 0) {
+              done()
+              controller.close()
+              req.respond(0)
+            } else {
+              req.respond(r.n)
+            }
+            return
+          }
           const r = await native.next()
           if (!r.ok) {
             done()

@@ -20,6 +20,7 @@ const CLIENTS: &[(&str, &[&str])] = &[
     ("Rust", &["hopsafe", "reqwest"]),
     ("Python", &["hopsafe", "httpx", "urllib3"]),
     ("Node", &["hopsafe", "fetch", "undici-request"]),
+    ("Node (BYOB reader)", &["hopsafe-byob", "fetch-byob"]),
 ];
 
 /// What runs a runtime's clients: the bench binary, the bench venv's python (with a release
@@ -28,6 +29,7 @@ fn program(runtime: &str) -> Result<PathBuf> {
     Ok(match runtime {
         "Rust" => target_dir().join("release/hopsafe-bench"),
         "Python" => crate::bench::python_venv()?,
+        // Node and "Node (BYOB reader)"
         _ => {
             crate::bench::node_setup()?;
             PathBuf::from("node")
@@ -81,7 +83,7 @@ pub fn section(base: &str, quick: bool) -> Result<String> {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let ours = rate(&runs[0]);
+        let hopsafe_rate = rate(&runs[0]);
         for (client, runs) in clients.iter().zip(&runs) {
             let growth = runs
                 .iter()
@@ -93,15 +95,16 @@ pub fn section(base: &str, quick: bool) -> Result<String> {
                 .filter_map(|r| r["rss_kib"].as_u64())
                 .max()
                 .unwrap_or(0);
-            let mark = if *client == "hopsafe" && growth >= AIM_KIB {
+            let ours = client.starts_with("hopsafe");
+            let mark = if ours && growth >= AIM_KIB {
                 " (over the aim)"
             } else {
                 ""
             };
-            let ratio = if *client == "hopsafe" {
+            let ratio = if ours {
                 "—".to_owned()
             } else {
-                format!("{:.2}×", ours / rate(runs))
+                format!("{:.2}×", hopsafe_rate / rate(runs))
             };
             let _ = writeln!(
                 md,

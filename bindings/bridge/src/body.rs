@@ -19,7 +19,8 @@ pub enum Chunk {
 }
 
 enum State {
-    Open(Box<hopsafe::Response>),
+    /// The response, and the rest of a chunk [`BodyReader::next_into`] could not place.
+    Open(Box<hopsafe::Response>, Option<Bytes>),
     Done,
     Failed(String),
 }
@@ -33,7 +34,7 @@ pub struct BodyReader {
 impl BodyReader {
     pub(crate) fn new(resp: hopsafe::Response) -> BodyReader {
         BodyReader {
-            state: Mutex::new(State::Open(Box::new(resp))),
+            state: Mutex::new(State::Open(Box::new(resp), None)),
             closed: watch::Sender::new(false),
         }
     }
@@ -49,18 +50,51 @@ impl BodyReader {
         self.read(true).await
     }
 
+    /// Copies the next bytes into `buf` (the rest of a chunk waits for the next call):
+    /// `Ok(n)`, `Ok(0)` at the end (for an empty `buf` too), or the error document. Lets the
+    /// host reuse one buffer for the whole body.
+    pub async fn next_into(&self, buf: &mut [u8]) -> Result<usize, String> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let chunk = self.read(false).await;
+        let mut bytes = match chunk {
+            Chunk::Data(b) => b,
+            Chunk::End => return Ok(0),
+            Chunk::Err(doc) => return Err(doc),
+        };
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes.split_to(n));
+        if !bytes.is_empty() {
+            if let State::Open(_, rest) = &mut *self.state.lock().await {
+                *rest = Some(bytes);
+            }
+        }
+        Ok(n)
+    }
+
     async fn read(&self, whole: bool) -> Chunk {
         let mut closed = self.closed.subscribe();
         let mut state = self.state.lock().await;
-        let resp = match &mut *state {
-            State::Open(resp) => resp,
+        let (resp, rest) = match &mut *state {
+            State::Open(resp, rest) => (resp, rest),
             State::Done if whole => return Chunk::Data(Bytes::new()),
             State::Done => return Chunk::End,
             State::Failed(doc) => return Chunk::Err(doc.clone()),
         };
+        let rest = rest.take();
+        if let (Some(rest), false) = (&rest, whole) {
+            return Chunk::Data(rest.clone());
+        }
         let read = async {
             if whole {
-                resp.read_all().await.map(Some)
+                // The core's read_all applies max_body_size to what it reads; a leftover (part
+                // of one chunk) goes in front.
+                let all = resp.read_all().await?;
+                Ok(Some(match rest {
+                    Some(r) => [r, all].concat().into(),
+                    None => all,
+                }))
             } else {
                 resp.chunk().await
             }
@@ -98,7 +132,7 @@ impl BodyReader {
     pub fn close(&self) {
         self.closed.send_replace(true);
         if let Ok(mut state) = self.state.try_lock() {
-            if matches!(*state, State::Open(_)) {
+            if matches!(*state, State::Open(..)) {
                 *state = State::Failed(cancelled_json());
             }
         }

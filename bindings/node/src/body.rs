@@ -32,6 +32,16 @@ pub struct NativeChunk {
     pub error: Option<String>,
 }
 
+/// A BYOB read: `ok` with `n` bytes written (0 at the end), or the error document.
+#[napi(object)]
+pub struct NativeRead {
+    pub ok: bool,
+    pub n: u32,
+    pub error: Option<String>,
+}
+
+type ReadResolver = Box<dyn FnOnce(Env) -> Result<NativeRead> + Send>;
+
 type ChunkResolver = Box<dyn FnOnce(Env) -> Result<NativeChunk> + Send>;
 
 #[napi]
@@ -55,6 +65,38 @@ impl ResponseBody {
     #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
     pub fn read_all<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         self.read(env, true)
+    }
+
+    /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
+    /// rest of a chunk waits for the next call). Resolves (never rejects) with `n`, 0 at the
+    /// end. Do not touch `buf` until the promise settles.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeRead>")]
+    pub fn read_into<'env>(&self, env: &'env Env, mut buf: Buffer) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<NativeRead, ReadResolver>()?;
+        let reader = lock(&self.reader).clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let read = match reader {
+                Some(r) => r.next_into(&mut buf).await,
+                None => Err(convert::internal_json()),
+            };
+            // The JS buffer is released on the JS thread, with the result.
+            deferred.resolve(Box::new(move |_env| {
+                drop(buf);
+                Ok(match read {
+                    Ok(n) => NativeRead {
+                        ok: true,
+                        n: u32::try_from(n).unwrap_or(u32::MAX),
+                        error: None,
+                    },
+                    Err(doc) => NativeRead {
+                        ok: false,
+                        n: 0,
+                        error: Some(doc),
+                    },
+                })
+            }));
+        });
+        Ok(promise)
     }
 
     /// Aborts the transfer unless the body was read to the end; reads fail from then on.

@@ -16,7 +16,7 @@ use napi_derive::napi;
 use hopsafe_bridge as convert;
 
 mod body;
-pub use body::{NativeChunk, ResponseBody};
+pub use body::{NativeChunk, NativeRead, ResponseBody};
 
 /// The outcome of one call: `ok` and the response or error document (the body is in the
 /// call's `ResponseBody`).

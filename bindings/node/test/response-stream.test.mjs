@@ -117,6 +117,25 @@ describe('streamed responses', () => {
     assert.equal(got, 300000)
   })
 
+  it('a BYOB reader receives the body in its own buffer, chunks split to fit', async () => {
+    const size = 300000
+    const [, url] = await lab.script([{ body_bytes: size }])
+    const reader = (await client.get(url)).body.getReader({ mode: 'byob' })
+    const hash = createHash('sha256')
+    let buf = new ArrayBuffer(1000)
+    let len = 0
+    for (;;) {
+      const { value, done } = await reader.read(new Uint8Array(buf))
+      if (done) break
+      assert.ok(value.byteLength > 0 && value.byteLength <= 1000)
+      hash.update(value)
+      len += value.byteLength
+      buf = value.buffer // the same memory, handed back
+    }
+    assert.equal(len, size)
+    assert.equal(hash.digest('hex'), createHash('sha256').update(pattern(size)).digest('hex'))
+  })
+
   it('breaking out of the loop aborts the transfer', async () => {
     const s = await endless()
     try {
