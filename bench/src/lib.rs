@@ -1,39 +1,61 @@
 //! The benchmark server: hyper on loopback, keep-alive HTTP/1.1 (and h2c prior knowledge),
-//! serving `/echo` (small JSON), `/bytes/N`, `/stream/N` (N bytes sent 64 KiB at a time, never
-//! held whole: for streamed downloads of any size) and `/r/307` (a 307 to `/echo`).
+//! serving `/echo` (small JSON), `/bytes/N` (up to 64 MiB, in memory), `/stream/N` (any size,
+//! sent in 64 KiB chunks as the client reads them) and `/r/307` (a 307 to `/echo`).
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-type Body = BoxBody<Bytes, Infallible>;
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed()
+/// `left` bytes of `x`, one shared 64 KiB chunk at a time (nothing allocated per chunk).
+struct Repeat {
+    chunk: Bytes,
+    left: u64,
 }
 
-/// `n` bytes of `x`, one shared 64 KiB chunk at a time.
-fn streamed(n: u64) -> Body {
-    const CHUNK: u64 = 64 * 1024;
-    let chunk = Bytes::from(vec![b'x'; CHUNK as usize]);
-    let frames = futures_util::stream::unfold(0u64, move |sent| {
-        let chunk = chunk.clone();
-        async move {
-            (sent < n).then(|| {
-                let len = CHUNK.min(n - sent);
-                let frame = hyper::body::Frame::data(chunk.slice(..len as usize));
-                (Ok::<_, Infallible>(frame), sent + len)
-            })
+impl http_body::Body for Repeat {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
         }
-    });
-    StreamBody::new(frames).boxed()
+        let n = self.left.min(self.chunk.len() as u64);
+        self.left -= n;
+        Poll::Ready(Some(Ok(Frame::data(self.chunk.slice(..n as usize)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
+    }
 }
 
-async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Body>, Infallible> {
+async fn handle(
+    req: http::Request<Incoming>,
+) -> Result<http::Response<BoxBody<Bytes, Infallible>>, Infallible> {
+    if let Some(n) = req.uri().path().strip_prefix("/stream/") {
+        let left = n.parse().unwrap_or(0);
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        return Ok(http::Response::new(Repeat { chunk, left }.boxed()));
+    }
+    Ok(buffered(req).await.map(BodyExt::boxed))
+}
+
+async fn buffered(req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let len = req
@@ -44,15 +66,9 @@ async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Body>, In
         .unwrap_or(0);
     let resp = if let Some(n) = path.strip_prefix("/bytes/") {
         let n: usize = n.parse().unwrap_or(0).min(64 << 20);
-        http::Response::new(full(vec![b'x'; n]))
-    } else if let Some(n) = path.strip_prefix("/stream/") {
-        let n: u64 = n.parse().unwrap_or(0);
-        let mut r = http::Response::new(streamed(n));
-        r.headers_mut()
-            .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(n));
-        r
+        http::Response::new(Full::new(Bytes::from(vec![b'x'; n])))
     } else if path == "/r/307" {
-        let mut r = http::Response::new(full(Bytes::new()));
+        let mut r = http::Response::new(Full::new(Bytes::new()));
         *r.status_mut() = http::StatusCode::TEMPORARY_REDIRECT;
         r.headers_mut().insert(
             http::header::LOCATION,
@@ -61,14 +77,14 @@ async fn handle(req: http::Request<Incoming>) -> Result<http::Response<Body>, In
         r
     } else {
         let body = format!(r#"{{"ok":true,"method":"{method}","received":{len}}}"#);
-        let mut r = http::Response::new(full(body));
+        let mut r = http::Response::new(Full::new(Bytes::from(body)));
         r.headers_mut().insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
         );
         r
     };
-    Ok(resp)
+    resp
 }
 
 /// Serves on `127.0.0.1:0` until the runtime ends; returns the base URL.

@@ -15,6 +15,7 @@ function client (spec = {}) {
   if ('follow_redirects' in spec) o.followRedirects = spec.follow_redirects
   if ('max_redirects' in spec) o.maxRedirects = spec.max_redirects
   if ('replay_limit' in spec) o.replayLimit = spec.replay_limit
+  if ('max_body_size' in spec) o.maxBodySize = spec.max_body_size
   if ('key_honoring_origins' in spec) o.keyHonoringOrigins = spec.key_honoring_origins.map(expand)
   if ('proxy' in spec) o.proxy = expand(spec.proxy)
   if ('cookies' in spec) o.cookies = spec.cookies
@@ -39,6 +40,26 @@ async function * chunks (buf) {
   for (let i = 0; i < buf.length; i += 16384) yield buf.subarray(i, i + 16384)
 }
 
+/** FNV-1a 64 of `bytes`, as 16 hex digits. */
+function fnv1a64 (bytes) {
+  let h = 0xcbf29ce484222325n
+  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n)
+  return h.toString(16).padStart(16, '0')
+}
+
+/** Reads the body chunk by chunk; releases the script's held bodies after the first. */
+async function readStreamed (resp, id) {
+  const parts = []
+  for await (const chunk of resp.body) {
+    if (parts.length === 0) {
+      const r = await fetch(`${ready.origins.a}/__scripts/${id}/release`, { method: 'POST' })
+      await r.arrayBuffer()
+    }
+    parts.push(chunk)
+  }
+  return Buffer.concat(parts)
+}
+
 async function play (s) {
   const res = await fetch(`${ready.origins.a}/__scripts`, { method: 'POST', body: JSON.stringify({ steps: s.steps }) })
   const { id } = await res.json()
@@ -55,6 +76,8 @@ async function play (s) {
   try {
     const resp = await client(s.client).request(init)
     Object.assign(obs, { status: resp.status, final_url: resp.url, final_method: resp.method, idempotency_key: resp.idempotencyKey, history: hops(resp.history) })
+    const body = r.read === 'stream' ? await readStreamed(resp, id) : await resp.bytes()
+    obs.body = { len: body.byteLength, fnv1a64: fnv1a64(body) }
   } catch (e) {
     if (!(e instanceof HopsafeError)) throw e
     // The protocol reports core names: the class name without its `Error` suffix.

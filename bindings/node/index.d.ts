@@ -42,6 +42,12 @@ export interface ClientOptions {
   followRedirects?: boolean
   /** Most redirects followed before `TooManyRedirectsError`; 0 returns the 3xx. */
   maxRedirects?: number
+  /**
+   * Largest response body read whole, in bytes, by `text()`, `json()`, `arrayBuffer()` and
+   * `bytes()`; past it they reject with `ResponseTooLargeError`. Reading `response.body` (the
+   * stream) is never capped. Default: none, like fetch/undici.
+   */
+  maxBodySize?: number
   /** Bytes of a streamed body kept for replay (default 4 MiB); a larger async-iterable/ReadableStream body that needs a 307/308 or retry fails with `BodyNotReplayableError`. */
   replayLimit?: number
   /** Whole-request deadline, every hop and retry included (default none; `null` = none). */
@@ -110,7 +116,10 @@ export interface RequestInit {
   timeoutMs?: number
   /** Override the client's retry policy for this request. */
   retry?: RetryOptions
-  /** Aborts the request: rejects with `CancelledError` and drops the connection. */
+  /**
+   * Aborts the request: rejects with `CancelledError` and drops the connection. After the
+   * response arrived, it aborts the body: reads fail with `CancelledError`.
+   */
   signal?: AbortSignal
 }
 
@@ -142,7 +151,11 @@ export declare class Headers implements Iterable<[string, string]> {
   [Symbol.iterator] (): IterableIterator<[string, string]>
 }
 
-/** A response after every redirect was followed. */
+/**
+ * A response after every redirect was followed, at headers (like fetch). Read the body once:
+ * through `body`, or whole with `text()`, `json()`, `arrayBuffer()` or `bytes()` (those
+ * reject with `ResponseTooLargeError` past the client's `maxBodySize`).
+ */
 export declare class Response {
   readonly status: number
   readonly ok: boolean
@@ -153,6 +166,14 @@ export declare class Response {
   readonly history: readonly Hop[]
   readonly idempotencyKey: string | null
   readonly attempts: number
+  /**
+   * The body as a stream: each read pulls one chunk from the network (backpressure), never
+   * capped by `maxBodySize`. `for await (const chunk of response.body)` works; cancelling it
+   * (or breaking out of the loop, or the request's signal) aborts the transfer.
+   */
+  readonly body: ReadableStream<Uint8Array>
+  /** True once the body was read, or reading it started. */
+  readonly bodyUsed: boolean
   bytes (): Promise<Uint8Array>
   arrayBuffer (): Promise<ArrayBuffer>
   text (): Promise<string>

@@ -121,10 +121,22 @@ class Headers {
   forEach (fn, thisArg) { for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this) }
 }
 
-/** A response after every redirect was followed (the body is already read). */
+/** A Uint8Array view of a Buffer's bytes (no copy). */
+const view = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+
+/**
+ * A response after every redirect was followed, at headers (like fetch): the body is read
+ * when you ask, through `body` (a ReadableStream, pulled chunk by chunk) or at once with
+ * `text()`, `json()`, `arrayBuffer()` or `bytes()` (capped by the client's `maxBodySize`).
+ * Cancelling the stream (or the request's AbortSignal) aborts the transfer.
+ */
 class Response {
-  #body
-  constructor (meta, body) {
+  #native
+  #stream = null
+  #used = false
+  #done
+  #signal
+  constructor (meta, nativeBody, done, signal) {
     this.status = meta.status_code
     this.ok = this.status >= 200 && this.status < 300
     this.url = meta.url
@@ -134,13 +146,90 @@ class Response {
     this.history = hops(meta.history)
     this.idempotencyKey = meta.idempotency_key ?? null
     this.attempts = meta.attempts
-    this.#body = body
+    this.#native = nativeBody
+    this.#done = done
+    this.#signal = signal
   }
 
-  async bytes () { return new Uint8Array(this.#body) }
-  async arrayBuffer () { return this.#body.buffer.slice(this.#body.byteOffset, this.#body.byteOffset + this.#body.byteLength) }
-  async text () { return this.#body.toString('utf8') }
-  async json () { return JSON.parse(this.#body.toString('utf8')) }
+  #error (doc) {
+    const e = JSON.parse(doc)
+    return toError(e, e.name === 'Cancelled' ? this.#signal?.reason : undefined)
+  }
+
+  /**
+   * The body as a `ReadableStream<Uint8Array>` (a byte stream): each read pulls one chunk
+   * from the core; a BYOB reader has the core copy into the caller's buffer instead, so no
+   * buffer is allocated per chunk.
+   */
+  get body () {
+    if (this.#stream === null) {
+      const native = this.#native
+      const used = () => { this.#used = true }
+      const done = this.#done
+      const error = (doc) => this.#error(doc)
+      this.#stream = new ReadableStream({
+        type: 'bytes',
+        async pull (controller) {
+          used()
+          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its buffer.
+          const req = controller.byobRequest
+          if (req) {
+            const v = req.view
+            const r = await native.readInto(Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+            if (!r.ok) {
+              done()
+              controller.error(error(r.error))
+            } else if (r.n === 0) {
+              done()
+              controller.close()
+              req.respond(0)
+            } else {
+              req.respond(r.n)
+            }
+            return
+          }
+          const r = await native.next()
+          if (!r.ok) {
+            done()
+            controller.error(error(r.error))
+          } else if (r.chunk == null) {
+            done()
+            controller.close()
+          } else {
+            controller.enqueue(view(r.chunk))
+          }
+        },
+        cancel () {
+          used()
+          native.close()
+          done()
+        },
+      }, { highWaterMark: 0 })
+    }
+    return this.#stream
+  }
+
+  /** True once the body was read, or reading it started. */
+  get bodyUsed () { return this.#used }
+
+  async #all () {
+    if (this.#used) throw new TypeError('the body was already read')
+    if (this.#stream?.locked) throw new TypeError('the body stream is locked by a reader')
+    this.#used = true
+    const r = await this.#native.readAll()
+    this.#done()
+    if (!r.ok) throw this.#error(r.error)
+    return r.chunk
+  }
+
+  async bytes () { return view(await this.#all()) }
+  async arrayBuffer () {
+    const b = await this.#all()
+    return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+  }
+
+  async text () { return (await this.#all()).toString('utf8') }
+  async json () { return JSON.parse((await this.#all()).toString('utf8')) }
 }
 
 function pairs (headers, what) {
@@ -235,6 +324,7 @@ class Client {
       follow_redirects: o.followRedirects,
       max_redirects: o.maxRedirects,
       replay_limit: o.replayLimit,
+      max_body_size: o.maxBodySize,
       timeout: seconds(o.timeoutMs, 'timeoutMs'),
       connect_timeout: seconds(o.connectTimeoutMs, 'connectTimeoutMs'),
       read_timeout: seconds(o.readTimeoutMs, 'readTimeoutMs'),
@@ -266,7 +356,10 @@ class Client {
     }
   }
 
-  /** Sends a request, following redirects and retrying as configured. */
+  /**
+   * Sends a request, following redirects and retrying as configured; resolves at headers
+   * (read the body from the response).
+   */
   async request (init) {
     if (init === null || typeof init !== 'object') throw new TypeError('request() takes an options object')
     const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, retry, signal } = init
@@ -296,30 +389,41 @@ class Client {
     })
     if (signal?.aborted) throw new errors.CancelledError('request aborted', { cause: signal.reason })
     const handle = new native.CancelHandle()
-    const onAbort = () => handle.cancel()
+    const sink = new native.ResponseBody()
+    // The signal aborts the request, then the body, until the body is read or cancelled.
+    const onAbort = () => { handle.cancel(); sink.close() }
     signal?.addEventListener('abort', onAbort, { once: true })
+    const done = () => signal?.removeEventListener('abort', onAbort)
     let result
     let pumped
     try {
       if (json === undefined && isStream(body)) {
         const writer = new native.BodyWriter()
-        const pending = this.#native.sendStream(doc, writer, handle)
+        const pending = this.#native.sendStream(doc, writer, handle, sink)
         pumped = pump(body, writer)
         result = await pending
       } else {
-        result = await this.#native.send(doc, payload, handle)
+        result = await this.#native.send(doc, payload, handle, sink)
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort)
+    } catch (e) {
+      done()
+      throw e
     }
     const meta = JSON.parse(result.meta)
+    if (!result.ok) done()
     // The caller's stream failed: that error, not the core's account of the aborted upload.
     if (!result.ok && meta.name === 'BodyStream' && pumped) {
       const thrown = await pumped
       if (thrown !== undefined) throw thrown
     }
     if (!result.ok) throw toError(meta, meta.name === 'Cancelled' ? signal?.reason : undefined)
-    return new Response(meta, result.body)
+    if (signal?.aborted) {
+      // Aborted as the headers came in: like fetch, the request fails.
+      sink.close()
+      done()
+      throw new errors.CancelledError('request aborted', { cause: signal.reason })
+    }
+    return new Response(meta, sink, done, signal)
   }
 
   get (url, init = {}) { return this.request({ ...init, method: 'GET', url }) }

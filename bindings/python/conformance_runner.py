@@ -30,7 +30,7 @@ def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
     if "proxy" in spec:
         kw["proxy"] = expand(ready["origins"], spec["proxy"])
     for key in ("allow_https_downgrade", "follow_redirects", "max_redirects", "replay_limit", "cookies",
-                "sdk_name", "sdk_version"):
+                "sdk_name", "sdk_version", "max_body_size"):
         if key in spec:
             kw[key] = spec[key]
     idem = spec.get("idempotency") or {}
@@ -60,12 +60,42 @@ def hops(history: list[hopsafe.Hop]) -> list[dict[str, Any]]:
     return [{"method": h.method, "url": h.url, "status": h.status_code} for h in history]
 
 
-def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
-    a = ready["origins"]["a"]
-    req = urllib.request.Request(a + "/__scripts", data=json.dumps({"steps": scenario["steps"]}).encode(),
+def fnv1a64(data: bytes) -> str:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def control(ready: dict[str, Any], path: str, body: Any) -> Any:
+    req = urllib.request.Request(ready["origins"]["a"] + path, data=json.dumps(body).encode(),
                                  method="POST", headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
-        sid = json.loads(resp.read())["id"]
+        return json.loads(resp.read())
+
+
+def read_streamed(ready: dict[str, Any], sid: str, resp: hopsafe.Response) -> bytes:
+    """Reads the body chunk by chunk; releases the script's held bodies after the first."""
+    parts = []
+    for chunk in resp.iter_bytes():
+        if not parts:
+            control(ready, f"/__scripts/{sid}/release", {})
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def failed(obs: dict[str, Any], e: hopsafe.HopsafeError) -> dict[str, Any]:
+    obs["error"] = core_name(e)
+    obs["history"] = hops(e.history)
+    obs["write_accepted"] = e.write_accepted
+    if isinstance(e, hopsafe.UpgradeRequiredError):
+        obs["upgrade"] = {"sdk": e.sdk, "minimum_version": e.minimum_version,
+                          "current_version": e.current_version}
+    return obs
+
+
+def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
+    sid = control(ready, "/__scripts", {"steps": scenario["steps"]})["id"]
     obs: dict[str, Any] = {"id": scenario["id"], "script_id": sid, "error": None, "status": None,
                            "final_url": None, "final_method": None, "idempotency_key": None,
                            "history": [], "skipped": None}
@@ -84,18 +114,23 @@ def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
             kw[key] = r[key]
     if "timeout_ms" in r:
         kw["timeout"] = r["timeout_ms"] / 1000
+    streamed = r.get("read") == "stream"
     try:
-        resp = client(ready, scenario.get("client", {})).request(r["method"], url, **kw)
+        c = client(ready, scenario.get("client", {}))
+        if streamed:
+            with c.stream(r["method"], url, **kw) as resp:
+                obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
+                           idempotency_key=resp.idempotency_key, history=hops(resp.history))
+                data = read_streamed(ready, sid, resp)
+        else:
+            resp = c.request(r["method"], url, **kw)
+            obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
+                       idempotency_key=resp.idempotency_key, history=hops(resp.history))
+            data = resp.content
     except hopsafe.HopsafeError as e:
-        obs["error"] = core_name(e)
-        obs["history"] = hops(e.history)
-        obs["write_accepted"] = e.write_accepted
-        if isinstance(e, hopsafe.UpgradeRequiredError):
-            obs["upgrade"] = {"sdk": e.sdk, "minimum_version": e.minimum_version,
-                              "current_version": e.current_version}
-        return obs
-    obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
-               idempotency_key=resp.idempotency_key, history=hops(resp.history))
+        # An error reading the body keeps the response's history (the error carries it too).
+        return failed(obs, e)
+    obs["body"] = {"len": len(data), "fnv1a64": fnv1a64(data)}
     return obs
 
 

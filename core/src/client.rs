@@ -213,6 +213,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body read whole, in bytes, by [`Response::bytes`],
+    /// [`Response::text`] and [`Response::read_all`]; past it they fail with
+    /// [`Error::ResponseTooLarge`]. Streamed reads ([`Response::chunk`],
+    /// [`Response::bytes_stream`]) are never capped: they hold one chunk at a time.
+    ///
+    /// Default: none (`None`), like requests, httpx, undici, OkHttp and URLSession. Set it
+    /// when bodies come from servers you do not control.
+    ///
+    /// ```
+    /// let client = hopsafe::Client::builder()
+    ///     .max_body_size(Some(16 * 1024 * 1024))
+    ///     .build()?;
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
+    pub fn max_body_size(mut self, bytes: Option<u64>) -> Self {
+        self.config.max_body_size = bytes;
+        self
+    }
+
     /// Connect timeout (default 10 s; `None` for none).
     pub fn connect_timeout(mut self, d: Option<Duration>) -> Self {
         self.config.transport.connect_timeout = d;

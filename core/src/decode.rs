@@ -134,6 +134,10 @@ mod streaming {
                 return Err(Error::ResponseTooLarge {
                     url: self.url.to_string(),
                     limit: usize::try_from(self.decoded).unwrap_or(usize::MAX),
+                    reason: format!(
+                        "it decodes to more than {} times its encoded size (a decompression bomb)",
+                        super::MAX_RATIO
+                    ),
                     history: Vec::new(),
                 });
             }

@@ -328,6 +328,7 @@ async fn finish(
         history: std::mem::take(&mut chain.history),
         idempotency_key: chain.key.map(|k| k.value),
         attempts,
+        max_body_size: cfg.max_body_size,
         body,
     })
 }

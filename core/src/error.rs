@@ -182,11 +182,13 @@ pub enum Error {
     #[error("reading the request body failed: {reason}")]
     BodyStream { reason: String, history: Vec<Hop> },
 
-    /// The response body was larger than the caller's limit.
-    #[error("response body from {url} is larger than {limit} bytes")]
+    /// The response body was larger than a limit: the client's `max_body_size` for a body
+    /// read whole, or the decompression-bomb guard (`reason` says which).
+    #[error("response body from {url} is larger than {limit} bytes: {reason}")]
     ResponseTooLarge {
         url: String,
         limit: usize,
+        reason: String,
         history: Vec<Hop>,
     },
 
@@ -528,6 +530,7 @@ mod names_tests {
             Error::ResponseTooLarge {
                 url: s(),
                 limit: 0,
+                reason: s(),
                 history: h(),
             },
             Error::RedirectRejected {

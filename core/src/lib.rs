@@ -62,7 +62,7 @@ pub use redirect::{Policy as RedirectPolicy, RedirectAction, RedirectAttempt};
 #[doc(hidden)]
 pub use request::{parse_header, parse_method, parse_url};
 pub use request::{Request, RequestOptions};
-pub use response::Response;
+pub use response::{BytesStream, Response};
 pub use retry::RetryPolicy;
 
 /// The version of this core, compiled in.

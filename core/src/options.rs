@@ -52,6 +52,10 @@ pub struct ClientConfig {
     pub max_redirects: u32,
     /// Bytes of a streamed request body kept to replay it on a 307/308 or retry. Default: 4 MiB.
     pub replay_limit: u64,
+    /// Largest response body read whole (`bytes()`, `text()`, the bindings' buffered
+    /// reads), in bytes; past it `ResponseTooLarge`. Streamed reads are not capped.
+    /// Default: none (as requests, httpx, undici, OkHttp and URLSession).
+    pub max_body_size: Option<u64>,
     /// Deadline for a whole call, redirects and retries included. Default: none.
     #[serde(with = "secs")]
     pub timeout: Option<Duration>,
@@ -116,6 +120,7 @@ impl Default for ClientConfig {
             follow_redirects: true,
             max_redirects: crate::redirect::DEFAULT_MAX_REDIRECTS,
             replay_limit: crate::config::DEFAULT_REPLAY_LIMIT as u64,
+            max_body_size: None,
             timeout: None,
             connect_timeout: Some(crate::transport::DEFAULT_CONNECT_TIMEOUT),
             read_timeout: Some(crate::config::DEFAULT_READ_TIMEOUT),
@@ -148,6 +153,7 @@ impl ClientConfig {
             .follow_redirects(self.follow_redirects)
             .max_redirects(self.max_redirects)
             .replay_buffer_limit(usize::try_from(self.replay_limit).unwrap_or(usize::MAX))
+            .max_body_size(self.max_body_size)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
@@ -389,6 +395,6 @@ mod tests {
             Some("allow_https_downgrade")
         );
         assert!(names.iter().any(|n| n == "key_honoring_origins"));
-        assert_eq!(names.len(), 28);
+        assert_eq!(names.len(), 29);
     }
 }

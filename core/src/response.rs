@@ -1,8 +1,11 @@
 //! Responses: status, headers, the redirect history that led to them, and the body.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
 use http::{HeaderMap, HeaderName, Method, StatusCode, Version};
 use http_body_util::BodyExt;
 use url::Url;
@@ -23,6 +26,7 @@ pub struct Response {
     pub(crate) idempotency_key: Option<String>,
     pub(crate) attempts: u32,
     pub(crate) sent_headers: Vec<HeaderName>,
+    pub(crate) max_body_size: Option<u64>,
     pub(crate) body: ResponseBody,
 }
 
@@ -65,32 +69,137 @@ impl Response {
     }
 
     /// Reads the next chunk of the body, decoded when it is gzip, brotli or zstd (feature
-    /// `decompress`, on by default); `None` at the end.
+    /// `decompress`, on by default); `None` at the end. Never capped by `max_body_size`: only
+    /// this chunk is in memory, and the next is read from the network when you ask for it.
+    ///
+    /// Dropping the response before the end aborts the transfer (HTTP/1.1: the connection is
+    /// closed; HTTP/2: the stream is reset). A connection goes back to the pool only after
+    /// its body was read to the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
         let read = self.body.chunk(&self.url).await;
         // Errors reading the body of a redirected response say which hops came before.
         read.map_err(|e| e.with_history(|| self.history.clone()))
     }
 
-    /// Reads the whole body, decoded when the `decompress` feature is on.
+    /// The body as a [`Stream`] of [`Bytes`] chunks, as [`Response::chunk`] reads them: with
+    /// backpressure (a chunk is read from the network only when the stream is polled), never
+    /// capped by `max_body_size`, and dropping the stream before its end aborts the transfer.
+    /// It ends after the first error. Take what you need of the status and headers first.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// # let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// # let url = format!("http://{}/", server.local_addr().unwrap());
+    /// # std::thread::spawn(move || {
+    /// #     use std::io::{Read, Write};
+    /// #     let (mut s, _) = server.accept().unwrap();
+    /// #     let _ = s.read(&mut [0u8; 4096]);
+    /// #     s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world").unwrap();
+    /// # });
+    /// # hopsafe::runtime::block_on(async move {
+    /// let client = hopsafe::Client::builder().max_body_size(Some(4)).build()?;
+    /// let mut body = client.get(&url).send().await?.bytes_stream();
+    /// let mut len = 0;
+    /// while let Some(chunk) = body.next().await {
+    ///     len += chunk?.len(); // one chunk in memory at a time, whatever max_body_size says
+    /// }
+    /// assert_eq!(len, 11);
+    /// # Ok::<(), hopsafe::Error>(()) }).unwrap();
+    /// ```
+    pub fn bytes_stream(self) -> BytesStream {
+        let chunks = futures_util::stream::unfold(Some(self), |state| async move {
+            let mut resp = state?;
+            match resp.chunk().await {
+                Ok(Some(bytes)) => Some((Ok(bytes), Some(resp))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        BytesStream {
+            inner: Box::pin(chunks),
+        }
+    }
+
+    /// Reads the whole body, decoded when the `decompress` feature is on. Fails with
+    /// [`Error::ResponseTooLarge`] past the client's `max_body_size`.
     pub async fn bytes(mut self) -> Result<Bytes> {
         self.read_all().await
     }
 
-    /// Reads the whole body as text (invalid UTF-8 is replaced).
+    /// Reads the whole body as text (invalid UTF-8 is replaced); capped like
+    /// [`Response::bytes`].
     pub async fn text(self) -> Result<String> {
         let bytes = self.bytes().await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// Reads the whole body and keeps the rest of the response in place (for bindings that
-    /// hand metadata and body to another runtime together).
+    /// Reads the rest of the body and keeps the rest of the response in place (for bindings
+    /// that hand metadata and body to another runtime together); capped like
+    /// [`Response::bytes`].
     pub async fn read_all(&mut self) -> Result<Bytes> {
-        let mut out = BytesMut::new();
-        while let Some(chunk) = self.chunk().await? {
-            out.extend_from_slice(&chunk);
+        let limit = self.max_body_size;
+        if let (Some(limit), Some(len)) = (limit, self.plain_content_length()) {
+            if len > limit {
+                return Err(self.too_large(limit));
+            }
         }
-        Ok(out.freeze())
+        // A body that arrives in one chunk is returned as it is, without a copy.
+        let mut first: Option<Bytes> = None;
+        let mut out = BytesMut::new();
+        let mut total = 0u64;
+        while let Some(chunk) = self.chunk().await? {
+            total += chunk.len() as u64;
+            if let Some(limit) = limit.filter(|&l| total > l) {
+                return Err(self.too_large(limit));
+            }
+            if let Some(f) = first.take() {
+                out.extend_from_slice(&f);
+                out.extend_from_slice(&chunk);
+            } else if out.is_empty() {
+                first = Some(chunk);
+            } else {
+                out.extend_from_slice(&chunk);
+            }
+        }
+        Ok(first.unwrap_or_else(|| out.freeze()))
+    }
+
+    /// `Content-Length` when the body is read as sent (not decoded).
+    fn plain_content_length(&self) -> Option<u64> {
+        if self.headers.contains_key(http::header::CONTENT_ENCODING) {
+            return None;
+        }
+        let v = self.headers.get(http::header::CONTENT_LENGTH)?;
+        v.to_str().ok()?.parse().ok()
+    }
+
+    fn too_large(&self, limit: u64) -> Error {
+        Error::ResponseTooLarge {
+            url: self.url.to_string(),
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            reason: "max_body_size caps bodies read whole; read it as a stream instead".into(),
+            history: self.history.clone(),
+        }
+    }
+}
+
+/// The body of a [`Response`] as a [`Stream`] of decoded [`Bytes`] chunks
+/// ([`Response::bytes_stream`]).
+pub struct BytesStream {
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+}
+
+impl Stream for BytesStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for BytesStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BytesStream").finish_non_exhaustive()
     }
 }
 

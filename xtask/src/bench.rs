@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::util::{cargo, output, root, run, state_dir, target_dir, Result};
 
-const PY_PEERS: &[(&str, &str)] = &[
+pub(crate) const PY_PEERS: &[(&str, &str)] = &[
     ("httpx", "0.28.1"),
     ("requests", "2.34.2"),
     ("urllib3", "2.8.0"),
@@ -68,13 +68,19 @@ fn rounds(quick: bool) -> usize {
     }
 }
 
-fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
+/// The bench venv with the peers and a release build of hopsafe; returns its python.
+pub(crate) fn python_venv() -> Result<std::path::PathBuf> {
     let venv = state_dir().join("bench-venv");
     let py = crate::python::ensure_venv(&venv, PY_PEERS)?;
     run(Command::new(venv.join("bin/maturin"))
         .args(["develop", "--release", "--quiet", "-m"])
         .arg(root().join("bindings/python/Cargo.toml"))
         .env("VIRTUAL_ENV", &venv))?;
+    Ok(py)
+}
+
+fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
+    let py = python_venv()?;
     clients(PY_CLIENTS, rounds(quick), |c| {
         let mut cmd = Command::new(&py);
         cmd.arg(root().join("bench/python/bench.py"))
@@ -86,7 +92,8 @@ fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
     })
 }
 
-fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
+/// A release build of the addon and the Node peers installed; returns `bench/node`.
+pub(crate) fn node_setup() -> Result<std::path::PathBuf> {
     let dir = root().join("bindings/node");
     crate::node::build()?;
     run(Command::new(dir.join("node_modules/.bin/napi"))
@@ -94,8 +101,8 @@ fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
             "build",
             "--platform",
             "--release",
-            "--js",
-            "native.js",
+            // The checked-in loader (native.js) finds the addon; napi must not replace it.
+            "--no-js",
             "--dts",
             "native.d.ts",
         ])
@@ -106,6 +113,11 @@ fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&bench))?;
     }
+    Ok(bench)
+}
+
+fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
+    let bench = node_setup()?;
     clients(NODE_CLIENTS, rounds(quick), |c| {
         let mut cmd = Command::new("node");
         cmd.arg(bench.join("bench.mjs")).args([base, c]);
@@ -293,6 +305,9 @@ pub fn bench(args: &[String]) -> Result {
     }
     if want("kotlin") {
         md.push_str(&crate::bench_kotlin::section(&srv.base, quick, table)?);
+    }
+    if want("stream") {
+        md.push_str(&crate::bench_stream::section(&srv.base, quick)?);
     }
     if want("kotlin-stream") {
         md.push_str(&crate::bench_kotlin::stream_section(&srv.base, quick)?);

@@ -8,6 +8,8 @@
 //! two N to get instructions per request).
 //! `hopsafe-bench BASE_URL --idle CLIENT`: RSS growth from building one client and leaving
 //! 8 connections idle in its pool.
+//! `hopsafe-bench BASE_URL --stream CLIENT BYTES`: one streamed download of BYTES from
+//! `/stream/BYTES`, chunk by chunk; throughput and the growth of peak RSS over the download.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -297,6 +299,58 @@ fn allocations(rt: &tokio::runtime::Runtime, base: &str, peers: &[Peer]) -> Vec<
     out
 }
 
+/// Resets the peak RSS (VmHWM) to the current RSS (Linux `clear_refs`, value 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `--stream CLIENT BYTES`: a warm connection, then one streamed download; prints
+/// `{"client", "bytes", "seconds", "rss_kib", "peak_growth_kib"}`.
+fn stream(base: &str, client: &str, bytes: u64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("{base}/stream/{bytes}");
+    let warm = format!("{base}/stream/{}", 1 << 20);
+    let (read, seconds, rss, growth) = rt.block_on(async {
+        let p = peer(client);
+        download(&p, &warm).await;
+        let rss = rss_kib();
+        reset_peak_rss();
+        let started = Instant::now();
+        let read = download(&p, &url).await;
+        let seconds = started.elapsed().as_secs_f64();
+        (read, seconds, rss, status_kib("VmHWM:").saturating_sub(rss))
+    });
+    assert_eq!(read, bytes, "{client} read {read} of {bytes} bytes");
+    let out = json!({ "client": client, "bytes": bytes, "seconds": seconds, "rss_kib": rss,
+                      "peak_growth_kib": growth });
+    println!("{out}");
+}
+
+/// Reads a body chunk by chunk (hopsafe: its `bytes_stream`); returns the bytes read.
+async fn download(p: &Peer, url: &str) -> u64 {
+    use futures_util::StreamExt;
+    let mut n = 0u64;
+    match p {
+        Peer::Hopsafe(c) => {
+            let mut body = c.get(url).send().await.expect("hopsafe").bytes_stream();
+            while let Some(chunk) = body.next().await {
+                n += chunk.expect("hopsafe body").len() as u64;
+            }
+        }
+        Peer::Reqwest(c) => {
+            let mut r = c.get(url).send().await.expect("reqwest");
+            while let Some(chunk) = r.chunk().await.expect("reqwest body") {
+                n += chunk.len() as u64;
+            }
+        }
+        Peer::Floor(_) => unimplemented!("--stream takes hopsafe or reqwest"),
+    }
+    n
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let base = args
@@ -311,6 +365,7 @@ fn main() {
             return instr(&base, &args[2], &args[3], n);
         }
         Some("--idle") => return idle(&base, &args[2]),
+        Some("--stream") => return stream(&base, &args[2], args[3].parse().expect("BYTES")),
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");

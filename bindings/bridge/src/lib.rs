@@ -3,14 +3,17 @@
 //! Python and Node bindings only move these documents across their FFI; this crate decides
 //! nothing, it translates.
 
+mod body;
 mod stream;
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use hopsafe::{Client, ClientConfig, Error, KeyChoice};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub use body::{BodyReader, Chunk};
 pub use stream::{body_channel, BodySender};
 
 /// A request as the Python layer sends it.
@@ -102,21 +105,40 @@ pub fn build_request_with(
     rb.build()
 }
 
-/// The result of one call, ready to cross into Python.
+/// The result of one call, ready to cross into the host language.
 pub enum Outcome {
-    /// The response document and the body.
-    Ok { meta: String, body: Vec<u8> },
+    /// The response document and the whole body (read with the client's `max_body_size`).
+    Ok { meta: String, body: Bytes },
+    /// The response document and its body, still to be read (a streamed response).
+    Open {
+        meta: String,
+        body: std::sync::Arc<BodyReader>,
+    },
     /// The error document.
     Err(String),
 }
 
-/// Sends a request document and reads the whole body.
-pub async fn execute(client: Client, doc: &str, body: Option<Vec<u8>>) -> Outcome {
-    execute_with(client, doc, body.map(hopsafe::Body::from)).await
+/// How the final body is handed over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Read whole before the call returns.
+    Whole,
+    /// Returned unread, as a [`BodyReader`], once the headers are in.
+    Stream,
 }
 
-/// [`execute`] with any core body (bytes or a stream).
-pub async fn execute_with(client: Client, doc: &str, body: Option<hopsafe::Body>) -> Outcome {
+/// Sends a request document and reads the whole body.
+pub async fn execute(client: Client, doc: &str, body: Option<Vec<u8>>) -> Outcome {
+    execute_with(client, doc, body.map(hopsafe::Body::from), Read::Whole).await
+}
+
+/// [`execute`] with any core body (bytes or a stream), reading the response as `read` says.
+pub async fn execute_with(
+    client: Client,
+    doc: &str,
+    body: Option<hopsafe::Body>,
+    read: Read,
+) -> Outcome {
     let req = match build_request_with(&client, doc, body) {
         Ok(req) => req,
         Err(e) => return Outcome::Err(error_json(&e)),
@@ -125,11 +147,13 @@ pub async fn execute_with(client: Client, doc: &str, body: Option<hopsafe::Body>
         Ok(r) => r,
         Err(e) => return Outcome::Err(error_json(&e)),
     };
+    let meta = response_json(&resp).to_string();
+    if read == Read::Stream {
+        let body = std::sync::Arc::new(BodyReader::new(resp));
+        return Outcome::Open { meta, body };
+    }
     match resp.read_all().await {
-        Ok(body) => Outcome::Ok {
-            meta: response_json(&resp).to_string(),
-            body: body.to_vec(),
-        },
+        Ok(body) => Outcome::Ok { meta, body },
         Err(e) => Outcome::Err(error_json(&e)),
     }
 }
@@ -206,12 +230,13 @@ pub fn spawn(
     client: Client,
     doc: String,
     body: Option<hopsafe::Body>,
+    read: Read,
 ) -> (
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task =
-        hopsafe::runtime::shared().spawn(async move { execute_with(client, &doc, body).await });
+    let task = hopsafe::runtime::shared()
+        .spawn(async move { execute_with(client, &doc, body, read).await });
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {
@@ -305,10 +330,11 @@ mod tests {
             c,
             r#"{"method": "GET", "url": "http://127.0.0.1:9/"}"#.into(),
             None,
+            Read::Whole,
         );
         match hopsafe::runtime::block_on(fut) {
             Outcome::Err(doc) => assert_eq!(parse(&doc)["name"], "Connect"),
-            Outcome::Ok { .. } => panic!("port 9 answered"),
+            Outcome::Ok { .. } | Outcome::Open { .. } => panic!("port 9 answered"),
         }
     }
 }

@@ -15,12 +15,15 @@ use napi_derive::napi;
 
 use hopsafe_bridge as bridge;
 
-/// The outcome of one call: `ok`, the response or error document, and the body.
+mod body;
+pub use body::{NativeChunk, NativeRead, ResponseBody};
+
+/// The outcome of one call: `ok` and the response or error document (the body is in the
+/// call's `ResponseBody`).
 #[napi(object)]
 pub struct NativeResult {
     pub ok: bool,
     pub meta: String,
-    pub body: Buffer,
 }
 
 /// A configured client with its connection pool.
@@ -40,7 +43,8 @@ impl NativeClient {
             .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
     }
 
-    /// Sends a request; the promise resolves (never rejects) with the outcome.
+    /// Sends a request; the promise resolves (never rejects) with the outcome, at headers:
+    /// the body is left in `sink` to be read.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeResult>")]
     pub fn send<'env>(
         &self,
@@ -48,8 +52,9 @@ impl NativeClient {
         request: String,
         body: Option<Buffer>,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
-        self.start(env, request, body.map(|b| b.to_vec().into()), cancel)
+        self.start(env, request, body.map(|b| b.to_vec().into()), cancel, sink)
     }
 
     /// Sends a request whose body `writer` feeds while it runs (`index.js` pumps the caller's
@@ -61,29 +66,46 @@ impl NativeClient {
         request: String,
         writer: &BodyWriter,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let body = lock(&writer.body)
             .take()
             .ok_or_else(|| napi::Error::from_reason("a BodyWriter feeds a single request"))?;
-        self.start(env, request, Some(body), cancel)
+        self.start(env, request, Some(body), cancel, sink)
     }
 }
 
 impl NativeClient {
     /// Spawns the request on the core runtime, wires `cancel` to it and returns the promise
-    /// its outcome settles.
+    /// its outcome settles; the unread body goes into `sink` before the promise resolves.
     fn start<'env>(
         &self,
         env: &'env Env,
         request: String,
         body: Option<hopsafe::Body>,
         cancel: &CancelHandle,
+        sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred()?;
         let settle = Settle(Some(deferred));
-        let (abort, outcome) = bridge::spawn(self.client.clone(), request, body);
+        let (abort, outcome) =
+            bridge::spawn(self.client.clone(), request, body, bridge::Read::Stream);
         cancel.arm(abort);
-        hopsafe::runtime::shared().spawn(async move { settle.resolve(outcome.await) });
+        let slot = sink.reader.clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let outcome = match outcome.await {
+                bridge::Outcome::Open { meta, body } => {
+                    *lock(&slot) = Some(body);
+                    bridge::Outcome::Ok {
+                        meta,
+                        body: Default::default(),
+                    }
+                }
+                other => other,
+            };
+            // The sink holds the body from here: the promise resolves at headers.
+            settle.resolve(outcome)
+        });
         Ok(promise)
     }
 }
@@ -149,7 +171,7 @@ impl BodyWriter {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -181,16 +203,10 @@ impl Drop for Settle {
 
 fn to_result(outcome: bridge::Outcome) -> NativeResult {
     match outcome {
-        bridge::Outcome::Ok { meta, body } => NativeResult {
-            ok: true,
-            meta,
-            body: body.into(),
-        },
-        bridge::Outcome::Err(meta) => NativeResult {
-            ok: false,
-            meta,
-            body: Vec::new().into(),
-        },
+        bridge::Outcome::Ok { meta, .. } | bridge::Outcome::Open { meta, .. } => {
+            NativeResult { ok: true, meta }
+        }
+        bridge::Outcome::Err(meta) => NativeResult { ok: false, meta },
     }
 }
 

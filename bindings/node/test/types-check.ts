@@ -16,4 +16,13 @@ async function demo (): Promise<void> {
     else if (e instanceof HopsafeError) console.log(e.code, e.url, e.writeAccepted)
   }
 }
+async function streamed (client: Client): Promise<number> {
+  const resp = await client.get('https://api.example.com/v1/export', { signal: AbortSignal.timeout(60_000) })
+  let n = 0
+  for await (const chunk of resp.body) n += chunk.byteLength
+  const used: boolean = resp.bodyUsed
+  return used ? n : -1
+}
 void demo
+void streamed
+void new Client({ maxBodySize: 16 * 1024 * 1024 })

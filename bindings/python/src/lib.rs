@@ -9,6 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use hopsafe_bridge as bridge;
+
+mod body;
+use body::{NativeBody, NativeChunkHandle};
 use hopsafe_bridge::{build_client, build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
@@ -28,17 +31,24 @@ impl NativeClient {
         }
     }
 
-    /// Sends a request and waits, with the GIL released. Returns (ok, meta JSON, body).
+    /// Sends a request and waits, with the GIL released. Returns (ok, meta JSON, body): the
+    /// body is `bytes`, or with `stream` a `NativeBody` to read (the call returns at headers).
+    #[pyo3(signature = (request, body, stream=false))]
     fn send<'py>(
         &self,
         py: Python<'py>,
         request: &str,
         body: Option<Vec<u8>>,
-    ) -> (bool, String, Bound<'py, PyBytes>) {
+        stream: bool,
+    ) -> PyResult<(bool, String, Bound<'py, PyAny>)> {
         let client = self.client.clone();
         let request = request.to_owned();
+        let read = read_mode(stream);
+        let body = body.map(hopsafe::Body::from);
         let outcome = py.detach(move || {
-            hopsafe::runtime::block_on(async move { bridge::execute(client, &request, body).await })
+            hopsafe::runtime::block_on(async move {
+                bridge::execute_with(client, &request, body, read).await
+            })
         });
         into_py(outcome, py)
     }
@@ -47,14 +57,21 @@ impl NativeClient {
     /// thread while the request runs: each chunk is handed to the core with the GIL
     /// released. Iteration stops early when the core no longer reads the body. An exception
     /// raised by the iterator aborts the send and is re-raised here.
+    #[pyo3(signature = (request, chunks, stream=false))]
     fn send_stream<'py>(
         &self,
         py: Python<'py>,
         request: &str,
         chunks: &Bound<'py, PyAny>,
-    ) -> PyResult<(bool, String, Bound<'py, PyBytes>)> {
+        stream: bool,
+    ) -> PyResult<(bool, String, Bound<'py, PyAny>)> {
         let (tx, body) = bridge::body_channel(4);
-        let (abort, outcome) = bridge::spawn(self.client.clone(), request.to_owned(), Some(body));
+        let (abort, outcome) = bridge::spawn(
+            self.client.clone(),
+            request.to_owned(),
+            Some(body),
+            read_mode(stream),
+        );
         let mut failure = None;
         for item in chunks.try_iter()? {
             match item.and_then(|c| c.extract::<Vec<u8>>()) {
@@ -77,20 +94,33 @@ impl NativeClient {
         }
         drop(tx);
         let outcome = py.detach(move || hopsafe::runtime::block_on(outcome));
-        Ok(into_py(outcome, py))
+        into_py(outcome, py)
     }
 
     /// Starts a request on the runtime and returns its handle. When it ends (or is aborted),
     /// `wake()` is called once, from a thread of the runtime's blocking pool (AsyncClient
     /// passes a function that calls `loop.call_soon_threadsafe`); what it raises is ignored.
-    fn start(&self, request: &str, body: Option<Vec<u8>>, wake: Py<PyAny>) -> NativeHandle {
-        self.start_with(request, body.map(hopsafe::Body::from), wake)
+    #[pyo3(signature = (request, body, wake, stream=false))]
+    fn start(
+        &self,
+        request: &str,
+        body: Option<Vec<u8>>,
+        wake: Py<PyAny>,
+        stream: bool,
+    ) -> NativeHandle {
+        self.start_with(request, body.map(hopsafe::Body::from), wake, stream)
     }
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
-    fn start_stream(&self, request: &str, wake: Py<PyAny>) -> (NativeHandle, NativeBodyWriter) {
+    #[pyo3(signature = (request, wake, stream=false))]
+    fn start_stream(
+        &self,
+        request: &str,
+        wake: Py<PyAny>,
+        stream: bool,
+    ) -> (NativeHandle, NativeBodyWriter) {
         let (tx, body) = bridge::body_channel(4);
-        let handle = self.start_with(request, Some(body), wake);
+        let handle = self.start_with(request, Some(body), wake, stream);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
         };
@@ -104,25 +134,53 @@ impl NativeClient {
         request: &str,
         body: Option<hopsafe::Body>,
         wake: Py<PyAny>,
+        stream: bool,
     ) -> NativeHandle {
-        let (abort, outcome) = bridge::spawn(self.client.clone(), request.to_owned(), body);
-        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let filled = slot.clone();
-        hopsafe::runtime::shared().spawn(async move {
-            let outcome = outcome.await;
-            *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-            // Calling Python needs its thread state: taken on the blocking pool, so a runtime
-            // worker never waits for it. Skipped once the interpreter is shutting down.
-            // The JoinHandle is dropped: the call runs detached.
-            drop(tokio::task::spawn_blocking(move || {
-                Python::try_attach(|py| {
-                    // A closed loop raises here; nobody awaits the request any more.
-                    let _ = wake.call0(py);
-                });
-            }));
-        });
-        NativeHandle { abort, slot }
+        let (abort, outcome) = bridge::spawn(
+            self.client.clone(),
+            request.to_owned(),
+            body,
+            read_mode(stream),
+        );
+        NativeHandle {
+            abort,
+            slot: fill_then_wake(outcome, wake),
+        }
     }
+}
+
+fn read_mode(stream: bool) -> bridge::Read {
+    if stream {
+        bridge::Read::Stream
+    } else {
+        bridge::Read::Whole
+    }
+}
+
+pub(crate) type Slot<T> = std::sync::Arc<std::sync::Mutex<Option<T>>>;
+
+/// Runs `fut` on the core runtime, puts its output in the returned slot, then calls `wake()`
+/// once, from a thread of the runtime's blocking pool (what it raises is ignored).
+pub(crate) fn fill_then_wake<T: Send + 'static>(
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+    wake: Py<PyAny>,
+) -> Slot<T> {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let filled = slot.clone();
+    hopsafe::runtime::shared().spawn(async move {
+        let out = fut.await;
+        *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
+        // Calling Python needs its thread state: taken on the blocking pool, so a runtime
+        // worker never waits for it. Skipped once the interpreter is shutting down.
+        // The JoinHandle is dropped: the call runs detached.
+        drop(tokio::task::spawn_blocking(move || {
+            Python::try_attach(|py| {
+                // A closed loop raises here; nobody awaits the read any more.
+                let _ = wake.call0(py);
+            });
+        }));
+    });
+    slot
 }
 
 /// The writable side of a streamed request body (`AsyncClient` pumps an async iterable into
@@ -163,7 +221,7 @@ impl NativeBodyWriter {
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeHandle {
     abort: tokio::task::AbortHandle,
-    slot: std::sync::Arc<std::sync::Mutex<Option<Outcome>>>,
+    slot: Slot<Outcome>,
 }
 
 #[pymethods]
@@ -174,18 +232,25 @@ impl NativeHandle {
     }
 
     /// The outcome `(ok, meta, body)`, or `None` while the request runs.
-    fn result<'py>(&self, py: Python<'py>) -> Option<(bool, String, Bound<'py, PyBytes>)> {
-        let outcome = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        Some(into_py(outcome, py))
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<(bool, String, Bound<'py, PyAny>)>> {
+        let Some(outcome) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(None);
+        };
+        into_py(outcome, py).map(Some)
     }
 }
 
-/// An outcome as the `(ok, meta, body)` tuple Python receives.
-fn into_py(outcome: Outcome, py: Python<'_>) -> (bool, String, Bound<'_, PyBytes>) {
-    match outcome {
-        Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body)),
-        Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"")),
-    }
+/// An outcome as the `(ok, meta, body)` tuple Python receives: `body` is `bytes` (copied once
+/// from the core's buffer) or a `NativeBody` still to be read.
+fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<(bool, String, Bound<'_, PyAny>)> {
+    Ok(match outcome {
+        Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body).into_any()),
+        Outcome::Open { meta, body } => {
+            let body = Bound::new(py, NativeBody { reader: body })?;
+            (true, meta, body.into_any())
+        }
+        Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"").into_any()),
+    })
 }
 
 /// A minimum-version pinning policy for servers (`hopsafe.pinning`).
@@ -236,6 +301,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;
     m.add_class::<NativeBodyWriter>()?;
+    m.add_class::<NativeBody>()?;
+    m.add_class::<NativeChunkHandle>()?;
     m.add_class::<NativePolicy>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;

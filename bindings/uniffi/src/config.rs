@@ -138,6 +138,10 @@ pub struct ClientConfig {
     /// Total deadline per call in ms, redirects and retries included; `null`/`nil` or 0 = none.
     #[uniffi(default)]
     pub timeout_ms: Option<u64>,
+    /// Largest response body read whole (`request`), in bytes; past it `ResponseTooLarge`.
+    /// Streamed reads (`stream`/`open`) are not capped. `null`/`nil` = no limit.
+    #[uniffi(default)]
+    pub max_body_size: Option<u64>,
     /// Bytes of a body kept for replaying on 307/308 and retries; `null`/`nil` = 4 MiB.
     #[uniffi(default)]
     pub replay_limit: Option<u64>,
@@ -186,6 +190,7 @@ impl From<ClientConfig> for hopsafe::ClientConfig {
             follow_redirects: c.follow_redirects,
             max_redirects: c.max_redirects,
             replay_limit: c.replay_limit.unwrap_or(d.replay_limit),
+            max_body_size: c.max_body_size,
             timeout: timeout(c.timeout_ms, d.timeout),
             connect_timeout: timeout(c.connect_timeout_ms, d.connect_timeout),
             read_timeout: timeout(c.read_timeout_ms, d.read_timeout),

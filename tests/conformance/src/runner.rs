@@ -62,6 +62,9 @@ pub fn build_client(server: &Server, spec: &ClientSpec) -> hopsafe::Result<Clien
     if let Some(v) = spec.replay_limit {
         b = b.replay_buffer_limit(v);
     }
+    if let Some(v) = spec.max_body_size {
+        b = b.max_body_size(Some(v));
+    }
     if let Some(i) = &spec.idempotency {
         if let Some(g) = i.generate {
             b = b.idempotency_keys(g);

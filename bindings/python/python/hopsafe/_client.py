@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import platform
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -168,6 +169,7 @@ class _Base:
         proxy: str | None = None,
         no_proxy: str | None = None,
         trust_env: bool = True,
+        max_body_size: int | None = None,
     ) -> None:
         if any(isinstance(v, str) for v in (trusted_origins, sensitive_headers, key_honoring_origins)):
             raise TypeError("trusted_origins, sensitive_headers and key_honoring_origins take a list of str")
@@ -206,6 +208,7 @@ class _Base:
             "proxy": proxy,
             "no_proxy": no_proxy,
             "trust_env": bool(trust_env),
+            "max_body_size": max_body_size,
         }
         # The core's option document: an absent key is the core default; a None deadline is
         # "no deadline", any other None is "the default".
@@ -245,7 +248,7 @@ class _Base:
         return _json.dumps(doc), body
 
     @staticmethod
-    def _result(ok: bool, meta: str, body: bytes) -> Response:
+    def _result(ok: bool, meta: str, body: Any) -> Response:
         doc = _json.loads(meta)
         if not ok:
             raise from_native(doc)
@@ -267,7 +270,38 @@ class Client(_Base):
         idempotency_key: str | bool | None = None, timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> Response:
-        """Sends a request, following redirects and retrying as configured."""
+        """Sends a request, following redirects and retrying as configured, and reads the
+        whole body (``ResponseTooLargeError`` past ``max_body_size``)."""
+        return self._send(method, url, headers, content, json, params, follow_redirects,
+                          max_redirects, idempotency_key, timeout, False)
+
+    @contextmanager
+    def stream(
+        self, method: str, url: str, *, headers: HeadersLike = None, content: Content = None,
+        json: Any = _UNSET, params: Mapping[str, Any] | None = None,
+        follow_redirects: bool | None = None, max_redirects: int | None = None,
+        idempotency_key: str | bool | None = None, timeout: float | None = None,
+    ) -> Iterator[Response]:
+        """Sends a request like ``request()`` and yields the response at headers, its body
+        unread: ``iter_bytes()``, ``iter_text()``, ``iter_lines()`` or ``read()``. Leaving
+        the block before the end aborts the transfer.
+
+        >>> with client.stream("GET", url) as r:
+        ...     for chunk in r.iter_bytes():
+        ...         sink.write(chunk)
+        """
+        r = self._send(method, url, headers, content, json, params, follow_redirects,
+                       max_redirects, idempotency_key, timeout, True)
+        try:
+            yield r
+        finally:
+            r.close()
+
+    def _send(
+        self, method: str, url: str, headers: HeadersLike, content: Content, json: Any,
+        params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
+        idempotency_key: str | bool | None, timeout: float | None, stream: bool,
+    ) -> Response:
         doc, body = self._prepare(method, url, headers, content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry,
                                   stream=True)
@@ -275,8 +309,8 @@ class Client(_Base):
         if native is None:
             raise HopsafeError("the client is closed")
         if body is None or isinstance(body, bytes):
-            return self._result(*native.send(doc, body))
-        return self._result(*native.send_stream(doc, body))
+            return self._result(*native.send(doc, body, stream))
+        return self._result(*native.send_stream(doc, body, stream))
 
     def get(self, url: str, **kw: Any) -> Response:
         """GET."""
@@ -328,7 +362,38 @@ class AsyncClient(_Base):
         idempotency_key: str | bool | None = None, timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> Response:
-        """Sends a request, following redirects and retrying as configured."""
+        """Sends a request, following redirects and retrying as configured, and reads the
+        whole body (``ResponseTooLargeError`` past ``max_body_size``)."""
+        return await self._send(method, url, headers, content, json, params, follow_redirects,
+                                max_redirects, idempotency_key, timeout, False)
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, url: str, *, headers: HeadersLike = None, content: Content = None,
+        json: Any = _UNSET, params: Mapping[str, Any] | None = None,
+        follow_redirects: bool | None = None, max_redirects: int | None = None,
+        idempotency_key: str | bool | None = None, timeout: float | None = None,
+    ) -> AsyncIterator[Response]:
+        """Sends a request like ``request()`` and yields the response at headers, its body
+        unread: ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()`` or ``aread()``. Leaving
+        the block before the end (or cancelling the task) aborts the transfer.
+
+        >>> async with client.stream("GET", url) as r:
+        ...     async for line in r.aiter_lines():
+        ...         print(line)
+        """
+        r = await self._send(method, url, headers, content, json, params, follow_redirects,
+                             max_redirects, idempotency_key, timeout, True)
+        try:
+            yield r
+        finally:
+            await r.aclose()
+
+    async def _send(
+        self, method: str, url: str, headers: HeadersLike, content: Content, json: Any,
+        params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
+        idempotency_key: str | bool | None, timeout: float | None, stream: bool,
+    ) -> Response:
         streamed = json is _UNSET and isinstance(content, AsyncIterable)
         doc, body = self._prepare(method, url, headers, None if streamed else content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry)
@@ -348,11 +413,11 @@ class AsyncClient(_Base):
 
         pump: asyncio.Task[BaseException | None] | None = None
         if streamed:
-            handle, writer = self._native.start_stream(doc, wake)
+            handle, writer = self._native.start_stream(doc, wake, stream)
             pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
         else:
             assert body is None or isinstance(body, bytes)
-            handle = self._native.start(doc, body, wake)
+            handle = self._native.start(doc, body, wake, stream)
         try:
             await done
         except asyncio.CancelledError:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._stream import LineSplitter, text_decoder, wait
 
 
 class Headers(Mapping[str, str]):
@@ -67,9 +69,15 @@ class Hop:
 
 
 class Response:
-    """A response after every redirect was followed (the body is read in full)."""
+    """A response after every redirect was followed.
 
-    def __init__(self, meta: dict[str, Any], content: bytes) -> None:
+    From ``request()`` the body is read in full (``content``). From ``stream()`` it is read
+    when you ask: ``iter_bytes()``, ``iter_text()``, ``iter_lines()`` or ``read()``
+    (``aiter_*``/``aread()`` with ``AsyncClient``); leaving the ``with`` block, or
+    ``close()``, before the end aborts the transfer.
+    """
+
+    def __init__(self, meta: dict[str, Any], content: Any) -> None:
         self.status_code: int = meta["status_code"]
         self.url: str = meta["url"]
         self.method: str = meta["method"]
@@ -78,23 +86,40 @@ class Response:
         self.history: list[Hop] = [Hop._from(h) for h in meta["history"]]
         self.idempotency_key: str | None = meta.get("idempotency_key")
         self.attempts: int = meta.get("attempts", 1)
-        self.content: bytes = content
         # A hop turned the write into a GET: HTTPStatusError reports it as write_accepted.
         self._write_accepted = bool(meta.get("write_accepted", False))
+        if isinstance(content, bytes):
+            self._content: bytes | None = content
+            self._body: Any = None
+        else:  # a native body still to be read (Client.stream)
+            self._content = None
+            self._body = content
+        self._consumed = False
+        self._closed = self._body is None
+
+    @property
+    def content(self) -> bytes:
+        """The whole body. For a streamed response, only after ``read()``/``aread()``."""
+        if self._content is None:
+            raise RuntimeError("the body of a streamed response was not read: call read() (or aread()) first")
+        return self._content
 
     @property
     def text(self) -> str:
         """The body decoded with the charset of Content-Type (UTF-8 by default)."""
-        ctype = self.headers.get("content-type", "")
-        charset = "utf-8"
-        for part in ctype.split(";")[1:]:
-            k, _, v = part.strip().partition("=")
-            if k.lower() == "charset" and v:
-                charset = v.strip('"')
         try:
-            return self.content.decode(charset, errors="replace")
+            return self.content.decode(self.encoding, errors="replace")
         except LookupError:
             return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def encoding(self) -> str:
+        """The charset of Content-Type, ``utf-8`` when it names none."""
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            k, _, v = part.strip().partition("=")
+            if k.lower() == "charset" and v:
+                return v.strip('"')
+        return "utf-8"
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -105,6 +130,16 @@ class Response:
         """True for 2xx."""
         return 200 <= self.status_code < 300
 
+    @property
+    def is_closed(self) -> bool:
+        """True once the body was read to the end, failed, or was closed."""
+        return self._closed
+
+    @property
+    def is_stream_consumed(self) -> bool:
+        """True once iteration over a streamed body started."""
+        return self._consumed
+
     def raise_for_status(self) -> Response:
         """Raises :class:`HTTPStatusError` for 4xx and 5xx; returns self otherwise."""
         if self.status_code >= 400:
@@ -113,6 +148,130 @@ class Response:
             kind = "Client" if self.status_code < 500 else "Server"
             raise HTTPStatusError(f"{kind} error {self.status_code} for {self.url}", response=self)
         return self
+
+    # Streamed bodies, blocking (Client.stream). Waiting for a chunk releases the GIL.
+
+    def read(self) -> bytes:
+        """Reads the rest of the body and returns it whole (``ResponseTooLargeError`` past the
+        client's ``max_body_size``)."""
+        if self._content is None:
+            self._content = self._finish(*self._open_body("read").read())
+        return self._content
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body chunk by chunk, as it arrives (never capped by ``max_body_size``)."""
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        body = self._open_body("iterate")
+        self._consumed = True
+        while True:
+            chunk = self._chunk(*body.next())
+            if chunk is None:
+                return
+            yield chunk
+
+    def iter_text(self) -> Iterator[str]:
+        """The body as text chunks, decoded with the response's ``encoding``."""
+        decoder = text_decoder(self.encoding)
+        for chunk in self.iter_bytes():
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        text = decoder.decode(b"", final=True)
+        if text:
+            yield text
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body line by line (``\n``, ``\r\n`` or ``\r``; line endings removed), lines
+        cut across chunks put back together."""
+        lines = LineSplitter()
+        for text in self.iter_text():
+            yield from lines.feed(text)
+        yield from lines.flush()
+
+    def close(self) -> None:
+        """Ends the response: aborts the transfer unless the body was read to the end."""
+        if self._body is not None:
+            self._body.close()
+        self._closed = True
+
+    # Streamed bodies, asyncio (AsyncClient.stream).
+
+    async def aread(self) -> bytes:
+        """Reads the rest of the body and returns it whole (``ResponseTooLargeError`` past the
+        client's ``max_body_size``)."""
+        if self._content is None:
+            body = self._open_body("read")
+            self._content = self._finish(*await wait(body, body.start_read))
+        return self._content
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk, as it arrives (never capped by ``max_body_size``)."""
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        body = self._open_body("iterate")
+        self._consumed = True
+        while True:
+            chunk = self._chunk(*await wait(body, body.start_next))
+            if chunk is None:
+                return
+            yield chunk
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        """The body as text chunks, decoded with the response's ``encoding``."""
+        decoder = text_decoder(self.encoding)
+        async for chunk in self.aiter_bytes():
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        text = decoder.decode(b"", final=True)
+        if text:
+            yield text
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """The body line by line, like ``iter_lines``."""
+        lines = LineSplitter()
+        async for text in self.aiter_text():
+            for line in lines.feed(text):
+                yield line
+        for line in lines.flush():
+            yield line
+
+    async def aclose(self) -> None:
+        """Ends the response: aborts the transfer unless the body was read to the end."""
+        self.close()
+
+    def _open_body(self, what: str) -> Any:
+        if self._closed:
+            raise RuntimeError(f"cannot {what} the body: the response is closed")
+        if self._consumed:
+            raise RuntimeError(f"cannot {what} the body: it is already being iterated (or was)")
+        return self._body
+
+    def _chunk(self, chunk: bytes | None, error: str | None) -> bytes | None:
+        if error is not None:
+            self._closed = True
+            from ._errors import from_native
+
+            raise from_native(_json.loads(error))
+        if chunk is None:
+            self._closed = True
+        return chunk
+
+    def _finish(self, data: bytes | None, error: str | None) -> bytes:
+        self._chunk(data, error)
+        self._closed = True
+        return data or b""
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.method} {self.url}>"

@@ -30,6 +30,7 @@ func clientConfig(_ c: [String: Any], _ origins: [String: String], _ caPem: Stri
     config.sdkName = c["sdk_name"] as? String
     config.proxy = (c["proxy"] as? String).map { template($0, origins) }
     if let v = c["cookies"] as? Bool { config.cookies = v }
+    config.maxBodySize = u64(c["max_body_size"])
     if c["client_identity"] as? Bool == true, let id = clientIdentity {
         config.clientCertPem = id.cert
         config.clientKeyPem = id.key

@@ -80,6 +80,7 @@ internal fun clientConfig(
         sdkName = c.opt("sdk_name")?.asString,
         proxy = c.opt("proxy")?.asString?.let { template(it, origins) },
         cookies = c.opt("cookies")?.asBoolean ?: d.cookies,
+        maxBodySize = c.opt("max_body_size")?.asLong?.toULong(),
         clientCertPem = clientIdentity?.first?.takeIf { c.opt("client_identity")?.asBoolean == true },
         clientKeyPem = clientIdentity?.second?.takeIf { c.opt("client_identity")?.asBoolean == true },
         sdkVersion = c.opt("sdk_version")?.asString,

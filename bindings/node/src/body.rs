@@ -1,0 +1,148 @@
+//! Response bodies read from JS: one chunk per pull of `Response.body`, or whole.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use hopsafe_bridge as bridge;
+
+use crate::lock;
+
+/// A response body, read by `index.js` into a `ReadableStream` (one chunk per pull) or whole
+/// (capped by `maxBodySize`). `close()`, or dropping it, aborts the transfer unless the body
+/// was read to the end.
+#[napi]
+pub struct ResponseBody {
+    pub(crate) reader: Arc<Mutex<Option<Arc<bridge::BodyReader>>>>,
+}
+
+impl Default for ResponseBody {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One read: `ok` with `chunk` (`null` at the end), or the error document in `error`.
+#[napi(object)]
+pub struct NativeChunk {
+    pub ok: bool,
+    pub chunk: Option<Buffer>,
+    pub error: Option<String>,
+}
+
+/// A BYOB read: `ok` with `n` bytes written (0 at the end), or the error document.
+#[napi(object)]
+pub struct NativeRead {
+    pub ok: bool,
+    pub n: u32,
+    pub error: Option<String>,
+}
+
+type ReadResolver = Box<dyn FnOnce(Env) -> Result<NativeRead> + Send>;
+
+type ChunkResolver = Box<dyn FnOnce(Env) -> Result<NativeChunk> + Send>;
+
+#[napi]
+impl ResponseBody {
+    /// An empty sink for `send`/`sendStream`.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        ResponseBody {
+            reader: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The next chunk; resolves (never rejects). A chunk is read from the network only when
+    /// asked for (backpressure).
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
+    pub fn next<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.read(env, false)
+    }
+
+    /// The rest of the body at once, capped by `maxBodySize`; resolves (never rejects).
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeChunk>")]
+    pub fn read_all<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        self.read(env, true)
+    }
+
+    /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
+    /// rest of a chunk waits for the next call). Resolves (never rejects) with `n`, 0 at the
+    /// end. Do not touch `buf` until the promise settles.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeRead>")]
+    pub fn read_into<'env>(&self, env: &'env Env, mut buf: Buffer) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<NativeRead, ReadResolver>()?;
+        let reader = lock(&self.reader).clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let read = match reader {
+                Some(r) => r.next_into(&mut buf).await,
+                None => Err(bridge::internal_json()),
+            };
+            // The JS buffer is released on the JS thread, with the result.
+            deferred.resolve(Box::new(move |_env| {
+                drop(buf);
+                Ok(match read {
+                    Ok(n) => NativeRead {
+                        ok: true,
+                        n: u32::try_from(n).unwrap_or(u32::MAX),
+                        error: None,
+                    },
+                    Err(doc) => NativeRead {
+                        ok: false,
+                        n: 0,
+                        error: Some(doc),
+                    },
+                })
+            }));
+        });
+        Ok(promise)
+    }
+
+    /// Aborts the transfer unless the body was read to the end; reads fail from then on.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        if let Some(r) = lock(&self.reader).as_ref() {
+            r.close();
+        }
+    }
+}
+
+impl ResponseBody {
+    fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<NativeChunk, ChunkResolver>()?;
+        let reader = lock(&self.reader).clone();
+        hopsafe::runtime::shared().spawn(async move {
+            let chunk = match reader {
+                Some(r) if whole => r.read_all().await,
+                Some(r) => r.next().await,
+                None => bridge::Chunk::Err(bridge::internal_json()),
+            };
+            deferred.resolve(Box::new(move |_env| Ok(chunk_result(chunk))));
+        });
+        Ok(promise)
+    }
+}
+
+/// A chunk for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own memory
+/// (none when the core holds the only reference to a whole allocation, as a body read whole
+/// does); napi takes the `Vec` as it is.
+fn chunk_result(chunk: bridge::Chunk) -> NativeChunk {
+    match chunk {
+        bridge::Chunk::Data(b) => NativeChunk {
+            ok: true,
+            chunk: Some(Vec::from(b).into()),
+            error: None,
+        },
+        bridge::Chunk::End => NativeChunk {
+            ok: true,
+            chunk: None,
+            error: None,
+        },
+        bridge::Chunk::Err(doc) => NativeChunk {
+            ok: false,
+            chunk: None,
+            error: Some(doc),
+        },
+    }
+}
