@@ -273,7 +273,7 @@ class Client(_Base):
         """Sends a request, following redirects and retrying as configured, and reads the
         whole body (``ResponseTooLargeError`` past ``max_body_size``)."""
         return self._send(method, url, headers, content, json, params, follow_redirects,
-                          max_redirects, idempotency_key, timeout, False)
+                          max_redirects, idempotency_key, timeout, retry, False)
 
     @contextmanager
     def stream(
@@ -281,6 +281,7 @@ class Client(_Base):
         json: Any = _UNSET, params: Mapping[str, Any] | None = None,
         follow_redirects: bool | None = None, max_redirects: int | None = None,
         idempotency_key: str | bool | None = None, timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Iterator[Response]:
         """Sends a request like ``request()`` and yields the response at headers, its body
         unread: ``iter_bytes()``, ``iter_text()``, ``iter_lines()`` or ``read()``. Leaving
@@ -291,7 +292,7 @@ class Client(_Base):
         ...         sink.write(chunk)
         """
         r = self._send(method, url, headers, content, json, params, follow_redirects,
-                       max_redirects, idempotency_key, timeout, True)
+                       max_redirects, idempotency_key, timeout, retry, True)
         try:
             yield r
         finally:
@@ -300,7 +301,8 @@ class Client(_Base):
     def _send(
         self, method: str, url: str, headers: HeadersLike, content: Content, json: Any,
         params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
-        idempotency_key: str | bool | None, timeout: float | None, stream: bool,
+        idempotency_key: str | bool | None, timeout: float | None, retry: RetryPolicy | None,
+        stream: bool,
     ) -> Response:
         doc, body = self._prepare(method, url, headers, content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry,
@@ -365,7 +367,7 @@ class AsyncClient(_Base):
         """Sends a request, following redirects and retrying as configured, and reads the
         whole body (``ResponseTooLargeError`` past ``max_body_size``)."""
         return await self._send(method, url, headers, content, json, params, follow_redirects,
-                                max_redirects, idempotency_key, timeout, False)
+                                max_redirects, idempotency_key, timeout, retry, False)
 
     @asynccontextmanager
     async def stream(
@@ -373,6 +375,7 @@ class AsyncClient(_Base):
         json: Any = _UNSET, params: Mapping[str, Any] | None = None,
         follow_redirects: bool | None = None, max_redirects: int | None = None,
         idempotency_key: str | bool | None = None, timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> AsyncIterator[Response]:
         """Sends a request like ``request()`` and yields the response at headers, its body
         unread: ``aiter_bytes()``, ``aiter_text()``, ``aiter_lines()`` or ``aread()``. Leaving
@@ -383,7 +386,7 @@ class AsyncClient(_Base):
         ...         print(line)
         """
         r = await self._send(method, url, headers, content, json, params, follow_redirects,
-                             max_redirects, idempotency_key, timeout, True)
+                             max_redirects, idempotency_key, timeout, retry, True)
         try:
             yield r
         finally:
@@ -392,7 +395,8 @@ class AsyncClient(_Base):
     async def _send(
         self, method: str, url: str, headers: HeadersLike, content: Content, json: Any,
         params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
-        idempotency_key: str | bool | None, timeout: float | None, stream: bool,
+        idempotency_key: str | bool | None, timeout: float | None, retry: RetryPolicy | None,
+        stream: bool,
     ) -> Response:
         streamed = json is _UNSET and isinstance(content, AsyncIterable)
         doc, body = self._prepare(method, url, headers, None if streamed else content, json, params,
