@@ -59,6 +59,17 @@ def _check_native_version() -> None:
 
 _check_native_version()
 
+
+def refresh_logging() -> None:
+    """Re-reads the ``logging`` levels of the ``hopsafe.*`` loggers.
+
+    The core reports each redirect followed (``hopsafe.hop``: status, both origins, the method
+    change, each header dropped and why) and each retry (``hopsafe.retry``: the failure and the
+    wait) at DEBUG level, never a credential, path or query. Levels are read once and cached:
+    call this after changing them.
+    """
+    _native.refresh_logging()
+
 __all__ = [
     "AsyncClient", "BodyError", "BodyNotReplayableError", "BodyStreamError", "CancelledError",
     "Client", "ConnectError", "Headers", "Hop", "HopsafeError", "HTTPStatusError",
@@ -67,7 +78,7 @@ __all__ = [
     "RedirectError", "RedirectLoopError", "RedirectRejectedError", "Response",
     "ResponseTooLargeError", "RetryPolicy", "TimeoutError", "TlsError", "TooManyRedirectsError",
     "TransportError", "UnsupportedSchemeError", "UpgradeRequiredError", "__version__", "delete",
-    "get", "head", "options", "patch", "pinning", "post", "put", "request",
+    "get", "head", "options", "patch", "pinning", "post", "put", "refresh_logging", "request",
 ]
 
 _default: Client | None = None
