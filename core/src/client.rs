@@ -260,7 +260,7 @@ impl ClientBuilder {
     /// `chain_pem` holds the certificate and any intermediates, `key_pem` its private key
     /// (PKCS#8, PKCS#1 or SEC1). The key is never printed.
     pub fn client_certificate_pem(mut self, chain_pem: &[u8], key_pem: &[u8]) -> Self {
-        self.config.transport.client_identity_pem = Some(crate::transport::ClientIdentityPem {
+        self.config.transport.client_identity_pem = Some(crate::tls::ClientIdentityPem {
             chain: chain_pem.to_vec(),
             key: key_pem.to_vec(),
         });

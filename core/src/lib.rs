@@ -45,6 +45,7 @@ pub mod retry;
 #[doc(hidden)]
 pub mod runtime;
 pub mod sdk_identity;
+mod tls;
 mod transport;
 
 // The public surface, deliberately: the client and its request and response types, the error,

@@ -13,9 +13,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
-use rustls::RootCertStore;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::Url;
 
 use crate::body::SendBody;
@@ -38,20 +35,7 @@ pub(crate) struct TransportConfig {
     pub pool_max_idle_per_host: usize,
     pub proxy: ProxySettings,
     /// A client certificate chain and its private key (PEM), for servers that ask for one.
-    pub client_identity_pem: Option<ClientIdentityPem>,
-}
-
-/// A client certificate chain and its private key, as PEM; `Debug` never shows the key.
-#[derive(Clone)]
-pub(crate) struct ClientIdentityPem {
-    pub chain: Vec<u8>,
-    pub key: Vec<u8>,
-}
-
-impl std::fmt::Debug for ClientIdentityPem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ClientIdentityPem { chain, key: <redacted> }")
-    }
+    pub client_identity_pem: Option<crate::tls::ClientIdentityPem>,
 }
 
 impl Default for TransportConfig {
@@ -183,40 +167,7 @@ impl http_body::Body for RespBody {
 
 /// Builds the pooled client. Must not need a runtime: connections are spawned lazily.
 pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
-    let mut roots = RootCertStore::empty();
-    if cfg.builtin_roots {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    if cfg.system_roots {
-        // Certificates the platform cannot parse are skipped, as curl and browsers do.
-        let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
-    }
-    for pem in &cfg.extra_roots_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::invalid_config(format!("CA PEM: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::invalid_config(format!("CA certificate: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(Error::invalid_config("CA PEM holds no certificate"));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::invalid_config(format!("TLS: {e}")))?
-        .with_root_certificates(roots);
-    let tls = match &cfg.client_identity_pem {
-        None => tls.with_no_client_auth(),
-        Some(id) => {
-            let (chain, key) = client_identity(&id.chain, &id.key)?;
-            tls.with_client_auth_cert(chain, key)
-                .map_err(|e| Error::invalid_config(format!("client certificate: {e}")))?
-        }
-    };
+    let tls = crate::tls::client_config(cfg)?;
 
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -243,42 +194,6 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(https),
     }))
-}
-
-/// The operating system's trusted roots, read once per process: the platform store, or
-/// `SSL_CERT_FILE` / `SSL_CERT_DIR` when set. Empty on Apple targets (bundled roots only).
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
-    ROOTS.get_or_init(|| {
-        #[cfg(not(any(target_os = "macos", target_os = "ios")))]
-        {
-            rustls_native_certs::load_native_certs().certs
-        }
-        #[cfg(any(target_os = "macos", target_os = "ios"))]
-        {
-            Vec::new()
-        }
-    })
-}
-
-/// A client certificate chain and key from PEM (the key: PKCS#8, PKCS#1 or SEC1).
-fn client_identity(
-    chain_pem: &[u8],
-    key_pem: &[u8],
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let chain = CertificateDer::pem_slice_iter(chain_pem)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::invalid_config(format!("client certificate PEM: {e}")))?;
-    if chain.is_empty() {
-        return Err(Error::invalid_config(
-            "client certificate PEM holds no certificate",
-        ));
-    }
-    // The key's own error text could quote key material: say only what was wrong.
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| {
-        Error::invalid_config("client key PEM holds no PKCS#8, PKCS#1 or SEC1 private key")
-    })?;
-    Ok((chain, key))
 }
 
 /// The request-target URI for hyper (no fragment, no credentials).
