@@ -50,13 +50,23 @@ fn bad_doc(e: serde_json::Error) -> Error {
 /// [`hopsafe::ClientConfig`] plus `runtime` (the binding's runtime product for `User-Agent`);
 /// `language` is the SDK language token.
 pub fn build_client(config: &str, language: &str) -> Result<Client, Error> {
+    build_client_with(config, language, |b| b)
+}
+
+/// [`build_client`], letting the binding add what is not data (a redirect hook) to the
+/// builder.
+pub fn build_client_with(
+    config: &str,
+    language: &str,
+    extra: impl FnOnce(hopsafe::ClientBuilder) -> hopsafe::ClientBuilder,
+) -> Result<Client, Error> {
     let mut doc: serde_json::Map<String, Value> = serde_json::from_str(config).map_err(bad_doc)?;
     let runtime = match doc.remove("runtime") {
         Some(Value::String(r)) => Some(r),
         _ => None,
     };
     let c: ClientConfig = serde_json::from_value(Value::Object(doc)).map_err(bad_doc)?;
-    c.into_builder()?
+    extra(c.into_builder()?)
         .sdk_language(language, runtime.as_deref())
         .build()
 }

@@ -11,8 +11,9 @@ use pyo3::types::PyBytes;
 use hopsafe_bridge as bridge;
 
 mod body;
+mod hook;
 use body::{NativeBody, NativeChunkHandle};
-use hopsafe_bridge::{build_client, build_request, Outcome};
+use hopsafe_bridge::{build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
 #[pyclass(frozen, module = "hopsafe._native")]
@@ -24,8 +25,16 @@ struct NativeClient {
 impl NativeClient {
     /// Builds a client from a JSON configuration; returns (client, None) or (None, error JSON).
     #[staticmethod]
-    fn create(config: &str) -> (Option<NativeClient>, Option<String>) {
-        match build_client(config, "python") {
+    #[pyo3(signature = (config, redirect_hook=None))]
+    fn create(
+        config: &str,
+        redirect_hook: Option<Py<PyAny>>,
+    ) -> (Option<NativeClient>, Option<String>) {
+        let built = bridge::build_client_with(config, "python", |b| match redirect_hook {
+            Some(hook) => b.redirect_hook(hook::to_core(hook)),
+            None => b,
+        });
+        match built {
             Ok(client) => (Some(NativeClient { client }), None),
             Err(e) => (None, Some(bridge::error_json(&e))),
         }

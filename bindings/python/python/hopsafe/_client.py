@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import platform
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from typing import IO, Any
@@ -169,6 +169,7 @@ class _Base:
         proxy: str | None = None,
         no_proxy: str | None = None,
         trust_env: bool = True,
+        redirect_hook: Callable[[dict[str, Any]], Any] | None = None,
         max_body_size: int | None = None,
     ) -> None:
         if any(isinstance(v, str) for v in (trusted_origins, sensitive_headers, key_honoring_origins)):
@@ -217,7 +218,9 @@ class _Base:
             doc = _json.dumps(config)
         except (TypeError, ValueError) as e:
             raise TypeError(f"invalid client option: {e}") from None
-        native, err = _native.NativeClient.create(doc)
+        if redirect_hook is not None and not callable(redirect_hook):
+            raise TypeError("redirect_hook must be a callable")
+        native, err = _native.NativeClient.create(doc, redirect_hook)
         if err is not None:
             raise from_native(_json.loads(err))
         self._native = native

@@ -1,6 +1,7 @@
 """Type stub of the native module (internal; use the hopsafe package API)."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 class NativeBody:
     def next(self) -> tuple[bytes | None, str | None]: ...
@@ -23,7 +24,7 @@ class NativeBodyWriter:
 
 class NativeClient:
     @staticmethod
-    def create(config: str) -> tuple[NativeClient | None, str | None]: ...
+    def create(config: str, redirect_hook: Callable[[dict[str, Any]], Any] | None = None) -> tuple[NativeClient | None, str | None]: ...
     def send(self, request: str, body: bytes | None, stream: bool = False) -> tuple[bool, str, bytes | NativeBody]: ...
     def send_stream(
         self, request: str, chunks: Iterator[bytes], stream: bool = False
