@@ -1,5 +1,5 @@
 """Plays the conformance scenarios with another Python client, for comparison
-(`cargo xtask conformance --peer httpx`). Same protocol as conformance_runner.py; features a
+(`cargo xtask conformance --peer python-httpx`). Same protocol as conformance_runner.py; features a
 peer does not have (trusted origins, idempotency keys, replay limits) are simply not set.
 
 Usage: python peer_runner.py PEER SERVER_READY_JSON SCENARIOS_JSON OUT_JSON
@@ -45,7 +45,7 @@ def httpx_play(ready: dict[str, Any], scenario: dict[str, Any], url: str, obs: d
             obs["error"] = f"{type(e).__name__} (httpx)"
 
 
-PEERS = {"httpx": httpx_play}
+PEERS = {"python-httpx": httpx_play}
 
 
 def main() -> None:

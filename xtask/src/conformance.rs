@@ -5,8 +5,9 @@ use std::process::Command;
 
 use crate::util::{cargo, root, run, state_dir, target_dir, Result, TestServer};
 
-/// A runtime's runner: its name, whether it is built, and the command that plays
-/// `READY SCENARIOS OUT`.
+/// A runtime's runner: its name (a binding, or `LANGUAGE-PEER` for an adapter that puts
+/// hopsafe under a peer's API), whether it is built, and the command that plays
+/// `READY SCENARIOS OUT`. `cargo xtask test` plays every one and fails on any failure.
 struct Runtime {
     name: &'static str,
     built: fn() -> bool,
@@ -157,20 +158,22 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
             Err(e) => problems.push(format!("the {} runner failed: {e}", rt.name)),
         }
     }
-    for peer in peers {
-        let out = dir.join(format!("peer-{peer}.json"));
-        if *peer != "httpx" {
-            problems.push(format!("unknown peer {peer:?} (known: httpx)"));
+    for name in peers {
+        let Some(peer) = PEERS.iter().find(|p| p.name == *name) else {
+            let known: Vec<_> = PEERS.iter().map(|p| p.name).collect();
+            problems.push(format!(
+                "unknown peer {name:?} (known: {})",
+                known.join(", ")
+            ));
             continue;
+        };
+        let out = dir.join(format!("peer-{}.json", peer.name));
+        let _ = std::fs::remove_file(&out);
+        match (peer.command)(&ready, &scenarios, &out).and_then(|mut c| run(&mut c)) {
+            Ok(()) if out.exists() => observed.push(out),
+            Ok(()) => problems.push(format!("the {} peer wrote no observations", peer.name)),
+            Err(e) => problems.push(format!("the {} peer failed: {e}", peer.name)),
         }
-        // The test venv (pinned tools included) plus the peer.
-        crate::python::venv_python()?;
-        let python = crate::python::ensure_venv(&state_dir().join("venv"), &[("httpx", "0.28.1")])?;
-        run(Command::new(&python)
-            .arg(root().join("bindings/python/peer_runner.py"))
-            .arg(peer)
-            .args([&ready, &scenarios, &out]))?;
-        observed.push(out);
     }
     let mut check = Command::new(target_dir().join("debug/hopsafe-conformance"));
     check
@@ -188,5 +191,30 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
 /// The `conformance` step of `cargo xtask test`: every runtime must have been built by its own
 /// step (a runtime that failed to build fails this step too, never silently leaves the matrix).
 pub fn test() -> Result {
-    conformance(Some(&["rust", "python", "node", "kotlin", "swift"]), &[])
+    let all: Vec<&str> = RUNTIMES.iter().map(|r| r.name).collect();
+    conformance(Some(&all), &[])
+}
+
+/// Another client played on the same scenarios for comparison (`--peer NAME`): its column
+/// is `peer:NAME` and never fails the run. `command` installs what the peer needs first.
+struct Peer {
+    name: &'static str,
+    command: fn(&Path, &Path, &Path) -> Result<Command>,
+}
+
+/// Names are `LANGUAGE-CLIENT`, matching the adapter column that puts hopsafe under it.
+const PEERS: &[Peer] = &[Peer {
+    name: "python-httpx",
+    command: python_peer,
+}];
+
+/// A Python peer: the test venv (pinned tools included) plus the peer's package.
+fn python_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    crate::python::venv_python()?;
+    let python = crate::python::ensure_venv(&state_dir().join("venv"), &[("httpx", "0.28.1")])?;
+    let mut c = Command::new(python);
+    c.arg(root().join("bindings/python/peer_runner.py"))
+        .arg("python-httpx")
+        .args([ready, scenarios, out]);
+    Ok(c)
 }

@@ -23,8 +23,9 @@ pub async fn judge(server: &Server, scenario: &Scenario, obs: &Observation) -> V
     judge_as(server, scenario, obs, "rust").await
 }
 
-/// Judges `obs`, observed by `runtime` (`rust`, `python`, `node`, `kotlin`, `swift`, or a
-/// `peer:` column), against `scenario.expect`.
+/// Judges `obs`, observed by `runtime` (`rust`, `python`, `node`, `kotlin`, `swift`, an
+/// adapter column `LANGUAGE-PEER` such as `python-httpx`, or a `peer:` column), against
+/// `scenario.expect`.
 pub async fn judge_as(
     server: &Server,
     scenario: &Scenario,
@@ -222,6 +223,12 @@ fn check_records(
     }
 }
 
+/// The binding a column runs on: `python` for `python`, `python-httpx` and `peer:python-x`.
+pub fn language_of(runtime: &str) -> &str {
+    let column = runtime.strip_prefix("peer:").unwrap_or(runtime);
+    column.split('-').next().unwrap_or(column)
+}
+
 /// The `User-Agent` runtime product each binding adds (the Rust core adds none).
 fn runtime_product(runtime: &str) -> Option<&'static str> {
     match runtime {
@@ -244,7 +251,7 @@ fn check_identity(
     if records.is_empty() {
         problems.push("server received no request to read Client-SDK from".into());
     }
-    let language = runtime.strip_prefix("peer:").unwrap_or(runtime);
+    let language = language_of(runtime);
     for (i, r) in records.iter().enumerate() {
         let header = |name: &str| {
             r["headers"][name][0]

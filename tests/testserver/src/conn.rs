@@ -82,9 +82,11 @@ async fn serve_conn(tcp: TcpStream, role: Role, tls: TlsAcceptor, state: Arc<Sta
     let svc = service_fn(move |req| crate::routes::handle(state.clone(), info.clone(), req));
     let builder = auto::Builder::new(TokioExecutor::new());
     if is_tls {
-        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await {
+        let accept = tls.accept(tcp).into_fallible();
+        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
             Ok(Ok(s)) => s,
-            _ => return,
+            Ok(Err((_, tcp))) => return lingering_close(tcp).await,
+            Err(_) => return,
         };
         drive(
             builder.serve_connection(TokioIo::new(stream), svc),
@@ -95,6 +97,18 @@ async fn serve_conn(tcp: TcpStream, role: Role, tls: TlsAcceptor, state: Arc<Sta
     } else {
         drive(builder.serve_connection(TokioIo::new(tcp), svc), &ctl, raw).await;
     }
+}
+
+/// Closes after a refused handshake the way a careful server does: the alert is already
+/// written; half-close, then read what the client already sent (in TLS 1.3 its request
+/// follows its Finished) until it closes or a second passes. Closing with that data unread
+/// would send RST, and a client may then see a reset instead of the alert.
+async fn lingering_close(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// Runs the connection until it ends or a handler asks for an abort.
