@@ -432,6 +432,7 @@ impl ClientBuilder {
         let client_ua = self.config.default_headers.remove(http::header::USER_AGENT);
         self.config.identity_headers =
             IdentityHeaders::new(&self.config.identity, client_ua.as_ref());
+        self.config.prepare_base_headers();
         let transport = transport(&self.config.transport)?;
         Ok(Client {
             inner: Arc::new(Inner {

@@ -31,6 +31,12 @@ pub(crate) struct Config {
     pub idempotency: IdempotencyConfig,
     pub retry: RetryPolicy,
     pub default_headers: HeaderMap,
+    /// What every request starts from: the default headers with `User-Agent`, `Client-SDK`
+    /// and credential marking applied ([`Config::prepare_base_headers`]), so a request
+    /// without headers of its own costs one map clone.
+    pub base_headers: HeaderMap,
+    /// The names in [`Config::base_headers`], shared by every response that sent just those.
+    pub base_header_names: std::sync::Arc<[http::HeaderName]>,
     pub identity: SdkIdentity,
     pub identity_headers: IdentityHeaders,
     pub transport: TransportConfig,
@@ -47,7 +53,7 @@ impl Default for Config {
                 http::HeaderValue::from_static(enc),
             );
         }
-        Config {
+        let mut config = Config {
             redirect: Policy::default(),
             credentials: CredentialPolicy::default(),
             replay_limit: DEFAULT_REPLAY_LIMIT,
@@ -57,11 +63,28 @@ impl Default for Config {
             idempotency: IdempotencyConfig::default(),
             retry: RetryPolicy::default(),
             default_headers,
+            base_headers: HeaderMap::new(),
+            base_header_names: std::sync::Arc::from(Vec::new()),
             identity: SdkIdentity::default(),
             identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
             transport: TransportConfig::default(),
             cookies: None,
-        }
+        };
+        config.prepare_base_headers();
+        config
+    }
+}
+
+impl Config {
+    /// Recomputes [`Config::base_headers`] after the defaults, identity or credential
+    /// headers changed.
+    pub fn prepare_base_headers(&mut self) {
+        let mut base = HeaderMap::with_capacity(self.default_headers.len() + 2);
+        base.extend(self.default_headers.clone());
+        self.identity_headers.apply(&mut base);
+        self.credentials.mark_sensitive(&mut base);
+        self.base_header_names = base.keys().cloned().collect();
+        self.base_headers = base;
     }
 }
 

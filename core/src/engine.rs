@@ -19,12 +19,12 @@ use crate::config::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::credentials::{redact_userinfo, take_userinfo};
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::history::{DropReason, DroppedHeader, Hop};
-use crate::idempotency::{self, assign_key, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
+use crate::idempotency::{self, assign_key_in, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, Policy, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
 use crate::request::{Request, RequestOptions};
-use crate::response::{Response, ResponseBody};
+use crate::response::{Response, ResponseBody, SentHeaders};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
 use crate::sdk_identity;
 use crate::transport::{self, RespBody, SendError};
@@ -54,7 +54,7 @@ pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response>
 /// Runs the chain under the total deadline, then reads the final response.
 async fn execute_chain(
     inner: &Inner,
-    mut chain: Chain,
+    mut chain: Chain<'_>,
     options: RequestOptions,
     deadline: Deadline,
 ) -> Result<Response> {
@@ -81,11 +81,12 @@ async fn execute_chain(
 }
 
 /// The state carried from hop to hop.
-struct Chain {
+struct Chain<'c> {
     method: Method,
     url: Url,
     origin: Origin,
-    headers: HeaderMap,
+    /// The client's base headers until a request header, a key or a hop changes them.
+    headers: Cow<'c, HeaderMap>,
     body: Replayable,
     /// The key the current hop sends, if any (cleared when a hop removes the header).
     key: Option<AssignedKey>,
@@ -94,7 +95,7 @@ struct Chain {
 }
 
 /// Builds the first hop: default headers, identity, credential marking, the idempotency key.
-fn start(inner: &Inner, choice: &KeyChoice, req: Request) -> Result<Chain> {
+fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain<'c>> {
     let cfg = &inner.config;
     let origin = match Origin::of(&req.url) {
         Some(o) if matches!(req.url.scheme(), "http" | "https") => o,
@@ -106,16 +107,21 @@ fn start(inner: &Inner, choice: &KeyChoice, req: Request) -> Result<Chain> {
             })
         }
     };
-    let mut headers = cfg.default_headers.clone();
-    for name in req.headers.keys() {
-        headers.remove(name);
+    let mut headers = Cow::Borrowed(&cfg.base_headers);
+    if !req.headers.is_empty() {
+        let headers = headers.to_mut();
+        headers.reserve(req.headers.len());
+        for name in req.headers.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in &req.headers {
+            headers.append(name, value.clone());
+        }
+        // The request may have brought its own User-Agent (kept and extended) or credentials.
+        cfg.identity_headers.apply(headers);
+        cfg.credentials.mark_sensitive(headers);
     }
-    for (name, value) in &req.headers {
-        headers.append(name, value.clone());
-    }
-    cfg.identity_headers.apply(&mut headers);
-    cfg.credentials.mark_sensitive(&mut headers);
-    let key = assign_key(&cfg.idempotency, choice, &req.method, &mut headers)?;
+    let key = assign_key_in(&cfg.idempotency, choice, &req.method, &mut headers)?;
     Ok(Chain {
         method: req.method,
         url: req.url,
@@ -131,7 +137,7 @@ fn start(inner: &Inner, choice: &KeyChoice, req: Request) -> Result<Chain> {
 /// Follows the chain to its final answer. Errors get the chain's history in [`execute`].
 async fn run(
     inner: &Inner,
-    chain: &mut Chain,
+    chain: &mut Chain<'_>,
     options: &RequestOptions,
     deadline: Deadline,
 ) -> Result<Answer> {
@@ -139,7 +145,6 @@ async fn run(
     let redirect = overridden(&cfg.redirect, options);
     let policy = options.retry.as_ref().unwrap_or(&cfg.retry);
     loop {
-        let sent_headers = chain.headers.keys().cloned().collect();
         let body_len = chain.body.known_len();
         let started = Instant::now();
         let (resp, attempts) = send_with_retries(inner, chain, policy, deadline).await?;
@@ -156,7 +161,8 @@ async fn run(
             url: chain.url.clone(),
             status: parts.status,
             location: Some(shown),
-            sent_headers,
+            // What this hop sent: the chain's headers are only changed for the next hop below.
+            sent_headers: chain.headers.keys().cloned().collect(),
             body_len: body_len.or(chain.body.known_len()),
             idempotency_key: chain.key.as_ref().map(|k| k.value.clone()),
             dropped: Vec::new(),
@@ -193,7 +199,7 @@ async fn run(
         }
         let next_origin = Origin::of(&next_url).expect("resolve_location checked the host");
         hop.dropped.extend(cfg.credentials.strip_for_hop(
-            &mut chain.headers,
+            chain.headers.to_mut(),
             &chain.origin,
             &next_origin,
         ));
@@ -237,7 +243,7 @@ fn overridden<'p>(policy: &'p Policy, options: &RequestOptions) -> Cow<'p, Polic
 /// Resolves the next hop and asks the policy. `Ok(None)` returns the 3xx to the caller.
 fn next_hop(
     policy: &Policy,
-    chain: &Chain,
+    chain: &Chain<'_>,
     hop: &Hop,
     headers: &HeaderMap,
 ) -> Result<Option<(Url, Method)>> {
@@ -275,13 +281,15 @@ fn next_hop(
 }
 
 /// The method became GET: the body, its headers and the idempotency key go.
-fn drop_body(chain: &mut Chain) -> Vec<DroppedHeader> {
+fn drop_body(chain: &mut Chain<'_>) -> Vec<DroppedHeader> {
     chain.body = Replayable::Bytes(Bytes::new());
     chain.key = None;
     BODY_HEADERS
         .iter()
         .chain(std::iter::once(&IDEMPOTENCY_KEY))
-        .filter(|name| chain.headers.remove(*name).is_some())
+        .filter(|name| {
+            chain.headers.contains_key(*name) && chain.headers.to_mut().remove(*name).is_some()
+        })
         .map(|name| DroppedHeader {
             name: name.to_string(),
             reason: DropReason::MethodChanged,
@@ -293,7 +301,7 @@ fn drop_body(chain: &mut Chain) -> Vec<DroppedHeader> {
 /// [`Error::UpgradeRequired`]; any other answer, whatever its size, is returned whole.
 async fn finish(
     inner: &Inner,
-    mut chain: Chain,
+    mut chain: Chain<'_>,
     mut parts: http::response::Parts,
     incoming: RespBody,
     attempts: u32,
@@ -317,7 +325,10 @@ async fn finish(
         }
         body.unread(prefix);
     }
-    let sent_headers = chain.headers.keys().cloned().collect();
+    let sent_headers = match &chain.headers {
+        Cow::Borrowed(_) => SentHeaders::Base(cfg.base_header_names.clone()),
+        Cow::Owned(own) => SentHeaders::Own(own.keys().cloned().collect()),
+    };
     Ok(Response {
         sent_headers,
         status: parts.status,
@@ -348,7 +359,7 @@ async fn read_up_to(body: &mut ResponseBody, url: &Url, limit: usize) -> Result<
 /// Sends one hop, retrying when [`retry::is_retry_safe`] allows it.
 async fn send_with_retries(
     inner: &Inner,
-    chain: &mut Chain,
+    chain: &mut Chain<'_>,
     policy: &RetryPolicy,
     deadline: Deadline,
 ) -> Result<(http::Response<RespBody>, u32)> {
@@ -403,12 +414,12 @@ async fn send_with_retries(
     }
 }
 
-async fn send_once(inner: &Inner, chain: &mut Chain, uri: http::Uri) -> transport::Sent {
+async fn send_once(inner: &Inner, chain: &mut Chain<'_>, uri: http::Uri) -> transport::Sent {
     let body = chain.body.next_send(inner.config.replay_limit);
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
-    *req.headers_mut() = chain.headers.clone();
+    *req.headers_mut() = HeaderMap::clone(&chain.headers);
     if let Some(jar) = &inner.config.cookies {
         jar.add_to(&chain.url, req.headers_mut());
     }

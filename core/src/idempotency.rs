@@ -10,6 +10,8 @@
 //! `ClientBuilder::key_honoring_origin`; only then may [`retry`](crate::retry) re-send a
 //! write that may have reached the server.
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
@@ -92,6 +94,19 @@ pub fn assign_key(
     method: &Method,
     headers: &mut HeaderMap,
 ) -> Result<Option<AssignedKey>> {
+    let mut own = Cow::Owned(std::mem::take(headers));
+    let key = assign_key_in(config, choice, method, &mut own);
+    *headers = own.into_owned();
+    key
+}
+
+/// [`assign_key`] on headers that may still be shared: copied only when the key changes them.
+pub(crate) fn assign_key_in(
+    config: &IdempotencyConfig,
+    choice: &KeyChoice,
+    method: &Method,
+    headers: &mut Cow<'_, HeaderMap>,
+) -> Result<Option<AssignedKey>> {
     let supplied = |value: &str| {
         Some(AssignedKey {
             value: value.to_owned(),
@@ -99,7 +114,9 @@ pub fn assign_key(
         })
     };
     if *choice == KeyChoice::Off {
-        headers.remove(IDEMPOTENCY_KEY);
+        if headers.contains_key(IDEMPOTENCY_KEY) {
+            headers.to_mut().remove(IDEMPOTENCY_KEY);
+        }
         return Ok(None);
     }
     if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
@@ -107,7 +124,8 @@ pub fn assign_key(
     }
     let generate = match choice {
         KeyChoice::Use(k) => {
-            headers.insert(IDEMPOTENCY_KEY, encode_key(k, config.format)?);
+            let value = encode_key(k, config.format)?;
+            headers.to_mut().insert(IDEMPOTENCY_KEY, value);
             return Ok(supplied(k));
         }
         KeyChoice::Generate => true,
@@ -118,7 +136,7 @@ pub fn assign_key(
         return Ok(None);
     }
     let (key, value) = generated_key(config.format);
-    headers.insert(IDEMPOTENCY_KEY, value);
+    headers.to_mut().insert(IDEMPOTENCY_KEY, value);
     Ok(Some(AssignedKey {
         value: key,
         supplied_by_caller: false,

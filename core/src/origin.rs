@@ -1,5 +1,7 @@
 //! Origins (scheme, host, port) and the user's list of trusted origins.
 
+use std::borrow::Cow;
+
 use url::{Host, Url};
 
 use crate::error::{Error, Result};
@@ -11,7 +13,8 @@ use crate::error::{Error, Result};
 /// `localhost` and `127.0.0.1` are not.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
-    scheme: String,
+    /// Borrowed for `http` and `https` (no allocation per request).
+    scheme: Cow<'static, str>,
     host: String,
     port: u16,
 }
@@ -22,7 +25,11 @@ impl Origin {
         let host = url.host_str()?;
         let port = url.port_or_known_default()?;
         Some(Origin {
-            scheme: url.scheme().to_owned(),
+            scheme: match url.scheme() {
+                "https" => Cow::Borrowed("https"),
+                "http" => Cow::Borrowed("http"),
+                other => Cow::Owned(other.to_owned()),
+            },
             host: host.to_owned(),
             port,
         })

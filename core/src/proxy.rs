@@ -64,7 +64,7 @@ impl Proxies {
                 from_env: false,
             });
         }
-        if settings.trust_env {
+        if settings.trust_env && env_has_proxy() {
             return Ok(Proxies {
                 matcher: Some(Matcher::from_env()),
                 from_env: true,
@@ -97,6 +97,18 @@ impl Proxies {
         }
         i.basic_auth().cloned()
     }
+}
+
+/// Whether the environment names any proxy (`NO_PROXY` alone selects none), so a client in
+/// an environment without one skips the matcher on every request.
+fn env_has_proxy() -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+        .iter()
+        .any(|name| {
+            [name.to_string(), name.to_ascii_lowercase()]
+                .iter()
+                .any(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()))
+        })
 }
 
 fn is_http_proxy(proxy: &Uri) -> bool {

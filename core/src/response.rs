@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use http::{HeaderMap, HeaderName, Method, StatusCode, Version};
+use http_body::Body as _;
 use http_body_util::BodyExt;
 use url::Url;
 
@@ -25,9 +26,17 @@ pub struct Response {
     pub(crate) history: Vec<Hop>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) attempts: u32,
-    pub(crate) sent_headers: Vec<HeaderName>,
+    pub(crate) sent_headers: SentHeaders,
     pub(crate) max_body_size: Option<u64>,
     pub(crate) body: ResponseBody,
+}
+
+/// The header names a response's request sent: the client's shared list when the request
+/// sent just the base headers (no allocation per request), else its own.
+#[derive(Debug)]
+pub(crate) enum SentHeaders {
+    Base(std::sync::Arc<[HeaderName]>),
+    Own(Vec<HeaderName>),
 }
 
 impl Response {
@@ -65,7 +74,10 @@ impl Response {
     }
     /// Names of the headers sent with the final request (values are not kept).
     pub fn sent_headers(&self) -> &[HeaderName] {
-        &self.sent_headers
+        match &self.sent_headers {
+            SentHeaders::Base(names) => names,
+            SentHeaders::Own(names) => names,
+        }
     }
 
     /// Reads the next chunk of the body, decoded when it is gzip, brotli or zstd (feature
@@ -138,8 +150,8 @@ impl Response {
     /// [`Response::bytes`].
     pub async fn read_all(&mut self) -> Result<Bytes> {
         let limit = self.max_body_size;
-        if let (Some(limit), Some(len)) = (limit, self.plain_content_length()) {
-            if len > limit {
+        if let Some(limit) = limit {
+            if self.plain_content_length().is_some_and(|len| len > limit) {
                 return Err(self.too_large(limit));
             }
         }
@@ -288,30 +300,18 @@ impl ResponseBody {
 impl RawBody {
     /// The next chunk as it arrived; `None` at the end.
     pub(crate) async fn next(&mut self, url: &Url) -> Result<Option<Bytes>> {
-        let incoming = &mut self.incoming;
         loop {
-            let mut wait = self.read_timeout.map(|d| (d, TimeoutPhase::Read));
-            if let Some((at, total)) = self.deadline {
-                let left = at.saturating_duration_since(Instant::now());
-                if wait.is_none_or(|(d, _)| left < d) {
-                    wait = Some((left, TimeoutPhase::Total));
-                    if left.is_zero() {
-                        return Err(timeout(url, TimeoutPhase::Total, total));
-                    }
-                }
+            if self.incoming.is_end_stream() {
+                return Ok(None);
             }
-            let frame = match wait {
-                None => incoming.frame().await,
-                Some((d, phase)) => match tokio::time::timeout(d, incoming.frame()).await {
-                    Ok(f) => f,
-                    Err(_) => {
-                        let after = match (phase, self.deadline) {
-                            (TimeoutPhase::Total, Some((_, total))) => total,
-                            _ => d,
-                        };
-                        return Err(timeout(url, phase, after));
-                    }
-                },
+            // A frame already buffered needs no timer (the common case for small bodies).
+            let incoming = &mut self.incoming;
+            let ready =
+                std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *incoming).poll_frame(cx)))
+                    .await;
+            let frame = match ready {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => self.wait_frame(url).await?,
             };
             match frame {
                 None => return Ok(None),
@@ -333,7 +333,40 @@ impl RawBody {
             }
         }
     }
+
+    /// Waits for the next frame under the read timeout and the total deadline.
+    async fn wait_frame(&mut self, url: &Url) -> Result<Option<FrameResult>> {
+        let incoming = &mut self.incoming;
+        {
+            let mut wait = self.read_timeout.map(|d| (d, TimeoutPhase::Read));
+            if let Some((at, total)) = self.deadline {
+                let left = at.saturating_duration_since(Instant::now());
+                if wait.is_none_or(|(d, _)| left < d) {
+                    wait = Some((left, TimeoutPhase::Total));
+                    if left.is_zero() {
+                        return Err(timeout(url, TimeoutPhase::Total, total));
+                    }
+                }
+            }
+            match wait {
+                None => Ok(incoming.frame().await),
+                Some((d, phase)) => match tokio::time::timeout(d, incoming.frame()).await {
+                    Ok(f) => Ok(f),
+                    Err(_) => {
+                        let after = match (phase, self.deadline) {
+                            (TimeoutPhase::Total, Some((_, total))) => total,
+                            _ => d,
+                        };
+                        Err(timeout(url, phase, after))
+                    }
+                },
+            }
+        }
+    }
 }
+
+/// One frame of a response body, or the connection's error.
+type FrameResult = std::result::Result<http_body::Frame<Bytes>, hyper::Error>;
 
 fn timeout(url: &Url, phase: TimeoutPhase, after: Duration) -> Error {
     Error::Timeout {

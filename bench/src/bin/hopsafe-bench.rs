@@ -225,9 +225,14 @@ fn instr(base: &str, client: &str, name: &str, n: usize) {
     let body = Bytes::from(vec![b'x'; size]);
     rt.block_on(async {
         let p = peer(client);
-        for _ in 0..=n {
+        p.call(method, &url, body.clone()).await;
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for _ in 0..n {
             p.call(method, &url, body.clone()).await;
         }
+        let per = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / n.max(1) as f64;
+        // On stderr, beside callgrind's own summary; a quick single-threaded allocation count.
+        eprintln!("allocations per request: {per:.1}");
     });
 }
 
