@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -72,6 +72,13 @@ pub trait HopsafeListener: Send + Sync {
 
 /// The dispatcher that feeds `listener`; set around each call of the client.
 pub(crate) fn dispatch(listener: Arc<dyn HopsafeListener>) -> Dispatch {
+    // While exactly one dispatcher exists, tracing-core decides the interest of a callsite
+    // seen for the first time by asking the *current thread's* default only: a callsite first
+    // hit by a call without a listener would be disabled for good, also inside listened calls.
+    // A second dispatcher that lives forever (and wants nothing) makes it ask every live
+    // dispatcher instead, so each callsite is `sometimes` and judged per call.
+    static QUIET: OnceLock<Dispatch> = OnceLock::new();
+    QUIET.get_or_init(|| Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     Dispatch::new(tracing_subscriber::registry().with(Bridge(listener)))
 }
 
@@ -237,5 +244,56 @@ mod tests {
             ]
         );
         assert!(parse_dropped("[]").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod scoped {
+    use std::sync::Mutex;
+
+    use tracing::instrument::WithSubscriber;
+
+    use super::*;
+
+    struct Rec(Mutex<Vec<HopsafeEvent>>);
+
+    impl HopsafeListener for Rec {
+        fn on_event(&self, event: HopsafeEvent) -> Result<(), HopsafeError> {
+            self.0.lock().unwrap().push(event);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn callsites_first_hit_outside_a_listened_call_still_reach_the_listener() {
+        let client = hopsafe::Client::new().unwrap();
+        let call = || {
+            let c = client.clone();
+            async move {
+                let req = hopsafe::Request::parse("GET", "http://127.0.0.1:1/").unwrap();
+                let _ = c.execute(req).await;
+            }
+        };
+        let rec = Arc::new(Rec(Mutex::new(Vec::new())));
+        let d = dispatch(rec.clone());
+        // The first hit of the request span is in a call without the listener.
+        hopsafe::runtime::block_on(call());
+        hopsafe::runtime::block_on(call().with_subscriber(d));
+        let got = rec.0.lock().unwrap().clone();
+        let origin = "http://127.0.0.1:1".to_owned();
+        assert_eq!(
+            got.first(),
+            Some(&HopsafeEvent::Request {
+                method: "GET".into(),
+                origin
+            }),
+            "{got:?}"
+        );
+        assert!(
+            got[1..]
+                .iter()
+                .all(|e| matches!(e, HopsafeEvent::Retry { reason, .. } if reason == "Connect")),
+            "{got:?}"
+        );
     }
 }
