@@ -40,6 +40,11 @@ const RUNTIMES: &[Runtime] = &[
         built: crate::swift::conformance_built,
         command: crate::swift::conformance_runner,
     },
+    Runtime {
+        name: "swift-urlrequest",
+        built: crate::swift::conformance_built,
+        command: crate::swift::urlrequest_runner,
+    },
 ];
 
 fn out_dir() -> PathBuf {
@@ -203,10 +208,16 @@ struct Peer {
 }
 
 /// Names are `LANGUAGE-CLIENT`, matching the adapter column that puts hopsafe under it.
-const PEERS: &[Peer] = &[Peer {
-    name: "python-httpx",
-    command: python_peer,
-}];
+const PEERS: &[Peer] = &[
+    Peer {
+        name: "python-httpx",
+        command: python_peer,
+    },
+    Peer {
+        name: "swift-urlsession",
+        command: crate::swift::urlsession_peer,
+    },
+];
 
 /// A Python peer: the test venv (pinned tools included) plus the peer's package.
 fn python_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {

@@ -190,6 +190,7 @@ swift test
 cd ..
 ln -sf Hopsafe/.build/debug/HopsafeConformance hopsafe-conformance
 ./hopsafe-conformance "$HOPSAFE_SERVER_READY" conformance-smoke.json observations.json
+./hopsafe-conformance swift-urlrequest "$HOPSAFE_SERVER_READY" conformance-smoke.json urlrequest-observations.json
 cd examples/swift-consumer
 swift build
 .build/debug/QuickStart "$HOPSAFE_QUICK_START_URL" > ../../quick-start.txt
@@ -221,6 +222,10 @@ pub fn test() -> Result {
         &suite.join("ReadmeQuickStart.swift"),
         &readme_block("swift")?,
     )?;
+    write(
+        &suite.join("ReadmeURLRequest.swift"),
+        &readme_block("swift urlrequest")?,
+    )?;
     assemble_package(
         &build.join("target/dist/swift/Hopsafe"),
         &gen,
@@ -242,22 +247,26 @@ pub fn test() -> Result {
         .env("HOPSAFE_SERVER_READY", &server.ready)
         .env("HOPSAFE_QUICK_START_URL", quick_start_url(&server.ready)?)
         .args(["sh", "-c", &format!("cd /{BUILD_DIR} && {SCRIPT}")]))?;
-    check_smoke_observations(&build.join("observations.json"))?;
+    check_smoke_observations(&build.join("observations.json"), "swift")?;
+    check_smoke_observations(
+        &build.join("urlrequest-observations.json"),
+        "swift-urlrequest",
+    )?;
     let out = std::fs::read_to_string(build.join("quick-start.txt"))
         .map_err(|e| format!("the quick start wrote nothing: {e}"))?;
     check_quick_start("swift", &out)
 }
 
-/// Checks what the Swift conformance runner observed for conformance-smoke.json (the same
-/// expectations as the Kotlin runner's test).
-fn check_smoke_observations(path: &Path) -> Result {
+/// Checks what a Swift conformance column (`swift`, `swift-urlrequest`) observed for
+/// conformance-smoke.json (the same expectations as the Kotlin runner's test).
+fn check_smoke_observations(path: &Path, runtime: &str) -> Result {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("the Swift runner wrote no {}: {e}", path.display()))?;
     let out: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("bad runner output: {e}"))?;
     let obs = out["observations"].as_array().cloned().unwrap_or_default();
     let ids: Vec<&str> = obs.iter().filter_map(|o| o["id"].as_str()).collect();
-    let ok = out["runtime"] == "swift"
+    let ok = out["runtime"] == runtime
         && ids == ["307-post-cross-host", "too-many", "stream", "read-stream"]
         && obs[0]["error"].is_null()
         && obs[0]["status"] == 200
@@ -270,10 +279,10 @@ fn check_smoke_observations(path: &Path) -> Result {
         // A streamed read of a held body, released after its first chunk, arrives whole.
         && obs[3]["body"]["len"] == 100000;
     if ok {
-        eprintln!("  swift conformance runner: smoke observations as expected");
+        eprintln!("  {runtime} conformance runner: smoke observations as expected");
         Ok(())
     } else {
-        Err(format!("unexpected Swift runner observations:\n{text}"))
+        Err(format!("unexpected {runtime} runner observations:\n{text}"))
     }
 }
 
@@ -285,20 +294,46 @@ pub fn conformance_built() -> bool {
         .exists()
 }
 
-/// Runs the compiled Swift conformance runner inside the root on copies of the inputs,
-/// then copies its observations out to `out`.
+/// The `swift` column: hopsafe's own Swift API.
 pub fn conformance_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    column_runner("swift", ready, scenarios, out)
+}
+
+/// The `swift-urlrequest` column: URLRequest through `data(for:)` / `bytes(for:)`.
+pub fn urlrequest_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    column_runner("swift-urlrequest", ready, scenarios, out)
+}
+
+/// The peer `swift-urlsession`: Foundation's URLSession alone (built by the swift step).
+pub fn urlsession_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    if !conformance_built() {
+        return Err(
+            "the Swift runner is not built (run `cargo xtask test --only swift` first)".into(),
+        );
+    }
+    Ok(column_runner(
+        "peer:swift-urlsession",
+        ready,
+        scenarios,
+        out,
+    ))
+}
+
+/// Runs the compiled Swift conformance runner for `column` inside the root on copies of the
+/// inputs, then copies its observations out to `out`.
+fn column_runner(column: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
     let r = swift_root();
     let build = r.join(BUILD_DIR);
     let _ = std::fs::copy(ready, build.join("ready.json"));
     let _ = std::fs::copy(scenarios, build.join("scenarios.json"));
+    let file = format!("{}-observations.json", column.replace(':', "-"));
     let script = format!(
         "p=0; d=0; \
          mountpoint -q {r}/proc || {{ mount -t proc proc {r}/proc && p=1; }}; \
          mountpoint -q {r}/dev || {{ mount --bind /dev {r}/dev && d=1; }}; \
-         st=0; chroot {r} sh -c 'cd /{BUILD_DIR} && ./hopsafe-conformance ready.json scenarios.json swift-observations.json' || st=$?; \
+         st=0; chroot {r} sh -c 'cd /{BUILD_DIR} && ./hopsafe-conformance {column} ready.json scenarios.json {file}' || st=$?; \
          [ $p = 1 ] && umount {r}/proc; [ $d = 1 ] && umount {r}/dev; \
-         [ $st = 0 ] && cp {b}/swift-observations.json {out}; exit $st",
+         [ $st = 0 ] && cp {b}/{file} {out}; exit $st",
         r = r.display(),
         b = build.display(),
         out = out.display()

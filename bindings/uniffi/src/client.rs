@@ -5,8 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::future::Either;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::instrument::{WithDispatch, WithSubscriber};
 
 use crate::body::BodySource;
 use crate::config::{BindingPlatform, ClientConfig};
@@ -80,6 +82,8 @@ impl<T> Future for AbortOnDrop<T> {
 #[derive(Debug, uniffi::Object)]
 pub struct HopsafeClient {
     inner: hopsafe::Client,
+    /// The listener's dispatcher, set around each call (see `listener.rs`).
+    listener: Option<tracing::Dispatch>,
 }
 
 #[uniffi::export]
@@ -87,15 +91,18 @@ impl HopsafeClient {
     /// Builds a client for the binding `platform`; an invalid option fails with
     /// `InvalidConfig` or `InvalidHeader`. Applications call `HopsafeClient(config)` (Kotlin)
     /// or `HopsafeClient(config:)` (Swift), which pass their own platform. `redirect_hook`
-    /// is asked before every hop.
-    #[uniffi::constructor(default(redirect_hook = None))]
+    /// is asked before every hop; `listener` is told about every request, hop and retry of
+    /// this client.
+    #[uniffi::constructor(default(redirect_hook = None, listener = None))]
     pub fn for_binding(
         config: ClientConfig,
         platform: BindingPlatform,
         redirect_hook: Option<Arc<dyn crate::hook::RedirectHook>>,
+        listener: Option<Arc<dyn crate::listener::HopsafeListener>>,
     ) -> Result<Arc<Self>, HopsafeError> {
         Ok(Arc::new(HopsafeClient {
             inner: config.build(platform, redirect_hook)?,
+            listener: listener.map(crate::listener::dispatch),
         }))
     }
 
@@ -108,7 +115,7 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.work(request, cancel);
+        let work = self.traced(self.work(request, cancel));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -119,7 +126,7 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.work(request, cancel))
+        hopsafe::runtime::block_on(self.traced(self.work(request, cancel)))
     }
 
     /// Like `request`, with the body read from `body` while the request is sent
@@ -133,7 +140,7 @@ impl HopsafeClient {
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.work_with(request, Some(body), cancel);
+        let work = self.traced(self.work_with(request, Some(body), cancel));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -145,7 +152,7 @@ impl HopsafeClient {
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.work_with(request, Some(body), cancel))
+        hopsafe::runtime::block_on(self.traced(self.work_with(request, Some(body), cancel)))
     }
 
     /// Sends a request like `request`, but returns as soon as the response head is in: the
@@ -158,7 +165,20 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.open_work(request, cancel);
+        let work = self.traced(self.open_work(request, cancel));
+        AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
+    }
+
+    /// Like `open`, with the body read from `body` while the request is sent (as
+    /// `request_streaming`; `request.body` must be null).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn open_streaming(
+        &self,
+        request: HttpRequest,
+        body: Arc<dyn BodySource>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<StreamedResponse, HopsafeError> {
+        let work = self.traced(self.open_work_with(request, Some(body), cancel));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -169,11 +189,19 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<StreamedResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.open_work(request, cancel))
+        hopsafe::runtime::block_on(self.traced(self.open_work(request, cancel)))
     }
 }
 
 impl HopsafeClient {
+    /// `work` with the listener's dispatcher set while it runs (unchanged without a listener).
+    fn traced<F: Future>(&self, work: F) -> Either<WithDispatch<F>, F> {
+        match &self.listener {
+            Some(d) => Either::Left(work.with_subscriber(d.clone())),
+            None => Either::Right(work),
+        }
+    }
+
     /// The whole call as a `'static` future: validate, send, read the body; racing `cancel`.
     fn work(
         &self,
@@ -189,11 +217,22 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
+        self.open_work_with(request, None, cancel)
+    }
+
+    /// `open_work` with the body, if any, pulled from a foreign source.
+    fn open_work_with(
+        &self,
+        request: HttpRequest,
+        source: Option<Arc<dyn BodySource>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
         let client = self.inner.clone();
         async move {
             let rx = cancel.as_ref().map(|c| c.tx.subscribe());
             let exchange = async {
-                let resp = client.execute(request.into_core()?).await?;
+                let core = with_source(request, source)?;
+                let resp = client.execute(core).await?;
                 Ok(StreamedResponse::new(resp))
             };
             match rx {
@@ -219,16 +258,7 @@ impl HopsafeClient {
             // Holding `cancel` keeps its sender alive for the whole call.
             let rx = cancel.as_ref().map(|c| c.tx.subscribe());
             let exchange = async {
-                let streamed = source.is_some();
-                if streamed && request.body.is_some() {
-                    return Err(HopsafeError::from(hopsafe::Error::InvalidConfig {
-                        reason: "pass the body either as bytes or as a BodySource, not both".into(),
-                    }));
-                }
-                let mut core = request.into_core()?;
-                if let Some(source) = source {
-                    core.body = crate::body::from_source(source);
-                }
+                let core = with_source(request, source)?;
                 let resp = client.execute(core).await?;
                 HttpResponse::read(resp).await
             };
@@ -242,4 +272,21 @@ impl HopsafeClient {
             }
         }
     }
+}
+
+/// The core request, its body pulled from `source` when there is one.
+fn with_source(
+    request: HttpRequest,
+    source: Option<Arc<dyn BodySource>>,
+) -> Result<hopsafe::Request, HopsafeError> {
+    if source.is_some() && request.body.is_some() {
+        return Err(HopsafeError::from(hopsafe::Error::InvalidConfig {
+            reason: "pass the body either as bytes or as a BodySource, not both".into(),
+        }));
+    }
+    let mut core = request.into_core()?;
+    if let Some(source) = source {
+        core.body = crate::body::from_source(source);
+    }
+    Ok(core)
 }

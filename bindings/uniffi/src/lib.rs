@@ -13,6 +13,7 @@ mod client;
 mod config;
 mod error;
 mod hook;
+mod listener;
 mod stream;
 mod types;
 
@@ -20,6 +21,7 @@ pub use body::BodySource;
 pub use client::{CancelHandle, HopsafeClient};
 pub use config::{BindingPlatform, ClientConfig, IdempotencyKeyFormat, RetryConfig};
 pub use error::{HopsafeError, TimeoutPhase};
+pub use listener::{HopsafeEvent, HopsafeListener};
 pub use stream::{ResponseBody, StreamedResponse};
 pub use types::{
     DropReason, DroppedHeader, Header, Hop, HttpRequest, HttpResponse, IdempotencyKey,

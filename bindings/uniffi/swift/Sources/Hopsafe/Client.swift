@@ -4,10 +4,33 @@
 
 extension HopsafeClient {
     /// Builds a client from `config`; an invalid option throws `HopsafeError.InvalidConfig`.
-    /// `redirectHook` is asked before every hop (see `ClosureRedirectHook`).
-    public convenience init(config: ClientConfig = ClientConfig(), redirectHook: RedirectHook? = nil) throws {
-        let made = try HopsafeClient.forBinding(config: config, platform: swiftPlatform, redirectHook: redirectHook)
+    /// `redirectHook` is asked before every hop (see `ClosureRedirectHook`); `listener` is
+    /// told about every request, hop and retry of this client (see `ClosureListener`).
+    public convenience init(
+        config: ClientConfig = ClientConfig(),
+        redirectHook: RedirectHook? = nil,
+        listener: HopsafeListener? = nil
+    ) throws {
+        let made = try HopsafeClient.forBinding(
+            config: config, platform: swiftPlatform, redirectHook: redirectHook, listener: listener)
         self.init(unsafeFromHandle: made.uniffiCloneHandle())
+    }
+}
+
+/// A `HopsafeListener` from a closure:
+/// `HopsafeClient(config: config, listener: ClosureListener { event in logger.debug("\(event)") })`.
+/// Events are `.request`, `.hop` (with the headers dropped and why) and `.retry`; none carries
+/// a credential, path or query. It runs on one of hopsafe's threads while the call goes on:
+/// keep it quick. An error it throws is ignored.
+public final class ClosureListener: HopsafeListener, @unchecked Sendable {
+    private let handle: @Sendable (HopsafeEvent) throws -> Void
+
+    public init(_ handle: @escaping @Sendable (HopsafeEvent) throws -> Void) {
+        self.handle = handle
+    }
+
+    public func onEvent(event: HopsafeEvent) throws {
+        try handle(event)
     }
 }
 

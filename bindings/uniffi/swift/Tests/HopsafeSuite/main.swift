@@ -199,6 +199,18 @@ await runAll([
     }),
     ("leaving the loop early aborts the transfer", { try await leavingTheLoopEarlyAborts() }),
     ("cancelling the Task aborts a read the server holds", { try await cancellingTheTaskAbortsAHeldRead() }),
+    ("data(for: URLRequest) follows a 307 with the body and drops the credential", {
+        try await urlRequestFollows307WithBodyAndDropsTheCredential()
+    }),
+    ("an httpBodyStream is sent whole through a 307, or fails past the replay limit", {
+        try await urlRequestBodyStreamIsSentWholeOrNotAtAll()
+    }),
+    ("bytes(for: URLRequest) streams the body", { try await urlRequestBytesStreamTheBody() }),
+    ("the URLRequest adapter throws HopsafeError", { try await urlRequestErrorsAreHopsafeErrors() }),
+    ("the listener sees the request, the hop and the retry, never the credential", {
+        try await listenerSeesRequestHopAndRetryNeverTheCredential()
+    }),
+    ("a listener that throws does not fail the request", { try await throwingListenerDoesNotFailTheRequest() }),
     ("the failover example survives a 307", {
         let resp = try await placeOrder(client: client, url: Server.redirect(a, 307, to: b + "/echo"))
         try check(resp.status == 200 && (try Echo(resp).method) == "POST", "status \(resp.status)")

@@ -6,12 +6,26 @@ package dev.hopsafe
  * This is how applications make a client: it reports `l=kotlin` in `Client-SDK` and the JVM or
  * Android version in `User-Agent` itself, so a server can pin Kotlin apps. Name your app or SDK
  * with [ClientConfig.sdkName] and [ClientConfig.sdkVersion]. [redirectHook] is asked before
- * every hop (see [redirectHook]).
+ * every hop (see [redirectHook]); [listener] is told about every request, hop and retry of this
+ * client (see [hopsafeListener]).
  */
 fun HopsafeClient(
     config: ClientConfig = ClientConfig(),
     redirectHook: RedirectHook? = null,
-): HopsafeClient = HopsafeClient.forBinding(config, KotlinPlatform.current, redirectHook)
+    listener: HopsafeListener? = null,
+): HopsafeClient = HopsafeClient.forBinding(config, KotlinPlatform.current, redirectHook, listener)
+
+/**
+ * A [HopsafeListener] from a function:
+ * `HopsafeClient(config, listener = hopsafeListener { event -> log.debug("{}", event) })`.
+ * Events are [HopsafeEvent.Request], [HopsafeEvent.Hop] (with the headers dropped and why) and
+ * [HopsafeEvent.Retry]; none carries a credential, path or query. It runs on one of hopsafe's
+ * threads while the call goes on; keep it quick. An exception it throws is ignored.
+ */
+fun hopsafeListener(handle: (HopsafeEvent) -> Unit): HopsafeListener =
+    object : HopsafeListener {
+        override fun onEvent(event: HopsafeEvent) = handle(event)
+    }
 
 /**
  * A [RedirectHook] from a function: `HopsafeClient(config, redirectHook { info -> ... })`.
