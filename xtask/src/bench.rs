@@ -237,6 +237,27 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
     md
 }
 
+/// The Rust bench's whole document and its request rates by client.
+fn rust(base: &str, quick: bool) -> Result<(Value, Vec<Value>)> {
+    let mut cmd = Command::new(target_dir().join("release/hopsafe-bench"));
+    cmd.arg(base);
+    if quick {
+        cmd.arg("--quick");
+    }
+    let v: Value = serde_json::from_str(output(&mut cmd)?.trim()).map_err(|e| e.to_string())?;
+    let mut by_client: Vec<Value> = Vec::new();
+    for r in v["results"].as_array().into_iter().flatten() {
+        let c = r["client"].clone();
+        if !by_client.iter().any(|x| x["client"] == c) {
+            by_client.push(serde_json::json!({"client": c, "rps": {}}));
+        }
+        if let Some(entry) = by_client.iter_mut().find(|x| x["client"] == c) {
+            entry["rps"][r["workload"].as_str().unwrap_or("?")] = r["rps"].clone();
+        }
+    }
+    Ok((v, by_client))
+}
+
 pub fn bench(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     let only: Option<Vec<&str>> = args
@@ -258,21 +279,7 @@ pub fn bench(args: &[String]) -> Result {
         rounds(quick),
     );
     if want("rust") {
-        let mut cmd = Command::new(target_dir().join("release/hopsafe-bench"));
-        cmd.arg(&srv.base);
-        if quick {
-            cmd.arg("--quick");
-        }
-        let v: Value = serde_json::from_str(output(&mut cmd)?.trim()).map_err(|e| e.to_string())?;
-        let mut by_client: Vec<Value> = Vec::new();
-        for r in v["results"].as_array().into_iter().flatten() {
-            let c = r["client"].clone();
-            if !by_client.iter().any(|x| x["client"] == c) {
-                by_client.push(serde_json::json!({"client": c, "rps": {}}));
-            }
-            let entry = by_client.iter_mut().find(|x| x["client"] == c).unwrap();
-            entry["rps"][r["workload"].as_str().unwrap_or("?")] = r["rps"].clone();
-        }
+        let (v, by_client) = rust(&srv.base, quick)?;
         md.push_str(&table(
             "Rust: hopsafe vs reqwest vs bare hyper-util (the floor)",
             &by_client,
@@ -314,6 +321,29 @@ pub fn bench(args: &[String]) -> Result {
     }
     if want("swift-stream") {
         md.push_str(&crate::bench_swift::stream_section(&srv.base, quick)?);
+    }
+    if want("nginx") {
+        let nginx = crate::bench_nginx::start()?;
+        let _ = writeln!(
+            md,
+            "### Against nginx\n\nThe same workloads against nginx {} from Debian (`return 200` for `/echo`, `return 307` for `/r/307`, a static 10 MiB file), so no ratio depends on hopsafe's own server.\n",
+            crate::bench_nginx::version(),
+        );
+        md.push_str(&table(
+            "Rust (nginx)",
+            &rust(&nginx.base, quick)?.1,
+            "hopsafe",
+        ));
+        md.push_str(&table(
+            "Python (nginx)",
+            &python(&nginx.base, quick)?,
+            "hopsafe",
+        ));
+        md.push_str(&table(
+            "Node (nginx)",
+            &node(&nginx.base, quick)?,
+            "hopsafe",
+        ));
     }
     // A partial (`--only`) run must not overwrite the checked-in full results.
     let path = match only {

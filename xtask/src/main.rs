@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_kotlin;
+mod bench_nginx;
 mod bench_rust;
 mod bench_stream;
 mod bench_swift;
@@ -80,7 +81,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
   conformance [--runtimes a,b] [--peer python-httpx]  every scenario in every built runtime (and peers, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
-  bench [--quick] [--only rust,python,node,kotlin,stream,kotlin-stream,swift-stream]  hopsafe vs its peers; writes bench/results.md
+  bench [--quick] [--only rust,python,node,kotlin,stream,kotlin-stream,swift-stream,nginx]  hopsafe vs its peers; writes bench/results.md
   dist [--all] [--only python,node,jvm,apple]  build the packages into target/dist/ (host; --all: every platform, cross-built)
   check-versions       fail if any package's version differs from the workspace's
   fuzz [--minutes N]   run the fuzz targets for N minutes (default 5) and report executions
