@@ -92,7 +92,47 @@ export interface ClientOptions {
   sdkName?: string
   /** Version of the SDK built on hopsafe. */
   sdkVersion?: string
+  /**
+   * Asked before every redirect is followed (after the built-in rules allowed it): return
+   * `undefined`/`true`/`'follow'` to follow, `false`/`'stop'` to return the 3xx, or throw to
+   * fail the call with `RedirectRejectedError` (the error's message is the reason). May be
+   * async; the hop waits until its promise settles, so it must settle.
+   */
+  redirectHook?: (hop: RedirectHop) => RedirectDecision | Promise<RedirectDecision>
 }
+
+/** What a redirect hook is shown. */
+export interface RedirectHop {
+  /** The redirect status. */
+  readonly status: number
+  /** The URL that answered with the redirect. */
+  readonly from: string
+  /** The resolved target. */
+  readonly to: string
+  /** The method that was sent. */
+  readonly method: string
+  /** The method the next hop will use. */
+  readonly nextMethod: string
+  /** Redirects already followed in this call. */
+  readonly hops: number
+}
+
+/** A redirect hook's answer. */
+export type RedirectDecision = undefined | void | boolean | 'follow' | 'stop'
+
+/** `hopsafe:request` on diagnostics_channel: a call starts. */
+export interface RequestMessage { method: string, origin: string }
+/** `hopsafe:hop` on diagnostics_channel: a redirect was followed (origins only, never a path or credential). */
+export interface HopMessage {
+  status: number
+  from: string
+  to: string
+  method: string
+  next_method: string
+  dropped: Array<{ name: string, reason: string }>
+}
+/** `hopsafe:retry` on diagnostics_channel: an attempt is retried after `wait_ms`. */
+export interface RetryMessage { attempt: number, failure: string, wait_ms: number, origin: string }
 
 /** One request. `idempotencyKey`: a string uses it, `false` sends none, `true` generates one. */
 export interface RequestInit {

@@ -1,6 +1,7 @@
 'use strict'
 // hopsafe for Node: the fetch/undici-style API over the Rust core (see README.md).
 
+const diagnostics = require('node:diagnostics_channel')
 const native = require('./native.js')
 const { version } = require('./package.json')
 
@@ -313,6 +314,7 @@ class Client {
   constructor (options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
+    if (o.redirectHook != null && typeof o.redirectHook !== 'function') throw new TypeError('redirectHook must be a function')
     const retry = o.retry
     // The core's option document: an undefined option is left out (the core default).
     const config = {
@@ -348,7 +350,7 @@ class Client {
       runtime: `node/${process.versions.node}`,
     }
     try {
-      this.#native = new native.NativeClient(JSON.stringify(config))
+      this.#native = new native.NativeClient(JSON.stringify(config), o.redirectHook == null ? undefined : hookCaller(o.redirectHook))
     } catch (e) {
       let doc
       try { doc = JSON.parse(e.message) } catch { throw new errors.InvalidConfigError(String(e.message)) }
@@ -434,6 +436,55 @@ class Client {
   patch (url, init = {}) { return this.request({ ...init, method: 'PATCH', url }) }
   delete (url, init = {}) { return this.request({ ...init, method: 'DELETE', url }) }
 }
+
+/** Hands a hook decision back to the core: `undefined`/`true`/`'follow'`, `false`/`'stop'`. */
+function hookReply (id, v) {
+  if (v === undefined || v === null || v === true || v === 'follow') native.redirectHookReply(id, 'follow')
+  else if (v === false || v === 'stop') native.redirectHookReply(id, 'stop')
+  else native.redirectHookReply(id, 'fail', `the redirect hook returned ${String(v)}; return undefined, 'follow', 'stop' (or false), or throw`)
+}
+
+const hookFailed = (id, e) => native.redirectHookReply(id, 'fail', String(e?.message ?? e))
+
+/**
+ * The function the addon calls for each hop (a JSON document with the call's `id`): asks the
+ * user's hook, sync or async, and answers the core. A throw (or a rejection) refuses the hop:
+ * the call fails with RedirectRejectedError carrying its message.
+ */
+function hookCaller (hook) {
+  return (doc) => {
+    const { id, ...hop } = JSON.parse(doc)
+    let v
+    try {
+      v = hook(Object.freeze(hop))
+    } catch (e) {
+      hookFailed(id, e)
+      return
+    }
+    if (v != null && typeof v.then === 'function') v.then((r) => hookReply(id, r), (e) => hookFailed(id, e))
+    else hookReply(id, v)
+  }
+}
+
+/*
+ * The core's tracing data on diagnostics_channel: `hopsafe:request` (method, origin) as each
+ * call starts, `hopsafe:hop` per redirect followed (status, from, to origins, method,
+ * next_method, dropped: [{ name, reason }]), `hopsafe:retry` per retry (attempt, failure,
+ * wait_ms, origin). Never a credential, path or query.
+ */
+const channels = {
+  request: diagnostics.channel('hopsafe:request'),
+  hop: diagnostics.channel('hopsafe:hop'),
+  retry: diagnostics.channel('hopsafe:retry'),
+}
+native.traceTo((doc) => {
+  if (!channels.request.hasSubscribers && !channels.hop.hasSubscribers && !channels.retry.hasSubscribers) return
+  const { channel, message } = JSON.parse(doc)
+  if (typeof message.dropped === 'string') {
+    message.dropped = [...message.dropped.matchAll(/\("((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\)/g)].map(([, name, reason]) => ({ name, reason }))
+  }
+  channels[channel]?.publish(message)
+})
 
 /** A minimum-version pinning policy (JSON or TOML text), evaluated by the hopsafe core. */
 class Policy {

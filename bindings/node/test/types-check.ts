@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in the node test step: the public types in use.
-import { Client, HopsafeError, TooManyRedirectsError, type Hop, type Response } from '../index.js'
+import { Client, HopsafeError, TooManyRedirectsError, type Hop, type RedirectHop, type Response } from '../index.js'
 
 async function demo (): Promise<void> {
   const client = new Client({ trustedOrigins: ['https://*.api.example.com'], keyHonoringOrigins: ['https://api.example.com'], retry: { maxAttempts: 2 } })
@@ -26,3 +26,6 @@ async function streamed (client: Client): Promise<number> {
 void demo
 void streamed
 void new Client({ maxBodySize: 16 * 1024 * 1024 })
+
+void new Client({ redirectHook: (hop: RedirectHop) => hop.nextMethod === 'GET' ? 'stop' : undefined })
+void new Client({ redirectHook: async (hop) => { if (hop.hops > 2) throw new Error('too far') } })
