@@ -1,4 +1,7 @@
 /** hopsafe: HTTP writes that survive redirects (Rust core). */
+import type { Fetch } from './fetch.js'
+export type { Fetch, FetchInit, FetchInfo, FetchResponse, HopsafeFetchOptions } from './fetch.js'
+export { hopsafeInfo } from './fetch.js'
 
 /** A header list: an object, [name, value] pairs, or anything with `entries()`. */
 export type HeadersInit = Record<string, string> | Array<[string, string]> | { entries(): IterableIterator<[string, string]> }
@@ -233,6 +236,8 @@ export declare class Client {
   put (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   patch (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   delete (url: string | URL, init?: InitWithoutUrl): Promise<Response>
+  /** WHATWG `fetch(input, init)` through this client, resolving with Node's own Response. */
+  readonly fetch: Fetch
 }
 
 /** A refusal: the status (426 or 400) and the problem+json body. */
@@ -257,6 +262,10 @@ export declare function pinning (policy: Policy): (
 
 /** A one-off request with a shared default client. */
 export declare function request (init: RequestInit): Promise<Response>
+/** WHATWG fetch through the shared default client. */
+export declare const fetch: Fetch
+/** A fetch function bound to `client`. */
+export declare function createFetch (client: Client): Fetch
 /** The core version compiled into the addon. */
 export declare function coreVersion (): string
 

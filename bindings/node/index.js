@@ -4,6 +4,7 @@
 const diagnostics = require('node:diagnostics_channel')
 const native = require('./native.js')
 const { version } = require('./package.json')
+const { createFetch: fetchOver, hopsafeInfo } = require('./fetch.js')
 
 if (native.coreVersion() !== version) {
   throw new Error(`hopsafe ${version} found a native addon built from core ${native.coreVersion()}: rebuild or reinstall hopsafe so both match`)
@@ -311,6 +312,7 @@ function retryDoc (retry) {
 /** A client with a connection pool; every method returns a Promise. */
 class Client {
   #native
+  #fetch = null
   constructor (options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
@@ -428,6 +430,16 @@ class Client {
     return new Response(meta, sink, done, signal)
   }
 
+  /**
+   * WHATWG `fetch(input, init)` through this client, already bound (pass it around as is):
+   * resolves with Node's own `Response` (body streamed); `response[hopsafeInfo]` has the
+   * history and Idempotency-Key.
+   */
+  get fetch () {
+    this.#fetch ??= fetchOver(this, errors)
+    return this.#fetch
+  }
+
   get (url, init = {}) { return this.request({ ...init, method: 'GET', url }) }
   head (url, init = {}) { return this.request({ ...init, method: 'HEAD', url }) }
   options (url, init = {}) { return this.request({ ...init, method: 'OPTIONS', url }) }
@@ -533,4 +545,16 @@ function request (init) {
   return shared.request(init)
 }
 
-module.exports = { Client, Headers, Response, Policy, pinning, request, coreVersion: native.coreVersion, ...errors }
+/** WHATWG `fetch` through the shared default client (`new Client().fetch` for your own). */
+function fetch (input, init) {
+  shared ??= new Client()
+  return shared.fetch(input, init)
+}
+
+/** A `fetch(input, init)` function bound to `client`. */
+function createFetch (client) {
+  if (!(client instanceof Client)) throw new TypeError('createFetch() takes a hopsafe Client')
+  return (input, init) => client.fetch(input, init)
+}
+
+module.exports = { Client, Headers, Response, Policy, pinning, request, fetch, createFetch, hopsafeInfo, coreVersion: native.coreVersion, ...errors }
