@@ -366,6 +366,7 @@ class Client {
    */
   async request (init) {
     if (init === null || typeof init !== 'object') throw new TypeError('request() takes an options object')
+    syncTracing()
     const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, retry, signal } = init
     if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('url must be a string or URL')
     if (typeof method !== 'string') throw new TypeError('method must be a string')
@@ -489,8 +490,18 @@ const channels = {
   hop: diagnostics.channel('hopsafe:hop'),
   retry: diagnostics.channel('hopsafe:retry'),
 }
+const subscribed = () => channels.request.hasSubscribers || channels.hop.hasSubscribers || channels.retry.hasSubscribers
+let tracing = false
+/** Has the core forward its records only while someone listens (checked as each call starts). */
+function syncTracing () {
+  const on = subscribed()
+  if (on !== tracing) {
+    tracing = on
+    native.traceEnabled(on)
+  }
+}
 native.traceTo((doc) => {
-  if (!channels.request.hasSubscribers && !channels.hop.hasSubscribers && !channels.retry.hasSubscribers) return
+  if (!subscribed()) return
   const { channel, message } = JSON.parse(doc)
   if (typeof message.dropped === 'string') {
     message.dropped = [...message.dropped.matchAll(/\("((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\)/g)].map(([, name, reason]) => ({ name, reason }))

@@ -20,7 +20,7 @@ mod hook;
 mod trace;
 pub use body::{NativeChunk, NativeRead, ResponseBody};
 pub use hook::redirect_hook_reply;
-pub use trace::trace_to;
+pub use trace::{trace_enabled, trace_to};
 
 /// The outcome of one call: `ok` and the response or error document (the body is in the
 /// call's `ResponseBody`).

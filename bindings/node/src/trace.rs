@@ -3,11 +3,12 @@
 //! `hopsafe::hop` event (`hopsafe:hop`) and each `hopsafe::retry` event (`hopsafe:retry`),
 //! with their fields. The core never puts a credential, path or query in them.
 //!
-//! A minimal `tracing` subscriber (only hopsafe's own targets are enabled) hands each record
-//! to the JS thread as a JSON document through a threadsafe function that does not keep the
-//! event loop alive.
+//! A minimal `tracing` subscriber (only hopsafe's own targets, and only while a channel has
+//! subscribers: `index.js` says so through [`trace_enabled`] as each call starts) hands each
+//! record to the JS thread as a JSON document through a threadsafe function that does not
+//! keep the event loop alive. Nobody subscribed: no record is built, nothing crosses.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -59,20 +60,30 @@ impl Forward {
     }
 }
 
+/// Whether any hopsafe channel has subscribers.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
 fn ours(meta: &Metadata<'_>) -> bool {
     meta.target() == "hopsafe" || meta.target().starts_with("hopsafe::")
+}
+
+/// Turns forwarding on (a hopsafe channel has subscribers) or off.
+#[napi(catch_unwind)]
+pub fn trace_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
 }
 
 impl Subscriber for Forward {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
         if ours(meta) {
-            Interest::always()
+            // Asked again each time: forwarding follows the subscribers.
+            Interest::sometimes()
         } else {
             Interest::never()
         }
     }
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        ours(meta)
+        ENABLED.load(Ordering::Relaxed) && ours(meta)
     }
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         if span.metadata().name() == "hopsafe.request" {
