@@ -99,7 +99,8 @@ export interface ClientOptions {
    * Asked before every redirect is followed (after the built-in rules allowed it): return
    * `undefined`/`true`/`'follow'` to follow, `false`/`'stop'` to return the 3xx, or throw to
    * fail the call with `RedirectRejectedError` (the error's message is the reason). May be
-   * async; the hop waits until its promise settles, so it must settle.
+   * async; the hop waits until its promise settles, so it must settle (the call's signal and
+   * timeout cannot end that wait).
    */
   redirectHook?: (hop: RedirectHop) => RedirectDecision | Promise<RedirectDecision>
 }
