@@ -1,4 +1,7 @@
 /** hopsafe: HTTP writes that survive redirects (Rust core). */
+import type { Fetch } from './fetch.js'
+export type { Fetch, FetchInit, FetchInfo, FetchResponse, HopsafeFetchOptions } from './fetch.js'
+export { hopsafeInfo } from './fetch.js'
 
 /** A header list: an object, [name, value] pairs, or anything with `entries()`. */
 export type HeadersInit = Record<string, string> | Array<[string, string]> | { entries(): IterableIterator<[string, string]> }
@@ -92,7 +95,48 @@ export interface ClientOptions {
   sdkName?: string
   /** Version of the SDK built on hopsafe. */
   sdkVersion?: string
+  /**
+   * Asked before every redirect is followed (after the built-in rules allowed it): return
+   * `undefined`/`true`/`'follow'` to follow, `false`/`'stop'` to return the 3xx, or throw to
+   * fail the call with `RedirectRejectedError` (the error's message is the reason). May be
+   * async; the hop waits until its promise settles, so it must settle (the call's signal and
+   * timeout cannot end that wait).
+   */
+  redirectHook?: (hop: RedirectHop) => RedirectDecision | Promise<RedirectDecision>
 }
+
+/** What a redirect hook is shown. */
+export interface RedirectHop {
+  /** The redirect status. */
+  readonly status: number
+  /** The URL that answered with the redirect. */
+  readonly from: string
+  /** The resolved target. */
+  readonly to: string
+  /** The method that was sent. */
+  readonly method: string
+  /** The method the next hop will use. */
+  readonly nextMethod: string
+  /** Redirects already followed in this call. */
+  readonly hops: number
+}
+
+/** A redirect hook's answer. */
+export type RedirectDecision = undefined | void | boolean | 'follow' | 'stop'
+
+/** `hopsafe:request` on diagnostics_channel: a call starts. */
+export interface RequestMessage { method: string, origin: string }
+/** `hopsafe:hop` on diagnostics_channel: a redirect was followed (origins only, never a path or credential). */
+export interface HopMessage {
+  status: number
+  from: string
+  to: string
+  method: string
+  next_method: string
+  dropped: Array<{ name: string, reason: string }>
+}
+/** `hopsafe:retry` on diagnostics_channel: an attempt is retried after `wait_ms`. */
+export interface RetryMessage { attempt: number, failure: string, wait_ms: number, origin: string }
 
 /** One request. `idempotencyKey`: a string uses it, `false` sends none, `true` generates one. */
 export interface RequestInit {
@@ -193,6 +237,8 @@ export declare class Client {
   put (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   patch (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   delete (url: string | URL, init?: InitWithoutUrl): Promise<Response>
+  /** WHATWG `fetch(input, init)` through this client, resolving with Node's own Response. */
+  readonly fetch: Fetch
 }
 
 /** A refusal: the status (426 or 400) and the problem+json body. */
@@ -217,6 +263,10 @@ export declare function pinning (policy: Policy): (
 
 /** A one-off request with a shared default client. */
 export declare function request (init: RequestInit): Promise<Response>
+/** WHATWG fetch through the shared default client. */
+export declare const fetch: Fetch
+/** A fetch function bound to `client`. */
+export declare function createFetch (client: Client): Fetch
 /** The core version compiled into the addon. */
 export declare function coreVersion (): string
 

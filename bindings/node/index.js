@@ -1,8 +1,10 @@
 'use strict'
 // hopsafe for Node: the fetch/undici-style API over the Rust core (see README.md).
 
+const diagnostics = require('node:diagnostics_channel')
 const native = require('./native.js')
 const { version } = require('./package.json')
+const { createFetch: fetchOver, hopsafeInfo } = require('./fetch.js')
 
 if (native.coreVersion() !== version) {
   throw new Error(`hopsafe ${version} found a native addon built from core ${native.coreVersion()}: rebuild or reinstall hopsafe so both match`)
@@ -310,9 +312,11 @@ function retryDoc (retry) {
 /** A client with a connection pool; every method returns a Promise. */
 class Client {
   #native
+  #fetch = null
   constructor (options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     const o = options
+    if (o.redirectHook != null && typeof o.redirectHook !== 'function') throw new TypeError('redirectHook must be a function')
     const retry = o.retry
     // The core's option document: an undefined option is left out (the core default).
     const config = {
@@ -348,7 +352,7 @@ class Client {
       runtime: `node/${process.versions.node}`,
     }
     try {
-      this.#native = new native.NativeClient(JSON.stringify(config))
+      this.#native = new native.NativeClient(JSON.stringify(config), o.redirectHook == null ? undefined : hookCaller(o.redirectHook))
     } catch (e) {
       let doc
       try { doc = JSON.parse(e.message) } catch { throw new errors.InvalidConfigError(String(e.message)) }
@@ -362,6 +366,7 @@ class Client {
    */
   async request (init) {
     if (init === null || typeof init !== 'object') throw new TypeError('request() takes an options object')
+    syncTracing()
     const { method = 'GET', url, headers, body, json, followRedirects, maxRedirects, idempotencyKey, timeoutMs, retry, signal } = init
     if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError('url must be a string or URL')
     if (typeof method !== 'string') throw new TypeError('method must be a string')
@@ -426,6 +431,16 @@ class Client {
     return new Response(meta, sink, done, signal)
   }
 
+  /**
+   * WHATWG `fetch(input, init)` through this client, already bound (pass it around as is):
+   * resolves with Node's own `Response` (body streamed); `response[hopsafeInfo]` has the
+   * history and Idempotency-Key.
+   */
+  get fetch () {
+    this.#fetch ??= fetchOver(this, errors)
+    return this.#fetch
+  }
+
   get (url, init = {}) { return this.request({ ...init, method: 'GET', url }) }
   head (url, init = {}) { return this.request({ ...init, method: 'HEAD', url }) }
   options (url, init = {}) { return this.request({ ...init, method: 'OPTIONS', url }) }
@@ -434,6 +449,65 @@ class Client {
   patch (url, init = {}) { return this.request({ ...init, method: 'PATCH', url }) }
   delete (url, init = {}) { return this.request({ ...init, method: 'DELETE', url }) }
 }
+
+/** Hands a hook decision back to the core: `undefined`/`true`/`'follow'`, `false`/`'stop'`. */
+function hookReply (id, v) {
+  if (v === undefined || v === null || v === true || v === 'follow') native.redirectHookReply(id, 'follow')
+  else if (v === false || v === 'stop') native.redirectHookReply(id, 'stop')
+  else native.redirectHookReply(id, 'fail', `the redirect hook returned ${String(v)}; return undefined, 'follow', 'stop' (or false), or throw`)
+}
+
+const hookFailed = (id, e) => native.redirectHookReply(id, 'fail', String(e?.message ?? e))
+
+/**
+ * The function the addon calls for each hop (a JSON document with the call's `id`): asks the
+ * user's hook, sync or async, and answers the core. A throw (or a rejection) refuses the hop:
+ * the call fails with RedirectRejectedError carrying its message.
+ */
+function hookCaller (hook) {
+  return (doc) => {
+    const { id, ...hop } = JSON.parse(doc)
+    let v
+    try {
+      v = hook(Object.freeze(hop))
+    } catch (e) {
+      hookFailed(id, e)
+      return
+    }
+    if (v != null && typeof v.then === 'function') v.then((r) => hookReply(id, r), (e) => hookFailed(id, e))
+    else hookReply(id, v)
+  }
+}
+
+/*
+ * The core's tracing data on diagnostics_channel: `hopsafe:request` (method, origin) as each
+ * call starts, `hopsafe:hop` per redirect followed (status, from, to origins, method,
+ * next_method, dropped: [{ name, reason }]), `hopsafe:retry` per retry (attempt, failure,
+ * wait_ms, origin). Never a credential, path or query.
+ */
+const channels = {
+  request: diagnostics.channel('hopsafe:request'),
+  hop: diagnostics.channel('hopsafe:hop'),
+  retry: diagnostics.channel('hopsafe:retry'),
+}
+const subscribed = () => channels.request.hasSubscribers || channels.hop.hasSubscribers || channels.retry.hasSubscribers
+let tracing = false
+/** Has the core forward its records only while someone listens (checked as each call starts). */
+function syncTracing () {
+  const on = subscribed()
+  if (on !== tracing) {
+    tracing = on
+    native.traceEnabled(on)
+  }
+}
+native.traceTo((doc) => {
+  if (!subscribed()) return
+  const { channel, message } = JSON.parse(doc)
+  if (typeof message.dropped === 'string') {
+    message.dropped = [...message.dropped.matchAll(/\("((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\)/g)].map(([, name, reason]) => ({ name, reason }))
+  }
+  channels[channel]?.publish(message)
+})
 
 /** A minimum-version pinning policy (JSON or TOML text), evaluated by the hopsafe core. */
 class Policy {
@@ -482,4 +556,16 @@ function request (init) {
   return shared.request(init)
 }
 
-module.exports = { Client, Headers, Response, Policy, pinning, request, coreVersion: native.coreVersion, ...errors }
+/** WHATWG `fetch` through the shared default client (`new Client().fetch` for your own). */
+function fetch (input, init) {
+  shared ??= new Client()
+  return shared.fetch(input, init)
+}
+
+/** A `fetch(input, init)` function bound to `client`. */
+function createFetch (client) {
+  if (!(client instanceof Client)) throw new TypeError('createFetch() takes a hopsafe Client')
+  return (input, init) => client.fetch(input, init)
+}
+
+module.exports = { Client, Headers, Response, Policy, pinning, request, fetch, createFetch, hopsafeInfo, coreVersion: native.coreVersion, ...errors }

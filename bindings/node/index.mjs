@@ -5,7 +5,7 @@ const hopsafe = createRequire(import.meta.url)('./index.js')
 
 export default hopsafe
 export const {
-  Client, Headers, Response, Policy, pinning, request, coreVersion, HopsafeError, InvalidInputError,
+  Client, Headers, Response, Policy, pinning, request, fetch, createFetch, hopsafeInfo, coreVersion, HopsafeError, InvalidInputError,
   NetworkError, RedirectError, BodyError, InvalidUrlError, InvalidHeaderError, InvalidMethodError,
   InvalidConfigError, UnsupportedSchemeError, ConnectError, TlsError, TimeoutError, TransportError,
   TooManyRedirectsError, RedirectLoopError, InsecureRedirectError, InvalidLocationError,

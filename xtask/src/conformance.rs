@@ -31,6 +31,11 @@ const RUNTIMES: &[Runtime] = &[
         command: node_runner,
     },
     Runtime {
+        name: "node-fetch",
+        built: node_built,
+        command: node_fetch_runner,
+    },
+    Runtime {
         name: "kotlin",
         built: kotlin_built,
         command: kotlin_runner,
@@ -89,6 +94,26 @@ fn node_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
     c.arg(root().join("bindings/node/conformance-runner.mjs"))
         .args([ready, scenarios, out]);
     c
+}
+
+/// The `node-fetch` column: every scenario through `hopsafe.fetch`.
+fn node_fetch_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new("node");
+    c.arg(root().join("bindings/node/conformance-fetch.mjs"))
+        .args([ready, scenarios, out]);
+    c
+}
+
+/// Node's own global fetch (undici) alone: nothing to install (Node 20 has it), but the
+/// runner loads the addon's shared runner code, so the Node step must have run.
+fn node_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    if !node_built() {
+        return Err("the node-fetch peer needs `cargo xtask test --only node` first".into());
+    }
+    let mut c = Command::new("node");
+    c.arg(root().join("bindings/node/peer-fetch.mjs"))
+        .args([ready, scenarios, out]);
+    Ok(c)
 }
 
 fn kotlin_project() -> PathBuf {
@@ -216,6 +241,10 @@ const PEERS: &[Peer] = &[
     Peer {
         name: "swift-urlsession",
         command: crate::swift::urlsession_peer,
+    },
+    Peer {
+        name: "node-fetch",
+        command: node_peer,
     },
 ];
 

@@ -16,7 +16,11 @@ use napi_derive::napi;
 use hopsafe_bridge as bridge;
 
 mod body;
+mod hook;
+mod trace;
 pub use body::{NativeChunk, NativeRead, ResponseBody};
+pub use hook::redirect_hook_reply;
+pub use trace::{trace_enabled, trace_to};
 
 /// The outcome of one call: `ok` and the response or error document (the body is in the
 /// call's `ResponseBody`).
@@ -34,13 +38,17 @@ pub struct NativeClient {
 
 #[napi]
 impl NativeClient {
-    /// Builds a client from a JSON configuration; throws an Error whose message is the error
-    /// document when the configuration is invalid.
+    /// Builds a client from a JSON configuration and an optional redirect hook (see
+    /// `hook.rs`); throws an Error whose message is the error document when the
+    /// configuration is invalid.
     #[napi(constructor, catch_unwind)]
-    pub fn new(config: String) -> Result<Self> {
-        bridge::build_client(&config, "node")
-            .map(|client| NativeClient { client })
-            .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
+    pub fn new(config: String, redirect_hook: Option<hook::HookFn>) -> Result<Self> {
+        bridge::build_client_with(&config, "node", |b| match redirect_hook {
+            Some(h) => b.redirect_hook(hook::to_core(h)),
+            None => b,
+        })
+        .map(|client| NativeClient { client })
+        .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
     }
 
     /// Sends a request; the promise resolves (never rejects) with the outcome, at headers:

@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in the node test step: the public types in use.
-import { Client, HopsafeError, TooManyRedirectsError, type Hop, type Response } from '../index.js'
+import { Client, HopsafeError, TooManyRedirectsError, createFetch, fetch, hopsafeInfo, type FetchInfo, type Hop, type RedirectHop, type Response } from '../index.js'
 
 async function demo (): Promise<void> {
   const client = new Client({ trustedOrigins: ['https://*.api.example.com'], keyHonoringOrigins: ['https://api.example.com'], retry: { maxAttempts: 2 } })
@@ -26,3 +26,14 @@ async function streamed (client: Client): Promise<number> {
 void demo
 void streamed
 void new Client({ maxBodySize: 16 * 1024 * 1024 })
+
+async function fetched (client: Client): Promise<string> {
+  const res = await fetch('https://api.example.com/v1/orders', { method: 'POST', body: new URLSearchParams({ a: '1' }), redirect: 'manual', hopsafe: { idempotencyKey: 'k' } })
+  const own = createFetch(client)
+  const again = await own(new Request('https://api.example.com/'), { signal: AbortSignal.timeout(1000) })
+  const info: FetchInfo = res[hopsafeInfo]
+  return `${info.history.length} ${info.idempotencyKey ?? ''} ${again.status} ${await (await client.fetch('https://a.example/')).text()}`
+}
+void fetched
+void new Client({ redirectHook: (hop: RedirectHop) => hop.nextMethod === 'GET' ? 'stop' : undefined })
+void new Client({ redirectHook: async (hop) => { if (hop.hops > 2) throw new Error('too far') } })

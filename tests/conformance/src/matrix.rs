@@ -99,12 +99,15 @@ impl Matrix {
             .max()
             .unwrap_or(8)
             .max(8);
+        // A column is as wide as its name plus a space (at least 7): `node-fetch`,
+        // `peer:python-httpx` stay apart.
+        let col = |r: &str| (r.len() + 1).max(7);
         let mut out = format!(
             "{:w$}  {}\n",
             "scenario",
             self.runtimes
                 .iter()
-                .map(|r| format!("{r:>7}"))
+                .map(|r| format!("{r:>c$}", c = col(r)))
                 .collect::<String>()
         );
         for s in &self.scenarios {
@@ -116,7 +119,7 @@ impl Matrix {
                     Some(Verdict::Skipped(_)) => "skip",
                     None => "-",
                 };
-                out.push_str(&format!("{cell:>7}"));
+                out.push_str(&format!("{cell:>c$}", c = col(rt)));
             }
             out.push('\n');
         }
