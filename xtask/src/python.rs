@@ -127,6 +127,7 @@ pub fn test() -> Result {
             "python",
             "tests",
             "conformance_runner.py",
+            "adapter_runner.py",
             "peer_runner.py",
             "../../examples/python",
         ])

@@ -215,6 +215,9 @@ def test_httpx_max_body_size_caps_what_the_transport_delivers(lab: Lab) -> None:
         assert isinstance(info.value.__cause__, hopsafe.ResponseTooLargeError)
         with pytest.raises(httpx.TransportError), c.stream("GET", url) as r:
             r.read()
+        uncapped = {"hopsafe_max_body_size": None}
+        with c.stream("GET", url, extensions=uncapped) as r:
+            assert sum(len(b) for b in r.iter_bytes()) == 200_000
 
 
 def test_httpx_request_extensions_reach_hopsafe(lab: Lab) -> None:

@@ -10,14 +10,15 @@ response chunk by chunk (closing the response aborts the transfer), ``client.get
 whole, and a streamed request body is handed to hopsafe as it is read.
 
 Per request, ``extensions={"hopsafe_idempotency_key": "k-1" | False,
-"hopsafe_follow_redirects": False, "hopsafe_max_redirects": 3, "hopsafe_timeout": 2.0}``
-override the hopsafe client's settings (httpx's own ``follow_redirects`` applies to the
+"hopsafe_follow_redirects": False, "hopsafe_max_redirects": 3, "hopsafe_timeout": 2.0,
+"hopsafe_max_body_size": None}`` override the hopsafe client's settings (httpx's own ``follow_redirects`` applies to the
 redirects hopsafe did not follow). hopsafe's errors become httpx's (``httpx.ConnectError``,
 ``httpx.ReadTimeout``, ``httpx.TooManyRedirects``...) with the hopsafe error as
 ``__cause__``. TLS, proxies, retries and timeouts are the hopsafe client's (pass its options
 to the transport, or a client); httpx's own ``verify``/``timeout`` settings do not reach it.
 The transport cannot tell ``client.get()`` from ``client.stream()``, so the client's
-``max_body_size`` caps both.
+``max_body_size`` caps both; pass ``extensions={"hopsafe_max_body_size": None}`` to a
+``client.stream()`` whose body you read in chunks and do not want capped.
 
 Needs httpx: ``pip install hopsafe[httpx]``.
 """
@@ -96,6 +97,11 @@ def _httpx_error(e: HopsafeError, request: httpx.Request) -> Exception:
     return httpx.TransportError(message, request=request)
 
 
+def _limit(request: httpx.Request, client: Client | AsyncClient) -> int | None:
+    """The cap on the body passed up: the request's ``hopsafe_max_body_size``, else the client's."""
+    return request.extensions.get("hopsafe_max_body_size", client.max_body_size)
+
+
 class _Counter:
     """Counts the bytes passed up and fails past the client's ``max_body_size``."""
 
@@ -167,7 +173,7 @@ class HTTPTransport(httpx.BaseTransport):
             r = self.client._send(**_arguments(request, _content(request)))
         except HopsafeError as e:
             raise _httpx_error(e, request) from e
-        return _response(r, request, _ByteStream(r, request, self.client.max_body_size))
+        return _response(r, request, _ByteStream(r, request, _limit(request, self.client)))
 
     def close(self) -> None:
         if self._owned:
@@ -188,7 +194,7 @@ class AsyncHTTPTransport(httpx.AsyncBaseTransport):
             r = await self.client._send(**_arguments(request, _content(request)))
         except HopsafeError as e:
             raise _httpx_error(e, request) from e
-        return _response(r, request, _AsyncByteStream(r, request, self.client.max_body_size))
+        return _response(r, request, _AsyncByteStream(r, request, _limit(request, self.client)))
 
     async def aclose(self) -> None:
         if self._owned:
