@@ -17,7 +17,9 @@ proxies, retries and timeouts are the hopsafe client's (pass its options to the 
 client); requests' ``verify``, ``cert``, ``proxies`` and ``timeout`` arguments do not reach
 it, and neither do per-request redirect settings (``allow_redirects`` applies to the redirects
 hopsafe did not follow; configure following on the hopsafe client). Set a request's
-idempotency key with an ``Idempotency-Key`` header.
+idempotency key with an ``Idempotency-Key`` header. ``session.trust_env = False`` saves
+requests' environment lookups on every request (about a third of the time of a small
+request); hopsafe reads the proxy variables itself.
 
 Needs requests: ``pip install hopsafe[requests]``.
 """
