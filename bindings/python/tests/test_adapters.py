@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import socket
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -237,6 +237,23 @@ def test_httpx_streamed_upload_survives_a_307(lab: Lab) -> None:
     with httpx.Client(transport=transport) as c:
         r = c.post(url, content=iter([BODY[:5], BODY[5:]]), headers={"authorization": "Bearer t0ken"})
     assert r.status_code == 200
+    check_failover(lab, sid)
+
+
+def test_httpx_async_streamed_upload_survives_a_307(lab: Lab) -> None:
+    sid, url = failover(lab)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield BODY[:5]
+        yield BODY[5:]
+
+    async def main() -> int:
+        transport = hopsafe.httpx.AsyncHTTPTransport(ca_pem=lab.ca_pem)
+        async with httpx.AsyncClient(transport=transport) as c:
+            r = await c.post(url, content=body(), headers={"authorization": "Bearer t0ken"})
+            return r.status_code
+
+    assert asyncio.run(main()) == 200
     check_failover(lab, sid)
 
 
