@@ -1,7 +1,8 @@
 """Python benchmark: one client per process (so peak RSS is its own), same loopback server.
 
     python bench.py BASE_URL CLIENT [--quick]   ->  one JSON line
-CLIENT: hopsafe, hopsafe-async, httpx, httpx-async, requests, urllib3, aiohttp, pyreqwest
+CLIENT: hopsafe, hopsafe-async, httpx, httpx-async, requests, urllib3, aiohttp, pyreqwest,
+and hopsafe under a peer's API: httpx+hopsafe, httpx-async+hopsafe, requests+hopsafe
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ def sync_client():
         import requests
         s = requests.Session()
         return lambda m, u, b=None: s.request(m, u, data=b).content
+    if CLIENT == "httpx+hopsafe":
+        import httpx
+
+        import hopsafe.httpx
+        c = httpx.Client(transport=hopsafe.httpx.HTTPTransport())
+        return lambda m, u, b=None: c.request(m, u, content=b).content
+    if CLIENT == "requests+hopsafe":
+        import requests
+
+        import hopsafe.requests
+        s = requests.Session()
+        s.mount("http://", hopsafe.requests.Adapter())
+        return lambda m, u, b=None: s.request(m, u, data=b).content
     if CLIENT == "urllib3":
         import urllib3
         p = urllib3.PoolManager(maxsize=64)
@@ -60,6 +74,15 @@ def async_client():
     if CLIENT == "httpx-async":
         import httpx
         c = httpx.AsyncClient(follow_redirects=True, limits=httpx.Limits(max_connections=64))
+
+        async def call(m, u, b=None):
+            return (await c.request(m, u, content=b)).content
+        return call
+    if CLIENT == "httpx-async+hopsafe":
+        import httpx
+
+        import hopsafe.httpx
+        c = httpx.AsyncClient(transport=hopsafe.httpx.AsyncHTTPTransport())
 
         async def call(m, u, b=None):
             return (await c.request(m, u, content=b)).content
@@ -143,7 +166,7 @@ async def run_async():
 
 
 try:
-    results = asyncio.run(run_async()) if CLIENT in ("hopsafe-async", "httpx-async", "aiohttp") else run_sync()
+    results = asyncio.run(run_async()) if CLIENT in ("hopsafe-async", "httpx-async", "httpx-async+hopsafe", "aiohttp") else run_sync()
     error = None
 except Exception as e:  # noqa: BLE001 -- a peer that cannot do a workload is reported, not hidden
     results, error = {}, f"{type(e).__name__}: {e}"[:200]

@@ -1,6 +1,10 @@
 """The Python conformance runner (tests/conformance/PROTOCOL.md).
 
 Usage: python conformance_runner.py SERVER_READY_JSON SCENARIOS_JSON OUT_JSON
+
+Its pieces (the client options of a scenario, the request body, the streamed read, the
+observation of a response or an error, the loop over scenarios) are what adapter_runner.py
+plays the scenarios through httpx and requests with.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.request
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import hopsafe
@@ -19,7 +24,8 @@ def expand(origins: dict[str, str], text: str) -> str:
     return text
 
 
-def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
+def client_options(ready: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The hopsafe client options of a scenario's ``client`` fields."""
     kw: dict[str, Any] = {"ca_pem": ready["ca_pem"]}
     kw["trusted_origins"] = [expand(ready["origins"], t) for t in spec.get("trusted_origins", [])]
     kw["sensitive_headers"] = spec.get("sensitive_headers", [])
@@ -53,7 +59,11 @@ def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
         kw["timeout"] = spec["timeout_ms"] / 1000
     if "read_timeout_ms" in spec:
         kw["read_timeout"] = spec["read_timeout_ms"] / 1000
-    return hopsafe.Client(**kw)
+    return kw
+
+
+def client(ready: dict[str, Any], spec: dict[str, Any]) -> hopsafe.Client:
+    return hopsafe.Client(**client_options(ready, spec))
 
 
 def hops(history: list[hopsafe.Hop]) -> list[dict[str, Any]]:
@@ -74,10 +84,10 @@ def control(ready: dict[str, Any], path: str, body: Any) -> Any:
         return json.loads(resp.read())
 
 
-def read_streamed(ready: dict[str, Any], sid: str, resp: hopsafe.Response) -> bytes:
+def read_streamed(ready: dict[str, Any], sid: str, chunks: Iterable[bytes]) -> bytes:
     """Reads the body chunk by chunk; releases the script's held bodies after the first."""
     parts = []
-    for chunk in resp.iter_bytes():
+    for chunk in chunks:
         if not parts:
             control(ready, f"/__scripts/{sid}/release", {})
         parts.append(chunk)
@@ -94,19 +104,41 @@ def failed(obs: dict[str, Any], e: hopsafe.HopsafeError) -> dict[str, Any]:
     return obs
 
 
-def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
-    sid = control(ready, "/__scripts", {"steps": scenario["steps"]})["id"]
-    obs: dict[str, Any] = {"id": scenario["id"], "script_id": sid, "error": None, "status": None,
-                           "final_url": None, "final_method": None, "idempotency_key": None,
-                           "history": [], "skipped": None}
-    r = scenario["request"]
-    url = f"{ready['origins'][r['origin']]}/s/{sid}/0"
+def request_body(r: dict[str, Any]) -> Any:
+    """The scenario request's body: bytes, a one-shot generator of 16 KiB chunks when it is
+    to be streamed, or None."""
     body = r["body"].encode() if "body" in r else (b"x" * r["body_size"] if "body_size" in r else None)
-    content: Any = body
     if r.get("stream") and body is not None:
-        # A one-shot generator of 16 KiB chunks: the sync client streams it.
-        content = (body[i:i + 16384] for i in range(0, len(body), 16384))
-    kw: dict[str, Any] = {"headers": r.get("headers", {}), "content": content}
+        return (body[i:i + 16384] for i in range(0, len(body), 16384))
+    return body
+
+
+def succeeded(obs: dict[str, Any], data: bytes) -> dict[str, Any]:
+    obs["body"] = {"len": len(data), "fnv1a64": fnv1a64(data)}
+    return obs
+
+
+Play = Callable[[dict[str, Any], dict[str, Any], str, dict[str, Any]], dict[str, Any]]
+
+
+def play_all(ready: dict[str, Any], scenarios: list[dict[str, Any]], play_one: Play) -> list[dict[str, Any]]:
+    """Registers each scenario's script and plays it: ``play_one(ready, scenario, url, obs)``
+    fills in and returns the observation."""
+    observations = []
+    for scenario in scenarios:
+        sid = control(ready, "/__scripts", {"steps": scenario["steps"]})["id"]
+        obs: dict[str, Any] = {"id": scenario["id"], "script_id": sid, "error": None, "status": None,
+                               "final_url": None, "final_method": None, "idempotency_key": None,
+                               "history": [], "skipped": None}
+        url = f"{ready['origins'][scenario['request']['origin']]}/s/{sid}/0"
+        observations.append(play_one(ready, scenario, url, obs))
+    return observations
+
+
+def play(ready: dict[str, Any], scenario: dict[str, Any], url: str, obs: dict[str, Any]) -> dict[str, Any]:
+    r = scenario["request"]
+    sid = obs["script_id"]
+    kw: dict[str, Any] = {"headers": r.get("headers", {}), "content": request_body(r)}
     if "idempotency_key" in r:
         kw["idempotency_key"] = r["idempotency_key"]
     for key in ("follow_redirects", "max_redirects"):
@@ -121,7 +153,7 @@ def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
             with c.stream(r["method"], url, **kw) as resp:
                 obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
                            idempotency_key=resp.idempotency_key, history=hops(resp.history))
-                data = read_streamed(ready, sid, resp)
+                data = read_streamed(ready, sid, resp.iter_bytes())
         else:
             resp = c.request(r["method"], url, **kw)
             obs.update(status=resp.status_code, final_url=resp.url, final_method=resp.method,
@@ -130,8 +162,7 @@ def play(ready: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     except hopsafe.HopsafeError as e:
         # An error reading the body keeps the response's history (the error carries it too).
         return failed(obs, e)
-    obs["body"] = {"len": len(data), "fnv1a64": fnv1a64(data)}
-    return obs
+    return succeeded(obs, data)
 
 
 def core_name(e: hopsafe.HopsafeError) -> str:
@@ -140,16 +171,18 @@ def core_name(e: hopsafe.HopsafeError) -> str:
     return name if type(e) is hopsafe.HopsafeError else name.removesuffix("Error")
 
 
-def main() -> None:
-    ready_path, scenarios_path, out_path = sys.argv[1:4]
+def main(runtime: str, play_one: Play, args: list[str]) -> None:
+    """``args`` = SERVER_READY_JSON SCENARIOS_JSON OUT_JSON: plays every scenario, writes the
+    observations as ``runtime``'s."""
+    ready_path, scenarios_path, out_path = args[:3]
     with open(ready_path) as f:
         ready = json.load(f)
     with open(scenarios_path) as f:
         scenarios = json.load(f)["scenarios"]
-    observations = [play(ready, s) for s in scenarios]
+    observations = play_all(ready, scenarios, play_one)
     with open(out_path, "w") as f:
-        json.dump({"runtime": "python", "observations": observations}, f, indent=1)
+        json.dump({"runtime": runtime, "observations": observations}, f, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    main("python", play, sys.argv[1:4])

@@ -26,6 +26,10 @@ const PY_CLIENTS: &[&str] = &[
     "hopsafe-async",
     "httpx-async",
     "aiohttp",
+    // hopsafe under a peer's API: the ratio is the adapter's cost over native hopsafe.
+    "httpx+hopsafe",
+    "requests+hopsafe",
+    "httpx-async+hopsafe",
 ];
 const NODE_CLIENTS: &[&str] = &["hopsafe", "undici-request", "fetch", "axios"];
 
@@ -298,7 +302,7 @@ pub fn bench(args: &[String]) -> Result {
     }
     if want("python") {
         md.push_str(&table(
-            "Python: hopsafe (sync, async) vs pyreqwest, httpx, requests, urllib3, aiohttp",
+            "Python: hopsafe (sync, async) vs pyreqwest, httpx, requests, urllib3, aiohttp; hopsafe under httpx and requests (`+hopsafe`: the ratio is native hopsafe over the adapter, its overhead)",
             &python(&srv.base, quick)?,
             "hopsafe",
         ));

@@ -26,6 +26,16 @@ const RUNTIMES: &[Runtime] = &[
         command: python_runner,
     },
     Runtime {
+        name: "python-httpx",
+        built: adapter_built,
+        command: |ready, scenarios, out| adapter_runner("python-httpx", ready, scenarios, out),
+    },
+    Runtime {
+        name: "python-requests",
+        built: adapter_built,
+        command: |ready, scenarios, out| adapter_runner("python-requests", ready, scenarios, out),
+    },
+    Runtime {
         name: "node",
         built: node_built,
         command: node_runner,
@@ -76,6 +86,20 @@ fn python_built() -> bool {
 fn python_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
     let mut c = Command::new(venv_python());
     c.arg(root().join("bindings/python/conformance_runner.py"))
+        .args([ready, scenarios, out]);
+    c
+}
+
+/// The Python adapter columns: the test venv (its pinned httpx and requests) and the runner.
+fn adapter_built() -> bool {
+    python_built() && root().join("bindings/python/adapter_runner.py").exists()
+}
+
+/// hopsafe under a Python peer's API (`python-httpx`, `python-requests`).
+fn adapter_runner(adapter: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let mut c = Command::new(venv_python());
+    c.arg(root().join("bindings/python/adapter_runner.py"))
+        .arg(adapter)
         .args([ready, scenarios, out]);
     c
 }
@@ -236,7 +260,11 @@ struct Peer {
 const PEERS: &[Peer] = &[
     Peer {
         name: "python-httpx",
-        command: python_peer,
+        command: |ready, scenarios, out| python_peer("python-httpx", ready, scenarios, out),
+    },
+    Peer {
+        name: "python-requests",
+        command: |ready, scenarios, out| python_peer("python-requests", ready, scenarios, out),
     },
     Peer {
         name: "swift-urlsession",
@@ -248,13 +276,12 @@ const PEERS: &[Peer] = &[
     },
 ];
 
-/// A Python peer: the test venv (pinned tools included) plus the peer's package.
-fn python_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
-    crate::python::venv_python()?;
-    let python = crate::python::ensure_venv(&state_dir().join("venv"), &[("httpx", "0.28.1")])?;
+/// A Python peer: the test venv, whose pinned tools include httpx and requests.
+fn python_peer(peer: &str, ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    let python = crate::python::venv_python()?;
     let mut c = Command::new(python);
     c.arg(root().join("bindings/python/peer_runner.py"))
-        .arg("python-httpx")
+        .arg(peer)
         .args([ready, scenarios, out]);
     Ok(c)
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{root, run, state_dir, testserver_bin, Result};
+use crate::util::{output, root, run, state_dir, testserver_bin, Result, TestServer};
 
 /// Pinned tools, installed into the venv only when missing.
 const TOOLS: &[(&str, &str)] = &[
@@ -127,6 +127,7 @@ pub fn test() -> Result {
             "python",
             "tests",
             "conformance_runner.py",
+            "adapter_runner.py",
             "peer_runner.py",
             "../../examples/python",
         ])
@@ -184,5 +185,85 @@ fn installed_suite(python: &Path, dir: &Path, server: &Path) -> Result {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
         .env("HOPSAFE_TESTSERVER", server)
         .env("PATH", &path)
-        .current_dir(tests.parent().ok_or("bad dir")?))
+        .current_dir(tests.parent().ok_or("bad dir")?))?;
+    adapter_quick_starts(&fresh, &work, &path)
+}
+
+/// The adapter quick starts: every ```python block of the top-level and the package README
+/// whose first line is `# quickstart_NAME.py`, run with the installed package, its example
+/// URLs pointed at the lab server (a 307 to another origin's `/echo`), its output checked.
+fn adapter_quick_starts(python: &Path, work: &Path, path: &str) -> Result {
+    let server = TestServer::start()?;
+    let url = crate::kotlin::quick_start_url(&server.ready)?;
+    let mut ran = Vec::new();
+    for readme in [
+        root().join("README.md"),
+        root().join("bindings/python/README.md"),
+    ] {
+        let text = std::fs::read_to_string(&readme)
+            .map_err(|e| format!("cannot read {}: {e}", readme.display()))?;
+        for block in text.split("```python\n").skip(1) {
+            let code = block.split("\n```").next().unwrap_or_default();
+            let Some(name) = code
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# "))
+                .filter(|n| n.starts_with("quickstart_"))
+            else {
+                continue;
+            };
+            let file = work.join(name);
+            let code = code
+                .replace("https://api.example.com/v1/orders", &url)
+                .replace("https://api.example.com/v1/export", &url);
+            crate::kotlin::write(&file, &format!("{code}\n"))?;
+            let out = output(Command::new(python).arg(&file).env("PATH", path))?;
+            check_adapter_quick_start(name, &out)?;
+            ran.push(name.to_owned());
+        }
+    }
+    for name in ["quickstart_httpx.py", "quickstart_requests.py"] {
+        if ran.iter().filter(|r| *r == name).count() != 2 {
+            return Err(format!(
+                "expected {name} in README.md and bindings/python/README.md, ran {ran:?}"
+            ));
+        }
+    }
+    eprintln!("  README adapter quick starts ran from the installed package: {ran:?}");
+    Ok(())
+}
+
+/// An adapter quick start's output: `hop 307 ...` (the credential dropped), `final 200
+/// key=...`, the `/echo` JSON of the POST that crossed (body kept, no credential), and
+/// `streamed N bytes` from the streamed GET.
+fn check_adapter_quick_start(name: &str, out: &str) -> Result {
+    let lines: Vec<&str> = out.lines().collect();
+    let echo: serde_json::Value = lines
+        .iter()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    let body: serde_json::Value = echo["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    let streamed = lines
+        .last()
+        .and_then(|l| l.strip_prefix("streamed "))
+        .and_then(|l| l.strip_suffix(" bytes"))
+        .and_then(|n| n.parse::<u64>().ok());
+    let ok = lines
+        .first()
+        .is_some_and(|l| l.starts_with("hop 307 ") && l.contains("authorization"))
+        && lines.iter().any(|l| l.starts_with("final 200 key="))
+        && echo["method"] == "POST"
+        && body == serde_json::json!({"sku": "A-1"})
+        && echo["headers"].get("authorization").is_none()
+        && streamed.is_some_and(|n| n > 0);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "unexpected output from the README's {name}:\n{out}"
+        ))
+    }
 }

@@ -224,6 +224,8 @@ class _Base:
         if err is not None:
             raise from_native(_json.loads(err))
         self._native = native
+        self.max_body_size = max_body_size
+        """The cap on bodies read whole (bytes), ``None`` for none."""
 
     @staticmethod
     def _prepare(
