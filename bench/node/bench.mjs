@@ -1,6 +1,6 @@
 // Node benchmark: one client per process, same loopback server.
 //   node bench.mjs BASE_URL CLIENT [--quick]   ->  one JSON line
-// CLIENT: hopsafe, fetch, undici-request, axios
+// CLIENT: hopsafe, hopsafe-fetch (hopsafe.fetch, the adapter), fetch, undici-request, axios
 import { createRequire } from 'node:module'
 
 const [base, name] = process.argv.slice(2)
@@ -14,6 +14,11 @@ async function client () {
     const { Client } = require('../../bindings/node/index.js')
     const c = new Client()
     return async (method, url, body) => (await c.request({ method, url, body })).bytes()
+  }
+  if (name === 'hopsafe-fetch') {
+    const { Client } = require('../../bindings/node/index.js')
+    const f = new Client().fetch
+    return async (method, url, body) => (await f(url, { method, body })).arrayBuffer()
   }
   if (name === 'fetch') return async (method, url, body) => (await fetch(url, { method, body })).arrayBuffer()
   if (name === 'undici-request') {
