@@ -36,6 +36,16 @@ const RUNTIMES: &[Runtime] = &[
         command: kotlin_runner,
     },
     Runtime {
+        name: "kotlin-okhttp",
+        built: okhttp_built,
+        command: okhttp_runner,
+    },
+    Runtime {
+        name: "kotlin-ktor",
+        built: ktor_built,
+        command: ktor_runner,
+    },
+    Runtime {
         name: "swift",
         built: crate::swift::conformance_built,
         command: crate::swift::conformance_runner,
@@ -112,6 +122,62 @@ fn kotlin_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
         ))
         .current_dir(kotlin_project());
     c
+}
+
+/// The throwaway repository the kotlin step deploys hopsafe-kotlin into.
+fn kotlin_repo() -> PathBuf {
+    target_dir().join("kotlin-repo")
+}
+
+/// Whether an adapter project (`kotlin-okhttp`, `kotlin-ktor`) was built by the kotlin step.
+fn adapter_built(dir: &str) -> bool {
+    kotlin_repo().join("dev/hopsafe/hopsafe-kotlin").exists()
+        && crate::kotlin::adapter_project(dir)
+            .join("target/test-classes")
+            .exists()
+}
+
+/// A runner `main` (a class in the test sources) of an adapter project, one Maven exec.
+fn adapter_main(dir: &str, main: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let args = format!(
+        "test-compile exec:java -Dexec.mainClass={main} -Dexec.args='{} {} {}'",
+        ready.display(),
+        scenarios.display(),
+        out.display()
+    );
+    crate::kotlin::m2_locked(
+        &crate::kotlin::adapter_mvn(&kotlin_repo(), &args),
+        &crate::kotlin::adapter_project(dir),
+    )
+}
+
+fn okhttp_built() -> bool {
+    adapter_built("kotlin-okhttp")
+}
+
+fn okhttp_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let main = "dev.hopsafe.okhttp.conformance.AdapterRunnerKt";
+    adapter_main("kotlin-okhttp", main, ready, scenarios, out)
+}
+
+fn ktor_built() -> bool {
+    adapter_built("kotlin-ktor")
+}
+
+fn ktor_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let main = "dev.hopsafe.ktor.conformance.KtorRunnerKt";
+    adapter_main("kotlin-ktor", main, ready, scenarios, out)
+}
+
+/// Plain OkHttp (the JVM project of the `kotlin-okhttp` column, built by the kotlin step).
+fn okhttp_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    if !okhttp_built() {
+        return Err(
+            "kotlin-okhttp is not built (run `cargo xtask test --only kotlin` first)".into(),
+        );
+    }
+    let main = "dev.hopsafe.okhttp.conformance.PeerRunnerKt";
+    Ok(adapter_main("kotlin-okhttp", main, ready, scenarios, out))
 }
 
 /// Runs the runtimes named in `only` (all built ones when `None`) and checks them; `peers`
@@ -203,10 +269,16 @@ struct Peer {
 }
 
 /// Names are `LANGUAGE-CLIENT`, matching the adapter column that puts hopsafe under it.
-const PEERS: &[Peer] = &[Peer {
-    name: "python-httpx",
-    command: python_peer,
-}];
+const PEERS: &[Peer] = &[
+    Peer {
+        name: "python-httpx",
+        command: python_peer,
+    },
+    Peer {
+        name: "kotlin-okhttp",
+        command: okhttp_peer,
+    },
+];
 
 /// A Python peer: the test venv (pinned tools included) plus the peer's package.
 fn python_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
