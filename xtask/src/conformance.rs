@@ -218,7 +218,10 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
         }
         let out = dir.join(format!("{}.json", rt.name));
         let _ = std::fs::remove_file(&out);
-        match run(&mut (rt.command)(&ready, &scenarios, &out)) {
+        let started = std::time::Instant::now();
+        let result = run(&mut (rt.command)(&ready, &scenarios, &out));
+        eprintln!("  {}: {:.0}s", rt.name, started.elapsed().as_secs_f64());
+        match result {
             Ok(()) if out.exists() => observed.push(out),
             Ok(()) => problems.push(format!("the {} runner wrote no observations", rt.name)),
             Err(e) => problems.push(format!("the {} runner failed: {e}", rt.name)),
@@ -235,7 +238,14 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
         };
         let out = dir.join(format!("peer-{}.json", peer.name));
         let _ = std::fs::remove_file(&out);
-        match (peer.command)(&ready, &scenarios, &out).and_then(|mut c| run(&mut c)) {
+        let started = std::time::Instant::now();
+        let result = (peer.command)(&ready, &scenarios, &out).and_then(|mut c| run(&mut c));
+        eprintln!(
+            "  peer {}: {:.0}s",
+            peer.name,
+            started.elapsed().as_secs_f64()
+        );
+        match result {
             Ok(()) if out.exists() => observed.push(out),
             Ok(()) => problems.push(format!("the {} peer wrote no observations", peer.name)),
             Err(e) => problems.push(format!("the {} peer failed: {e}", peer.name)),

@@ -25,6 +25,7 @@ import io.ktor.utils.io.InternalAPI
 import io.ktor.utils.io.readAvailable
 import io.ktor.utils.io.writeFully
 import io.ktor.utils.io.writer
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.runBlocking
 import kotlin.coroutines.CoroutineContext
@@ -105,7 +106,13 @@ class HopsafeEngine(
                 context,
             )
         }
-        val resp = if (stream != null) client.sendStreaming(request, ChannelSource(stream)) else client.send(request)
+        val resp =
+            try {
+                if (stream != null) client.sendStreaming(request, ChannelSource(stream)) else client.send(request)
+            } finally {
+                // hopsafe may stop reading early (answered early, not replayable): stop the writer too.
+                stream?.cancel(CancellationException("hopsafe is done with the request body"))
+            }
         data.attributes.put(ExchangeKey, HopsafeExchange(resp.url, resp.method, resp.history, resp.idempotencyKey, resp.attempts.toInt()))
         return HttpResponseData(
             HttpStatusCode.fromValue(resp.status.toInt()),
