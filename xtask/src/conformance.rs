@@ -137,10 +137,11 @@ fn adapter_built(dir: &str) -> bool {
             .exists()
 }
 
-/// A runner `main` (a class in the test sources) of an adapter project, one Maven exec.
+/// A runner `main` (a class in the test sources) of an adapter project, one Maven exec
+/// (ktlint skipped: the kotlin step ran it).
 fn adapter_main(dir: &str, main: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
     let args = format!(
-        "test-compile exec:java -Dexec.mainClass={main} -Dexec.args='{} {} {}'",
+        "test-compile exec:java -Dktlint.skip=true -Dexec.mainClass={main} -Dexec.args='{} {} {}'",
         ready.display(),
         scenarios.display(),
         out.display()
