@@ -31,7 +31,13 @@ const PY_CLIENTS: &[&str] = &[
     "requests+hopsafe",
     "httpx-async+hopsafe",
 ];
-const NODE_CLIENTS: &[&str] = &["hopsafe", "hopsafe-fetch", "undici-request", "fetch", "axios"];
+const NODE_CLIENTS: &[&str] = &[
+    "hopsafe",
+    "hopsafe-fetch",
+    "undici-request",
+    "fetch",
+    "axios",
+];
 
 struct Server {
     child: std::process::Child,

@@ -27,13 +27,17 @@ const RUNTIMES: &[Runtime] = &[
     },
     Runtime {
         name: "python-httpx",
-        built: adapter_built,
-        command: |ready, scenarios, out| adapter_runner("python-httpx", ready, scenarios, out),
+        built: python_adapter_built,
+        command: |ready, scenarios, out| {
+            python_adapter_runner("python-httpx", ready, scenarios, out)
+        },
     },
     Runtime {
         name: "python-requests",
-        built: adapter_built,
-        command: |ready, scenarios, out| adapter_runner("python-requests", ready, scenarios, out),
+        built: python_adapter_built,
+        command: |ready, scenarios, out| {
+            python_adapter_runner("python-requests", ready, scenarios, out)
+        },
     },
     Runtime {
         name: "node",
@@ -49,6 +53,16 @@ const RUNTIMES: &[Runtime] = &[
         name: "kotlin",
         built: kotlin_built,
         command: kotlin_runner,
+    },
+    Runtime {
+        name: "kotlin-okhttp",
+        built: okhttp_built,
+        command: okhttp_runner,
+    },
+    Runtime {
+        name: "kotlin-ktor",
+        built: ktor_built,
+        command: ktor_runner,
     },
     Runtime {
         name: "swift",
@@ -91,12 +105,12 @@ fn python_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
 }
 
 /// The Python adapter columns: the test venv (its pinned httpx and requests) and the runner.
-fn adapter_built() -> bool {
+fn python_adapter_built() -> bool {
     python_built() && root().join("bindings/python/adapter_runner.py").exists()
 }
 
 /// hopsafe under a Python peer's API (`python-httpx`, `python-requests`).
-fn adapter_runner(adapter: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
+fn python_adapter_runner(adapter: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
     let mut c = Command::new(venv_python());
     c.arg(root().join("bindings/python/adapter_runner.py"))
         .arg(adapter)
@@ -168,6 +182,63 @@ fn kotlin_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
     c
 }
 
+/// The throwaway repository the kotlin step deploys hopsafe-kotlin into.
+fn kotlin_repo() -> PathBuf {
+    target_dir().join("kotlin-repo")
+}
+
+/// Whether an adapter project (`kotlin-okhttp`, `kotlin-ktor`) was built by the kotlin step.
+fn kotlin_adapter_built(dir: &str) -> bool {
+    kotlin_repo().join("dev/hopsafe/hopsafe-kotlin").exists()
+        && crate::kotlin::adapter_project(dir)
+            .join("target/test-classes")
+            .exists()
+}
+
+/// A runner `main` (a class in the test sources) of an adapter project, one Maven exec
+/// (ktlint skipped: the kotlin step ran it).
+fn adapter_main(dir: &str, main: &str, ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let args = format!(
+        "test-compile exec:java -Dktlint.skip=true -Dexec.mainClass={main} -Dexec.args='{} {} {}'",
+        ready.display(),
+        scenarios.display(),
+        out.display()
+    );
+    crate::kotlin::m2_locked(
+        &crate::kotlin::adapter_mvn(&kotlin_repo(), &args),
+        &crate::kotlin::adapter_project(dir),
+    )
+}
+
+fn okhttp_built() -> bool {
+    kotlin_adapter_built("kotlin-okhttp")
+}
+
+fn okhttp_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let main = "dev.hopsafe.okhttp.conformance.AdapterRunnerKt";
+    adapter_main("kotlin-okhttp", main, ready, scenarios, out)
+}
+
+fn ktor_built() -> bool {
+    kotlin_adapter_built("kotlin-ktor")
+}
+
+fn ktor_runner(ready: &Path, scenarios: &Path, out: &Path) -> Command {
+    let main = "dev.hopsafe.ktor.conformance.KtorRunnerKt";
+    adapter_main("kotlin-ktor", main, ready, scenarios, out)
+}
+
+/// Plain OkHttp (the JVM project of the `kotlin-okhttp` column, built by the kotlin step).
+fn okhttp_peer(ready: &Path, scenarios: &Path, out: &Path) -> Result<Command> {
+    if !okhttp_built() {
+        return Err(
+            "kotlin-okhttp is not built (run `cargo xtask test --only kotlin` first)".into(),
+        );
+    }
+    let main = "dev.hopsafe.okhttp.conformance.PeerRunnerKt";
+    Ok(adapter_main("kotlin-okhttp", main, ready, scenarios, out))
+}
+
 /// Runs the runtimes named in `only` (all built ones when `None`) and checks them; `peers`
 /// are other clients played for comparison (installed on demand, never failing the run).
 pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
@@ -206,7 +277,10 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
         }
         let out = dir.join(format!("{}.json", rt.name));
         let _ = std::fs::remove_file(&out);
-        match run(&mut (rt.command)(&ready, &scenarios, &out)) {
+        let started = std::time::Instant::now();
+        let result = run(&mut (rt.command)(&ready, &scenarios, &out));
+        eprintln!("  {}: {:.0}s", rt.name, started.elapsed().as_secs_f64());
+        match result {
             Ok(()) if out.exists() => observed.push(out),
             Ok(()) => problems.push(format!("the {} runner wrote no observations", rt.name)),
             Err(e) => problems.push(format!("the {} runner failed: {e}", rt.name)),
@@ -223,7 +297,14 @@ pub fn conformance(only: Option<&[&str]>, peers: &[&str]) -> Result {
         };
         let out = dir.join(format!("peer-{}.json", peer.name));
         let _ = std::fs::remove_file(&out);
-        match (peer.command)(&ready, &scenarios, &out).and_then(|mut c| run(&mut c)) {
+        let started = std::time::Instant::now();
+        let result = (peer.command)(&ready, &scenarios, &out).and_then(|mut c| run(&mut c));
+        eprintln!(
+            "  peer {}: {:.0}s",
+            peer.name,
+            started.elapsed().as_secs_f64()
+        );
+        match result {
             Ok(()) if out.exists() => observed.push(out),
             Ok(()) => problems.push(format!("the {} peer wrote no observations", peer.name)),
             Err(e) => problems.push(format!("the {} peer failed: {e}", peer.name)),
@@ -267,12 +348,16 @@ const PEERS: &[Peer] = &[
         command: |ready, scenarios, out| python_peer("python-requests", ready, scenarios, out),
     },
     Peer {
-        name: "swift-urlsession",
-        command: crate::swift::urlsession_peer,
-    },
-    Peer {
         name: "node-fetch",
         command: node_peer,
+    },
+    Peer {
+        name: "kotlin-okhttp",
+        command: okhttp_peer,
+    },
+    Peer {
+        name: "swift-urlsession",
+        command: crate::swift::urlsession_peer,
     },
 ];
 

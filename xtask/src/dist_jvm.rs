@@ -235,6 +235,7 @@ pub fn dist(all: bool) -> Result {
     let repo = dist_dir().join("maven");
     deploy(&native, &repo, true, None)?;
     check_artefact(&repo, &targets)?;
+    crate::kotlin::deploy_adapters(&repo)?;
     if all && host == "x86_64-unknown-linux-gnu" {
         // The jar's linux-aarch64 library, run by an arm64 JVM under qemu.
         crate::dist_qemu::run_jvm(&repo)?;

@@ -338,7 +338,8 @@ pub fn check_quick_start(language: &str, out: &str) -> Result {
 }
 
 /// `cargo xtask test --only kotlin`: the JUnit suite (native library loaded from the classpath),
-/// then the artefact deployed into a throwaway repository and used by a fresh consumer project.
+/// then the artefact deployed into a throwaway repository and used by a fresh consumer project
+/// and by the adapter modules (their own suites).
 pub fn test() -> Result {
     if !have("mvn") || !have("java") {
         return Err("the kotlin step needs `mvn` and a JDK 17+ on PATH".into());
@@ -368,7 +369,120 @@ pub fn test() -> Result {
     let repo = target_dir().join("kotlin-repo");
     deploy(&native, &repo, false, Some(&server.ready))?;
     check_artefact(&repo, &[host])?;
-    consumer_quick_start(&repo, &server.ready)
+    consumer_quick_start(&repo, &server.ready)?;
+    adapters(&repo, &server.ready)
+}
+
+/// The adapter artefacts: Maven project directory (under `bindings/uniffi`), artifactId, the
+/// README block compiled with its tests (fence info), a class its jar must hold, and the
+/// peer library its POM must depend on.
+pub const ADAPTERS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "kotlin-okhttp",
+        "hopsafe-okhttp",
+        "kotlin okhttp",
+        "dev/hopsafe/okhttp/HopsafeCallFactory.class",
+        "okhttp-jvm",
+    ),
+    (
+        "kotlin-ktor",
+        "hopsafe-ktor",
+        "kotlin ktor",
+        "dev/hopsafe/ktor/HopsafeEngine.class",
+        "ktor-client-core-jvm",
+    ),
+];
+
+/// An adapter's Maven project (`kotlin-okhttp`, `kotlin-ktor`).
+pub fn adapter_project(dir: &str) -> PathBuf {
+    root().join("bindings/uniffi").join(dir)
+}
+
+/// A `sh -c` script that runs `mvn ARGS` in an adapter project against the hopsafe-kotlin
+/// artefact deployed into `repo` (dropped from `~/.m2` first: Maven caches a release version
+/// forever, and other checkouts install the same version). Run it under [`m2_locked`].
+pub fn adapter_mvn(repo: &Path, args: &str) -> String {
+    format!(
+        "rm -rf \"$HOME/.m2/repository/dev/hopsafe/hopsafe-kotlin\" && \
+         mvn -q -B {args} -Dhopsafe.repo=file://{}",
+        repo.display()
+    )
+}
+
+/// Deploys the adapter artefacts (built against the hopsafe-kotlin already in `repo`; tests
+/// skipped; one Maven run over `kotlin-adapters`) into `repo` and checks each: its classes,
+/// no runner, test or native library, sources and javadoc jars, a POM that depends on
+/// hopsafe-kotlin and the peer library.
+pub fn deploy_adapters(repo: &Path) -> Result {
+    let args = format!(
+        "deploy -Dmaven.test.skip=true -DaltDeploymentRepository=hopsafe-dist::file://{}",
+        repo.display()
+    );
+    run(&mut m2_locked(
+        &adapter_mvn(repo, &args),
+        &adapter_project("kotlin-adapters"),
+    ))?;
+    for (_, artifact, _, class, peer) in ADAPTERS {
+        let dir = repo.join("dev/hopsafe").join(artifact).join("0.1.0");
+        let jar = dir.join(format!("{artifact}-0.1.0.jar"));
+        let list = output(Command::new("jar").arg("tf").arg(&jar))?;
+        let pom =
+            std::fs::read_to_string(dir.join(format!("{artifact}-0.1.0.pom"))).unwrap_or_default();
+        let mut problems = Vec::new();
+        if !list.lines().any(|e| e == *class) {
+            problems.push(format!("no {class}"));
+        }
+        for bad in ["conformance/", "Test", ".so"] {
+            if let Some(e) = list.lines().find(|e| e.contains(bad)) {
+                problems.push(format!("unexpected {e}"));
+            }
+        }
+        for dep in ["hopsafe-kotlin", peer] {
+            if !pom.contains(&format!("<artifactId>{dep}</artifactId>")) {
+                problems.push(format!("the POM does not depend on {dep}"));
+            }
+        }
+        for f in ["-sources.jar", "-javadoc.jar"] {
+            if !dir.join(format!("{artifact}-0.1.0{f}")).exists() {
+                problems.push(format!("no {artifact}-0.1.0{f}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(format!("{}: {}", jar.display(), problems.join("; ")));
+        }
+        let size = std::fs::metadata(&jar).map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "  {artifact}-0.1.0.jar: {:.0} KiB, {} entries",
+            size as f64 / 1024.0,
+            list.lines().count()
+        );
+    }
+    Ok(())
+}
+
+/// The adapter modules (one Maven run over `kotlin-adapters`): ktlint, compiled against the
+/// artefact in `repo` with their README quick starts, JUnit suites against the test server,
+/// jars packaged.
+fn adapters(repo: &Path, server_ready: &str) -> Result {
+    for (dir, _, block, _, _) in ADAPTERS {
+        let readme = adapter_project(dir).join("target/generated-sources/readme");
+        std::fs::create_dir_all(&readme)
+            .map_err(|e| format!("cannot create {}: {e}", readme.display()))?;
+        write(&readme.join("ReadmeQuickStart.kt"), &readme_block(block)?)?;
+    }
+    let mut cmd = m2_locked(
+        &adapter_mvn(repo, "verify"),
+        &adapter_project("kotlin-adapters"),
+    );
+    cmd.env("HOPSAFE_SERVER_READY", server_ready);
+    let result = run(&mut cmd);
+    for (dir, ..) in ADAPTERS {
+        let reports = adapter_project(dir).join("target/surefire-reports");
+        if let Some((tests, failed)) = surefire_counts(&reports) {
+            eprintln!("  {dir}: {} passed, {failed} failed", tests - failed);
+        }
+    }
+    result
 }
 
 /// Sums `tests` and `failures + errors` over Surefire's XML reports.

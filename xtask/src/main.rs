@@ -79,7 +79,7 @@ fn main() {
 
 const USAGE: &str = "usage: cargo xtask <command>
   demo                 run a POST through a 307 regional failover on local lab servers
-  conformance [--runtimes a,b] [--peer python-httpx|node-fetch]  every scenario in every built runtime (and peers, for comparison)
+  conformance [--runtimes a,b] [--peer python-httpx|python-requests|node-fetch|kotlin-okhttp|swift-urlsession]  every scenario in every built runtime (and peers, for comparison)
   test [--only a,b]    run every test in every language (steps: lint, rust, ...)
   bench [--quick] [--only rust,python,node,kotlin,stream,kotlin-stream,swift-stream,nginx]  hopsafe vs its peers; writes bench/results.md
   dist [--all] [--only python,node,jvm,apple]  build the packages into target/dist/ (host; --all: every platform, cross-built)
