@@ -3,11 +3,14 @@
 //! `SSL_CERT_FILE` / `SSL_CERT_DIR`), the caller's CA PEM, and a client certificate for mutual
 //! TLS. rustls with the ring provider.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use rustls::RootCertStore;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, TrustAnchor, UnixTime};
 
 use crate::error::{Error, Result};
 use crate::transport::TransportConfig;
@@ -25,34 +28,28 @@ impl std::fmt::Debug for ClientIdentityPem {
     }
 }
 
-/// The rustls client configuration for `cfg`'s roots and client certificate.
+/// The rustls client configuration for `cfg`'s roots and client certificate. The caller's
+/// CA PEM is checked here; the bundled and system roots are read when the first TLS
+/// handshake needs them ([`LazyRoots`]), so a client that never speaks TLS never loads them.
 pub(crate) fn client_config(cfg: &TransportConfig) -> Result<rustls::ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    if cfg.builtin_roots {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    if cfg.system_roots {
-        // Certificates the platform cannot parse are skipped, as curl and browsers do.
-        let _ = roots.add_parsable_certificates(system_roots().iter().cloned());
-    }
+    let mut extra = RootCertStore::empty();
     for pem in &cfg.extra_roots_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::invalid_config(format!("CA PEM: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::invalid_config(format!("CA certificate: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(Error::invalid_config("CA PEM holds no certificate"));
-        }
+        add_pem(&mut extra, pem)?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = LazyRoots {
+        builtin: cfg.builtin_roots,
+        system: cfg.system_roots,
+        extra: extra.roots,
+        provider: provider.clone(),
+        verifier: OnceLock::new(),
+    };
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::invalid_config(format!("TLS: {e}")))?
-        .with_root_certificates(roots);
+        // rustls' own WebPKI verifier does every check; only building it waits for first use.
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
     Ok(match &cfg.client_identity_pem {
         None => tls.with_no_client_auth(),
         Some(id) => {
@@ -63,20 +60,131 @@ pub(crate) fn client_config(cfg: &TransportConfig) -> Result<rustls::ClientConfi
     })
 }
 
-/// The operating system's trusted roots, read once per process: the platform store, or
-/// `SSL_CERT_FILE` / `SSL_CERT_DIR` when set. Empty on Apple targets (bundled roots only).
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
-    ROOTS.get_or_init(|| {
-        #[cfg(not(any(target_os = "macos", target_os = "ios")))]
-        {
-            rustls_native_certs::load_native_certs().certs
-        }
-        #[cfg(any(target_os = "macos", target_os = "ios"))]
-        {
-            Vec::new()
-        }
-    })
+/// The caller's CA certificates (PEM) added to `roots`.
+fn add_pem(roots: &mut RootCertStore, pem: &[u8]) -> Result<()> {
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| Error::invalid_config(format!("CA PEM: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| Error::invalid_config(format!("CA certificate: {e}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(Error::invalid_config("CA PEM holds no certificate"));
+    }
+    Ok(())
+}
+
+/// rustls' WebPKI server verifier over the bundled, system and caller roots, built on the
+/// first handshake (the system store is read once per process and shared).
+#[derive(Debug)]
+struct LazyRoots {
+    builtin: bool,
+    system: bool,
+    extra: Vec<TrustAnchor<'static>>,
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl LazyRoots {
+    fn get(&self) -> std::result::Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        self.verifier
+            .get_or_init(|| {
+                let shared = shared_roots(self.builtin, self.system);
+                let roots = if self.extra.is_empty() {
+                    shared
+                } else {
+                    let mut own = RootCertStore::clone(&shared);
+                    own.extend(self.extra.iter().cloned());
+                    Arc::new(own)
+                };
+                WebPkiServerVerifier::builder_with_provider(roots, self.provider.clone())
+                    .build()
+                    .map_err(|e| format!("no trusted roots: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| rustls::Error::General(e.clone()))
+    }
+}
+
+impl ServerCertVerifier for LazyRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The bundled and/or system roots, built once per process and shared by every client.
+fn shared_roots(builtin: bool, system: bool) -> Arc<RootCertStore> {
+    static STORES: [OnceLock<Arc<RootCertStore>>; 4] = [const { OnceLock::new() }; 4];
+    let slot = usize::from(builtin) * 2 + usize::from(system);
+    STORES[slot]
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            if builtin {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            if system {
+                // A system root already bundled is not kept twice (Debian's and most
+                // distributions' stores are Mozilla's list too).
+                let bundled = |a: &TrustAnchor<'_>| {
+                    builtin
+                        && webpki_roots::TLS_SERVER_ROOTS.iter().any(|b| {
+                            b.subject == a.subject
+                                && b.subject_public_key_info == a.subject_public_key_info
+                        })
+                };
+                roots.extend(system_anchors().filter(|a| !bundled(a)));
+            }
+            Arc::new(roots)
+        })
+        .clone()
+}
+
+/// The operating system's trusted roots: the platform store, or `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR` when set; certificates the platform cannot parse are skipped, as curl and
+/// browsers do. None on Apple targets (bundled roots only).
+fn system_anchors() -> impl Iterator<Item = TrustAnchor<'static>> {
+    let mut parsed = RootCertStore::empty();
+    #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+    {
+        let _ = parsed.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    }
+    parsed.roots.into_iter()
 }
 
 /// A client certificate chain and key from PEM (the key: PKCS#8, PKCS#1 or SEC1).
