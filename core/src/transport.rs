@@ -174,7 +174,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     http.set_nodelay(true);
     http.set_connect_timeout(cfg.connect_timeout);
     let proxies = Arc::new(Proxies::new(&cfg.proxy)?);
-    let http = ProxyConnector::new(http, proxies.clone());
+    let http = ProxyConnector::new(http, tls.clone(), proxies.clone());
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
