@@ -14,7 +14,7 @@
 //! | `tls_name` | `https://localhost:P1`    |
 //! | `tls_untrusted` | `https://127.0.0.1:P2` (certificate from a CA no client is given) |
 //! | `v6`       | `http://[::1]:P4` (only if `::1` can be bound) |
-//! | `mtls`     | `https://127.0.0.1:P5` (TLS only, HTTP/1.1 only; requires a client certificate signed by the CA: the ready JSON's `client_cert_pem`/`client_key_pem`) |
+//! | `mtls`     | `https://127.0.0.1:P5` (TLS only, h2 and HTTP/1.1; requires a client certificate signed by the CA: the ready JSON's `client_cert_pem`/`client_key_pem`) |
 //!
 //! Every listener sniffs the first byte of a connection: `0x16` starts a TLS handshake
 //! (ALPN `h2`, `http/1.1`; certificate signed by a CA generated at start, see
