@@ -294,14 +294,21 @@ impl Service<Uri> for ProxyConnector {
                     Ok(Conn::new(io, true))
                 }
                 _ if tunnel => {
-                    let mut t = Tunnel::new(uri, http);
+                    let mut t = Tunnel::new(uri.clone(), http);
                     if let Some(auth) = proxy.basic_auth() {
                         t = t.with_auth(auth.clone());
                     }
-                    Ok(Conn::new(t.call(dst).await?.into(), false))
+                    let io = t.call(dst).await.map_err(via("HTTP proxy", &uri))?;
+                    Ok(Conn::new(io.into(), false))
                 }
                 // An http URL: the proxy forwards the request (absolute-form).
-                _ => Ok(Conn::new(http.call(uri).await?.into(), true)),
+                _ => {
+                    let io = http
+                        .call(uri.clone())
+                        .await
+                        .map_err(via("HTTP proxy", &uri))?;
+                    Ok(Conn::new(io.into(), true))
+                }
             }
         })
     }

@@ -62,6 +62,11 @@ async fn without_its_credentials_the_proxy_refuses_plainly() {
         err.to_string().contains("proxy authorization required"),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .contains(&format!("HTTP proxy {}", proxy.url_without_credentials())),
+        "names the proxy: {err}"
+    );
     assert!(srv.records(&id).is_empty());
 }
 
