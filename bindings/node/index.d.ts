@@ -81,7 +81,7 @@ export interface ClientOptions {
   http2?: boolean
   /** Keep cookies from Set-Cookie (redirects included) and send them back by RFC 6265's rules (default false). */
   cookies?: boolean
-  /** A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://` (overrides the environment). */
+  /** A proxy for every request: `http://[user:pass@]host:port`, `https://` (TLS to the proxy), `socks5h://` or `socks5://` (overrides the environment). */
   proxy?: string
   /** Hosts the explicit proxy does not serve (`NO_PROXY` syntax, comma separated). */
   noProxy?: string

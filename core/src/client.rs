@@ -290,7 +290,8 @@ impl ClientBuilder {
     }
 
     /// Send every request through this proxy: `http://[user:pass@]host:port` (http URLs are
-    /// forwarded, https URLs tunnelled with `CONNECT`), `socks5h://` (names resolved by the
+    /// forwarded, https URLs tunnelled with `CONNECT`), `https://` (the same over TLS to the
+    /// proxy, verified with this client's roots), `socks5h://` (names resolved by the
     /// proxy) or `socks5://`. Overrides the environment. The proxy's credentials go only to
     /// the proxy; the redirect rules judge origins, never the proxy.
     ///

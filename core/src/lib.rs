@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alert;
 pub mod body;
 pub mod client;
 mod config;

@@ -92,8 +92,8 @@ pub struct ClientConfig {
     /// Keep cookies: `Set-Cookie` from every response (redirects included) is stored and sent
     /// back by RFC 6265's rules. Default: false.
     pub cookies: bool,
-    /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or
-    /// `socks5://`; overrides the environment. Default: none.
+    /// A proxy for every request: `http://[user:pass@]host:port`, `https://` (TLS to the
+    /// proxy), `socks5h://` or `socks5://`; overrides the environment. Default: none.
     pub proxy: Option<String>,
     /// Hosts the explicit proxy does not serve (`NO_PROXY` syntax). Default: none.
     pub no_proxy: Option<String>,

@@ -1,6 +1,7 @@
 //! Which proxy a request goes through, and the connection through it: HTTP proxies
-//! (absolute-form requests for http URLs, `CONNECT` tunnels for https), SOCKS5 (`socks5h://`
-//! resolves names at the proxy, `socks5://` locally). The proxy handshakes are hyper-util's
+//! (absolute-form requests for http URLs, `CONNECT` tunnels for https), the same over TLS to
+//! the proxy itself (`https://` proxies, verified with the client's own roots and offering
+//! only HTTP/1.1), SOCKS5 (`socks5h://` resolves names at the proxy, `socks5://` locally). The proxy handshakes are hyper-util's
 //! (`Tunnel`, `SocksV5`) and so is the environment reading (`Matcher`: `HTTP_PROXY`,
 //! `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case too, as curl reads them).
 //!
@@ -18,6 +19,7 @@ use std::task::{Context, Poll};
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
@@ -32,7 +34,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Where proxies come from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ProxySettings {
-    /// A proxy for every request (`http://`, `socks5://`, `socks5h://`, userinfo allowed).
+    /// A proxy for every request (`http://`, `https://`, `socks5://`, `socks5h://`, userinfo
+    /// allowed).
     pub explicit: Option<String>,
     /// Hosts the explicit proxy does not serve (`NO_PROXY` syntax).
     pub no_proxy: Option<String>,
@@ -111,8 +114,9 @@ fn env_has_proxy() -> bool {
         })
 }
 
+/// An HTTP proxy, spoken to in the clear or over TLS.
 fn is_http_proxy(proxy: &Uri) -> bool {
-    matches!(proxy.scheme_str(), Some("http") | None)
+    matches!(proxy.scheme_str(), Some("http" | "https") | None)
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -131,10 +135,11 @@ fn check_proxy_url(raw: &str) -> Result<()> {
         ))
     })?;
     match url.scheme() {
-        "http" | "socks5" | "socks5h" => {}
+        "http" | "https" | "socks5" | "socks5h" => {}
         other => {
             return Err(Error::invalid_config(format!(
-                "proxy scheme {other:?} is not supported (use http://, socks5:// or socks5h://)"
+                "proxy scheme {other:?} is not supported (use http://, https://, socks5:// or \
+                 socks5h://)"
             )))
         }
     }
@@ -164,16 +169,71 @@ fn with_port(dst: &Uri) -> std::result::Result<Uri, BoxError> {
     Ok(Uri::from_parts(parts)?)
 }
 
+/// A failure on the way through a proxy, naming the proxy (never its credentials: the
+/// matcher keeps them apart from the URI) and keeping the cause as its source, so a TLS
+/// failure with an `https://` proxy is still told apart from a refused connection.
+#[derive(Debug)]
+struct ProxyError {
+    what: &'static str,
+    proxy: Uri,
+    source: BoxError,
+}
+
+impl std::fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proxy = self.proxy.to_string();
+        let proxy = proxy.trim_end_matches('/');
+        write!(f, "{} {proxy}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for ProxyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+/// Wraps a failure at `proxy` as a [`ProxyError`].
+fn via<'a, E: Into<BoxError>>(
+    what: &'static str,
+    proxy: &'a Uri,
+) -> impl FnOnce(E) -> BoxError + 'a {
+    move |source| {
+        Box::new(ProxyError {
+            what,
+            proxy: proxy.clone(),
+            source: source.into(),
+        })
+    }
+}
+
 /// The connector under TLS: straight to the origin, or through the proxy for it.
 #[derive(Clone)]
 pub(crate) struct ProxyConnector {
     http: HttpConnector,
+    /// TLS to an `https://` proxy itself: the client's roots, HTTP/1.1 only (a `CONNECT`
+    /// tunnel or a forwarded request is HTTP/1.1).
+    proxy_tls: HttpsConnector<HttpConnector>,
     proxies: Arc<Proxies>,
 }
 
 impl ProxyConnector {
-    pub(crate) fn new(http: HttpConnector, proxies: Arc<Proxies>) -> Self {
-        ProxyConnector { http, proxies }
+    /// `tls` is the client's TLS configuration without ALPN.
+    pub(crate) fn new(
+        http: HttpConnector,
+        tls: rustls::ClientConfig,
+        proxies: Arc<Proxies>,
+    ) -> Self {
+        let proxy_tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_only()
+            .enable_http1()
+            .wrap_connector(http.clone());
+        ProxyConnector {
+            http,
+            proxy_tls,
+            proxies,
+        }
     }
 }
 
@@ -189,53 +249,81 @@ impl Service<Uri> for ProxyConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let mut http = self.http.clone();
+        let proxy_tls = self.proxy_tls.clone();
         let intercept = self.proxies.intercept(&dst);
         Box::pin(async move {
             let Some(proxy) = intercept else {
-                return Ok(Conn::new(http.call(dst).await?, false));
+                return Ok(Conn::new(http.call(dst).await?.into(), false));
             };
             let uri = proxy.uri().clone();
+            let tunnel = dst.scheme() == Some(&Scheme::HTTPS);
             match uri.scheme_str() {
                 Some("socks5" | "socks5h") => {
                     let remote_dns = uri.scheme_str() == Some("socks5h");
-                    let mut socks = SocksV5::new(uri, http).local_dns(!remote_dns);
+                    let mut socks = SocksV5::new(uri.clone(), http).local_dns(!remote_dns);
                     if let Some((user, pass)) = proxy.raw_auth() {
                         socks = socks.with_auth(user.to_owned(), pass.to_owned());
                     }
                     let io = socks
                         .call(with_port(&dst)?)
                         .await
-                        .map_err(|e| format!("SOCKS5 proxy: {e:?}"))?;
-                    Ok(Conn::new(io, false))
+                        .map_err(via("SOCKS5 proxy", &uri))?;
+                    Ok(Conn::new(io.into(), false))
                 }
                 _ if !is_http_proxy(&uri) => Err(format!(
-                    "proxy scheme {:?} is not supported (use http://, socks5:// or socks5h://)",
+                    "proxy scheme {:?} is not supported (use http://, https://, socks5:// or \
+                     socks5h://)",
                     uri.scheme_str().unwrap_or_default()
                 )
                 .into()),
-                _ if dst.scheme() == Some(&Scheme::HTTPS) => {
-                    let mut tunnel = Tunnel::new(uri, http);
+                Some("https") if tunnel => {
+                    let mut t = Tunnel::new(uri.clone(), proxy_tls);
                     if let Some(auth) = proxy.basic_auth() {
-                        tunnel = tunnel.with_auth(auth.clone());
+                        t = t.with_auth(auth.clone());
                     }
-                    Ok(Conn::new(tunnel.call(dst).await?, false))
+                    let io = t.call(dst).await.map_err(via("HTTPS proxy", &uri))?;
+                    Ok(Conn::new(io, false))
+                }
+                // An http URL: the proxy forwards the request (absolute-form) inside TLS.
+                Some("https") => {
+                    let mut tls = proxy_tls;
+                    let io = tls
+                        .call(uri.clone())
+                        .await
+                        .map_err(via("HTTPS proxy", &uri))?;
+                    Ok(Conn::new(io, true))
+                }
+                _ if tunnel => {
+                    let mut t = Tunnel::new(uri.clone(), http);
+                    if let Some(auth) = proxy.basic_auth() {
+                        t = t.with_auth(auth.clone());
+                    }
+                    let io = t.call(dst).await.map_err(via("HTTP proxy", &uri))?;
+                    Ok(Conn::new(io.into(), false))
                 }
                 // An http URL: the proxy forwards the request (absolute-form).
-                _ => Ok(Conn::new(http.call(uri).await?, true)),
+                _ => {
+                    let io = http
+                        .call(uri.clone())
+                        .await
+                        .map_err(via("HTTP proxy", &uri))?;
+                    Ok(Conn::new(io.into(), true))
+                }
             }
         })
     }
 }
 
-/// A connection to an origin, a tunnel, or a forwarding proxy.
+/// A connection to an origin, a tunnel, or a forwarding proxy; TLS when the proxy is an
+/// `https://` one (the origin's own TLS, if any, runs on top).
 pub(crate) struct Conn {
-    io: TokioIo<TcpStream>,
+    io: MaybeHttpsStream<TokioIo<TcpStream>>,
     /// Requests go to a forwarding proxy: hyper writes them in absolute-form.
     forwarded: bool,
 }
 
 impl Conn {
-    fn new(io: TokioIo<TcpStream>, forwarded: bool) -> Conn {
+    fn new(io: MaybeHttpsStream<TokioIo<TcpStream>>, forwarded: bool) -> Conn {
         Conn { io, forwarded }
     }
 }
@@ -305,11 +393,11 @@ mod tests {
             "socks5h://u:pw@p:1080",
             "socks5://p:1080",
             "http://p",
+            "https://u:pw@p:8443",
         ] {
             explicit(ok, None).unwrap();
         }
         for (bad, says) in [
-            ("https://p:443", "not supported"),
             ("socks4://p:1080", "not supported"),
             ("ftp://u:secret@p:21", "not supported"),
             ("http://u:secret@", "proxy"),

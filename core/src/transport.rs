@@ -15,6 +15,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
+use crate::alert::{AlertSlot, AlertWatch};
 use crate::body::SendBody;
 use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::proxy::{Proxies, ProxyConnector, ProxySettings};
@@ -59,7 +60,7 @@ impl Default for TransportConfig {
 
 /// The pooled hyper client over TLS over [`ProxyConnector`], and the proxy rules it uses.
 pub(crate) struct Wire {
-    client: HyperClient<HttpsConnector<ProxyConnector>, SendBody>,
+    client: HyperClient<AlertWatch<HttpsConnector<ProxyConnector>>, SendBody>,
     proxies: Arc<Proxies>,
 }
 
@@ -94,10 +95,13 @@ impl Transport {
         connect_timeout: Option<Duration>,
     ) -> Sent {
         match self {
-            Transport::Wire(wire) => match wire.client.request(wire.authorize(req)).await {
-                Ok(resp) => Ok(resp.map(RespBody::Wire)),
-                Err(e) => Err(classify(e, url, connect_timeout)),
-            },
+            Transport::Wire(wire) => {
+                let sending = wire.client.request(wire.authorize(req));
+                match crate::alert::watching(sending).await {
+                    (Ok(resp), _) => Ok(resp.map(RespBody::Wire)),
+                    (Err(e), opened) => Err(classify(e, url, connect_timeout, opened)),
+                }
+            }
             #[cfg(test)]
             Transport::Memory(answer) => answer(req).await,
         }
@@ -174,7 +178,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     http.set_nodelay(true);
     http.set_connect_timeout(cfg.connect_timeout);
     let proxies = Arc::new(Proxies::new(&cfg.proxy)?);
-    let http = ProxyConnector::new(http, proxies.clone());
+    let http = ProxyConnector::new(http, tls.clone(), proxies.clone());
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
@@ -192,7 +196,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(https),
+            .build(AlertWatch(https)),
     }))
 }
 
@@ -222,11 +226,13 @@ pub(crate) struct SendError {
     pub failure: Failure,
 }
 
-/// Classifies a hyper-util client error; `connect_timeout` is the limit a connect timeout hit.
+/// Classifies a hyper-util client error; `connect_timeout` is the limit a connect timeout hit,
+/// `opened` the alert slot of a connection the request opened.
 fn classify(
     err: hyper_util::client::legacy::Error,
     url: &Url,
     connect_timeout: Option<Duration>,
+    opened: Option<AlertSlot>,
 ) -> SendError {
     let url_s = url.to_string();
     let reason = describe(&err);
@@ -268,20 +274,22 @@ fn classify(
             }
         };
     }
-    // A TLS alert after the handshake (in TLS 1.3 a server checks the client certificate
-    // after the client has finished: a missing or refused one arrives as an alert on the
-    // first read). The server ended the handshake, so nothing reached the application.
-    // tokio-rustls hands the alert over as an `InvalidData` io::Error carrying rustls' text
-    // (`received fatal alert: ...`), not the rustls::Error; core/tests/mtls.rs guards it.
-    let alert = find::<std::io::Error>(&err).is_some_and(|io| {
-        io.kind() == std::io::ErrorKind::InvalidData
-            && io.to_string().starts_with("received fatal alert")
-    });
-    if alert || find::<rustls::Error>(&err).is_some() {
+    // The request failed on a connection that read a TLS alert (the connection task may have
+    // read it while the request only saw "connection was not ready" or "channel closed").
+    let direct = tls_alert(&err) || find::<rustls::Error>(&err).is_some();
+    let alert = if direct {
+        None
+    } else {
+        AlertSlot::of(&err).or_else(|| opened.and_then(|slot| slot.get()))
+    };
+    if direct || alert.is_some() {
         return SendError {
             error: Error::Tls {
                 url: url_s,
-                reason,
+                reason: match alert {
+                    Some(alert) => format!("{alert} ({reason})"),
+                    None => reason,
+                },
                 source: Some(Box::new(err)),
                 history: Vec::new(),
             },
@@ -310,6 +318,17 @@ fn classify(
     }
 }
 
+/// Whether `err` is a TLS alert read after the handshake (see [`crate::alert`]): over
+/// HTTP/1.1 an io::Error holding the rustls::Error, over HTTP/2 hyper's own io error with
+/// rustls' text, or one inside an h2::Error (whose `source` hides it). core/tests/mtls.rs
+/// guards both protocols.
+fn tls_alert(err: &(dyn StdError + 'static)) -> bool {
+    find::<std::io::Error>(err).is_some_and(crate::alert::is_alert)
+        || find::<h2::Error>(err)
+            .and_then(h2::Error::get_io)
+            .is_some_and(crate::alert::is_alert)
+}
+
 fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -329,6 +348,24 @@ fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_alerts_are_told_from_other_io_errors() {
+        use std::io::{Error as Io, ErrorKind};
+        let text = || {
+            Io::new(
+                ErrorKind::InvalidData,
+                "received fatal alert: CertificateRequired",
+            )
+        };
+        assert!(tls_alert(&text()));
+        let h2: h2::Error = h2::Error::from(h2::Reason::PROTOCOL_ERROR);
+        assert!(!tls_alert(&h2));
+        let other = Io::new(ErrorKind::InvalidData, "invalid HTTP version");
+        assert!(!tls_alert(&other));
+        let reset = Io::new(ErrorKind::ConnectionReset, "received fatal alert: x");
+        assert!(!tls_alert(&reset));
+    }
 
     #[test]
     fn request_targets_never_carry_fragments_or_credentials() {

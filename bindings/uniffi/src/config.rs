@@ -118,8 +118,8 @@ pub struct ClientConfig {
     /// back by RFC 6265's rules.
     #[uniffi(default = false)]
     pub cookies: bool,
-    /// A proxy for every request: `http://[user:pass@]host:port`, `socks5h://` or `socks5://`
-    /// (overrides the environment).
+    /// A proxy for every request: `http://[user:pass@]host:port`, `https://` (TLS to the
+    /// proxy), `socks5h://` or `socks5://` (overrides the environment).
     #[uniffi(default)]
     pub proxy: Option<String>,
     /// Hosts the explicit proxy does not serve (`NO_PROXY` syntax, comma separated).

@@ -20,7 +20,7 @@ fn every_scenario_passes_on_the_rust_core() {
     hopsafe::runtime::block_on(async {
         let ts = TestServer::start().await.unwrap();
         let mut ready = ts.ready_json();
-        let _proxies = hopsafe_testserver::proxies::add_to_ready(&mut ready).unwrap();
+        let _proxies = hopsafe_testserver::proxies::add_to_ready(&mut ready, &ts).unwrap();
         let server = Server::new(ready).unwrap();
         let all = scenarios();
         assert!(all.len() >= 60);
@@ -40,7 +40,7 @@ fn the_checker_catches_wrong_observations() {
     hopsafe::runtime::block_on(async {
         let ts = TestServer::start().await.unwrap();
         let mut ready = ts.ready_json();
-        let _proxies = hopsafe_testserver::proxies::add_to_ready(&mut ready).unwrap();
+        let _proxies = hopsafe_testserver::proxies::add_to_ready(&mut ready, &ts).unwrap();
         let server = Server::new(ready).unwrap();
         let all = scenarios();
         let find = |id: &str| all.iter().find(|s| s.id == id).unwrap().clone();

@@ -14,7 +14,7 @@
 //! | `tls_name` | `https://localhost:P1`    |
 //! | `tls_untrusted` | `https://127.0.0.1:P2` (certificate from a CA no client is given) |
 //! | `v6`       | `http://[::1]:P4` (only if `::1` can be bound) |
-//! | `mtls`     | `https://127.0.0.1:P5` (TLS only, HTTP/1.1 only; requires a client certificate signed by the CA: the ready JSON's `client_cert_pem`/`client_key_pem`) |
+//! | `mtls`     | `https://127.0.0.1:P5` (TLS only, h2 and HTTP/1.1; requires a client certificate signed by the CA: the ready JSON's `client_cert_pem`/`client_key_pem`) |
 //!
 //! Every listener sniffs the first byte of a connection: `0x16` starts a TLS handshake
 //! (ALPN `h2`, `http/1.1`; certificate signed by a CA generated at start, see
@@ -72,6 +72,7 @@ mod raw;
 mod record;
 mod routes;
 mod script;
+mod socks5;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -99,6 +100,8 @@ pub(crate) struct State {
     ca_pem_path: PathBuf,
     client_cert_pem: String,
     client_key_pem: String,
+    /// The trusted origins' TLS config, for proxies fronted by TLS.
+    tls_config: Arc<rustls::ServerConfig>,
     scripts: Mutex<ScriptStore>,
     records: Mutex<RecordLog>,
     releases: Arc<generated::Releases>,
@@ -137,7 +140,7 @@ impl TestServer {
     /// on the current Tokio runtime.
     pub async fn start() -> io::Result<TestServer> {
         let tls = tls::generate()?;
-        let acceptor = TlsAcceptor::from(tls.config);
+        let acceptor = TlsAcceptor::from(tls.config.clone());
         let untrusted = TlsAcceptor::from(tls.untrusted);
         let mtls = TlsAcceptor::from(tls.mtls);
 
@@ -174,6 +177,7 @@ impl TestServer {
             ca_pem_path,
             client_cert_pem: tls.client_cert_pem,
             client_key_pem: tls.client_key_pem,
+            tls_config: tls.config,
             scripts: Mutex::default(),
             records: Mutex::default(),
             releases: Arc::default(),
@@ -224,6 +228,14 @@ impl TestServer {
     /// PEM of the CA that signed the server certificate.
     pub fn ca_pem(&self) -> &str {
         &self.state.ca_pem
+    }
+
+    /// A TLS server config with the certificate of the trusted origins (signed by
+    /// [`ca_pem`](Self::ca_pem)), offering only HTTP/1.1: for a proxy fronted by TLS.
+    pub fn proxy_tls_config(&self) -> Arc<rustls::ServerConfig> {
+        let mut config = (*self.state.tls_config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
     }
 
     /// A client certificate (PEM) and its key (PKCS#8 PEM) that the `mtls` origin accepts.

@@ -114,11 +114,12 @@ async fn main() -> ExitCode {
         }
     };
     let mut ready = server.ready_json();
-    // With --proxies: a tinyproxy and a Dante SOCKS5 server beside the origins, named in the
-    // ready JSON as the templates `{proxy_http}` and `{proxy_socks}`; stopped on exit.
+    // With --proxies: tinyproxy (also behind TLS), Dante and a SOCKS5 server requiring a
+    // password beside the origins, named in the ready JSON as scenario templates
+    // (`{proxy_http}`, `{proxy_socks}`, `{proxy_https}`, ...); stopped on exit.
     let mut proxies = Vec::new();
     if args.proxies {
-        match hopsafe_testserver::proxies::add_to_ready(&mut ready) {
+        match hopsafe_testserver::proxies::add_to_ready(&mut ready, &server) {
             Ok(p) => proxies = p,
             Err(e) => {
                 eprintln!("hopsafe-testserver: --proxies: {e}");

@@ -2,20 +2,33 @@
 //! forwards http requests and tunnels `CONNECT`) and Dante (`danted`, a SOCKS5 server), both
 //! from Debian (`cargo xtask test` installs them). Each listens on a free loopback port with a
 //! configuration written to a temporary directory, and is killed when dropped.
+//!
+//! Two more run in-process, on their own runtime: a TLS front for tinyproxy (an `https://`
+//! proxy: TLS to the proxy, then tinyproxy's HTTP inside; tinyproxy has no TLS of its own),
+//! and a SOCKS5 server that requires a username and password (`crate::socks5`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A running proxy process.
+pub use crate::socks5::SocksLog;
+
+/// A running proxy: a process, optionally fronted by TLS, or an in-process server.
 pub struct Proxy {
-    child: Child,
+    child: Option<Child>,
     addr: SocketAddr,
-    dir: PathBuf,
+    dir: Option<PathBuf>,
     scheme: &'static str,
     auth: Option<(String, String)>,
+    /// The runtime of an in-process server or TLS front; shut down on drop.
+    background: Option<tokio::runtime::Runtime>,
+    /// TLS handshakes the front completed.
+    tls_handshakes: Arc<AtomicUsize>,
+    socks_log: Arc<SocksLog>,
 }
 
 /// How to start one kind of proxy.
@@ -85,6 +98,59 @@ impl Proxy {
         Proxy::spawn(&kind, None)
     }
 
+    /// tinyproxy behind a TLS front that presents `tls` (e.g. the test server's
+    /// [`proxy_tls_config`](crate::TestServer::proxy_tls_config)): an `https://` proxy.
+    pub fn tinyproxy_tls(
+        auth: Option<(&str, &str)>,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Proxy, String> {
+        let mut proxy = Proxy::tinyproxy(auth)?;
+        let rt = background()?;
+        let listener = bind(&rt)?;
+        let inner = proxy.addr;
+        proxy.addr = listener.local_addr().map_err(|e| e.to_string())?;
+        proxy.scheme = "https";
+        let count = proxy.tls_handshakes.clone();
+        rt.spawn(tls_front(listener, inner, tls, count));
+        proxy.background = Some(rt);
+        Ok(proxy)
+    }
+
+    /// The in-process SOCKS5 server (`crate::socks5`) that accepts only `user`/`pass`; its
+    /// URL is `socks5h://user:pass@127.0.0.1:N`.
+    pub fn socks5_with_password(user: &str, pass: &str) -> Result<Proxy, String> {
+        let rt = background()?;
+        let listener = bind(&rt)?;
+        let log = Arc::new(SocksLog::default());
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        rt.spawn(crate::socks5::serve(
+            listener,
+            user.to_owned(),
+            pass.to_owned(),
+            log.clone(),
+        ));
+        Ok(Proxy {
+            child: None,
+            addr,
+            dir: None,
+            scheme: "socks5h",
+            auth: Some((user.to_owned(), pass.to_owned())),
+            background: Some(rt),
+            tls_handshakes: Arc::default(),
+            socks_log: log,
+        })
+    }
+
+    /// TLS handshakes completed by the TLS front (0 without one).
+    pub fn tls_handshakes(&self) -> usize {
+        self.tls_handshakes.load(Ordering::SeqCst)
+    }
+
+    /// What the in-process SOCKS5 server saw (empty for other proxies).
+    pub fn socks_log(&self) -> &SocksLog {
+        &self.socks_log
+    }
+
     /// Starts the proxy on a free port and waits until that port answers in the proxy's own
     /// protocol; a port another process took meanwhile (or a start that failed) is retried on
     /// a new port, up to five times.
@@ -113,11 +179,14 @@ impl Proxy {
                     )
                 })?;
             let mut proxy = Proxy {
-                child,
+                child: Some(child),
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
-                dir,
+                dir: Some(dir),
                 scheme: kind.scheme,
                 auth: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+                background: None,
+                tls_handshakes: Arc::default(),
+                socks_log: Arc::default(),
             };
             match proxy.wait_ready() {
                 Ok(()) => return Ok(proxy),
@@ -131,7 +200,7 @@ impl Proxy {
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 return Err(format!("exited with {status}"));
             }
             if self.answers_as_itself() {
@@ -189,21 +258,88 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(rt) = self.background.take() {
+            // Allowed inside an async test, unlike dropping the runtime.
+            rt.shutdown_background();
+        }
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
-/// Starts a tinyproxy and a Dante SOCKS5 server and names them in a ready JSON's origins as
-/// `proxy_http` and `proxy_socks` (the scenario templates `{proxy_http}`, `{proxy_socks}`).
-/// They stop when the returned handles are dropped.
-pub fn add_to_ready(ready: &mut serde_json::Value) -> Result<Vec<Proxy>, String> {
+/// A one-thread runtime for an in-process server.
+fn background() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A listener on a free loopback port, registered with `rt`.
+fn bind(rt: &tokio::runtime::Runtime) -> Result<tokio::net::TcpListener, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let _guard = rt.enter();
+    tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())
+}
+
+/// Terminates TLS on `listener` and relays each connection's plaintext to `inner`.
+async fn tls_front(
+    listener: tokio::net::TcpListener,
+    inner: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    handshakes: Arc<AtomicUsize>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    while let Ok((tcp, _)) = listener.accept().await {
+        let (acceptor, handshakes) = (acceptor.clone(), handshakes.clone());
+        tokio::spawn(async move {
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            handshakes.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut plain) = tokio::net::TcpStream::connect(inner).await {
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            }
+        });
+    }
+}
+
+/// Credentials of the `proxy_https` and `proxy_socks_auth` proxies of the ready JSON.
+pub const READY_PROXY_USER: &str = "hop";
+/// See [`READY_PROXY_USER`].
+pub const READY_PROXY_PASS: &str = "s3cret";
+
+/// Starts the proxies of a ready JSON and names them in its origins (the scenario templates):
+/// `proxy_http` (tinyproxy), `proxy_socks` (Dante, `socks5h://`), `proxy_https` (tinyproxy
+/// behind TLS with `server`'s certificate, credentials required and given in the URL),
+/// `proxy_socks_auth` (the password SOCKS5 server, credentials in the URL) and
+/// `proxy_socks_auth_wrong` (the same server with a wrong password in the URL). They stop when
+/// the returned handles are dropped.
+pub fn add_to_ready(
+    ready: &mut serde_json::Value,
+    server: &crate::TestServer,
+) -> Result<Vec<Proxy>, String> {
+    let auth = Some((READY_PROXY_USER, READY_PROXY_PASS));
     let http = Proxy::tinyproxy(None)?;
     let socks = Proxy::dante()?;
+    let https = Proxy::tinyproxy_tls(auth, server.proxy_tls_config())?;
+    let socks_auth = Proxy::socks5_with_password(READY_PROXY_USER, READY_PROXY_PASS)?;
     ready["origins"]["proxy_http"] = http.url().into();
     ready["origins"]["proxy_socks"] = socks.url().into();
-    Ok(vec![http, socks])
+    ready["origins"]["proxy_https"] = https.url().into();
+    ready["origins"]["proxy_socks_auth"] = socks_auth.url().into();
+    ready["origins"]["proxy_socks_auth_wrong"] = socks_auth
+        .url()
+        .replace(READY_PROXY_PASS, "wrong-password")
+        .into();
+    Ok(vec![http, socks, https, socks_auth])
 }
 
 fn free_port() -> Result<u16, String> {

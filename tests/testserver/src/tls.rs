@@ -63,14 +63,11 @@ pub(crate) fn generate() -> io::Result<TlsMaterial> {
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(err)?;
-    // The mtls origin speaks HTTP/1.1 only: over h2, a client whose certificate is refused
-    // may see only "connection closed" (hyper cancels the queued request) instead of the
-    // server's alert, so the refusal would not be reported the same way every time.
-    let mut mtls = server_config(&pki, Some(verifier))?;
-    Arc::make_mut(&mut mtls).alpn_protocols = vec![b"http/1.1".to_vec()];
+    // The mtls origin offers h2 and HTTP/1.1 like the others; after a refused client
+    // certificate it half-closes and drains (conn.rs), so a client reads the alert.
     Ok(TlsMaterial {
         config: server_config(&pki, None)?,
-        mtls,
+        mtls: server_config(&pki, Some(verifier))?,
         untrusted: server_config(&other, None)?,
         ca_pem: pki.ca_pem,
         client_cert_pem: client_cert.pem(),
