@@ -206,7 +206,7 @@ pub async fn run(client: Client, req: Result<hopsafe::Request, Error>, read: Rea
     };
     let meta = Meta::of(&resp);
     if read == Read::Stream {
-        let body = std::sync::Arc::new(BodyReader::new(resp));
+        let body = std::sync::Arc::new(BodyReader::prefetched(resp).await);
         return Outcome::Open { meta, body };
     }
     match resp.read_all().await {
