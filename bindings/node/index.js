@@ -190,7 +190,8 @@ class Response {
             }
             return
           }
-          const r = await native.next()
+          // Bytes (or the end) already here need no trip to the runtime.
+          const r = native.tryNext() ?? await native.next()
           if (!r.ok) {
             done()
             controller.error(error(r.error))
@@ -218,7 +219,7 @@ class Response {
     if (this.#used) throw new TypeError('the body was already read')
     if (this.#stream?.locked) throw new TypeError('the body stream is locked by a reader')
     this.#used = true
-    const r = await this.#native.readAll()
+    const r = this.#native.tryReadAll() ?? await this.#native.readAll()
     this.#done()
     if (!r.ok) throw this.#error(r.error)
     return r.chunk

@@ -93,6 +93,14 @@ impl Response {
         read.map_err(|e| e.with_history(|| self.history.clone()))
     }
 
+    /// Puts bytes read with [`Response::chunk`] back in front of the rest of the body: the
+    /// next `chunk()` returns them first, and [`Response::read_all`] counts them against
+    /// `max_body_size`. Lets a caller take what has already arrived without waiting (poll
+    /// `chunk()` once) and give it back.
+    pub fn unread(&mut self, bytes: Bytes) {
+        self.body.unread(bytes);
+    }
+
     /// The body as a [`Stream`] of [`Bytes`] chunks, as [`Response::chunk`] reads them: with
     /// backpressure (a chunk is read from the network only when the stream is polled), never
     /// capped by `max_body_size`, and dropping the stream before its end aborts the transfer.
@@ -271,12 +279,16 @@ impl ResponseBody {
         let _ = (headers, url);
     }
 
-    /// Puts bytes already read back in front of the rest of the body.
+    /// Puts bytes already read back in front of the rest of the body (in front of bytes
+    /// put back before, if any).
     pub(crate) fn unread(&mut self, bytes: Bytes) {
-        debug_assert!(self.buffered.is_none());
-        if !bytes.is_empty() {
-            self.buffered = Some(bytes);
+        if bytes.is_empty() {
+            return;
         }
+        self.buffered = Some(match self.buffered.take() {
+            Some(after) => [bytes, after].concat().into(),
+            None => bytes,
+        });
     }
 
     /// The next bytes (decoded when the body is being decoded); `None` at the end.

@@ -51,6 +51,27 @@ async fn max_body_size_caps_buffered_reads_but_not_streamed_ones() {
 }
 
 #[tokio::test]
+async fn unread_bytes_come_back_first_and_count_against_max_body_size() {
+    let srv = server().await;
+    let c = builder(&srv).max_body_size(Some(1000)).build().unwrap();
+    let url = srv.url("a", "/bytes/1000");
+    // Taken and given back (twice, in order): read_all returns every byte once.
+    let mut resp = c.get(&url).send().await.unwrap();
+    let first = resp.chunk().await.unwrap().unwrap();
+    let n = first.len();
+    resp.unread(first.slice(1..));
+    resp.unread(first.slice(..1));
+    let all = resp.read_all().await.unwrap();
+    assert_eq!(all.len(), 1000);
+    assert_eq!(all.slice(..n), first);
+    // One byte more than was sent is past the limit.
+    let mut resp = c.get(&url).send().await.unwrap();
+    resp.unread(bytes::Bytes::from_static(b"x"));
+    let err = resp.read_all().await.unwrap_err();
+    assert_eq!(err.name(), "ResponseTooLarge");
+}
+
+#[tokio::test]
 async fn max_body_size_counts_decoded_bytes_and_refuses_a_long_content_length_up_front() {
     let srv = server().await;
     let c = builder(&srv).max_body_size(Some(10_000)).build().unwrap();

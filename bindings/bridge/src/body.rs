@@ -4,6 +4,7 @@
 //! time is in memory. Closing (or dropping) the reader before the end aborts the transfer.
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::sync::{watch, Mutex};
 
 use crate::{cancelled_json, error_json};
@@ -32,11 +33,93 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
-    pub(crate) fn new(resp: hopsafe::Response) -> BodyReader {
+    /// The reader of `resp`'s body. Takes the body's first chunk now if the connection already has
+    /// it (it is put back in front of the body), so that reading a small body needs no more
+    /// trips to the runtime ([`BodyReader::try_next`]). Never waits for the network: what
+    /// has not arrived is read later, as before.
+    pub(crate) async fn prefetched(mut resp: hopsafe::Response) -> BodyReader {
+        let mut end = None;
+        // The first poll asks the connection for the body; its task hands over what it has
+        // already buffered when it next runs, which one yield lets happen.
+        for _ in 0..2 {
+            match resp.chunk().now_or_never() {
+                Some(Ok(Some(bytes))) => {
+                    resp.unread(bytes);
+                    break;
+                }
+                Some(Ok(None)) => {
+                    end = Some(State::Done);
+                    break;
+                }
+                Some(Err(e)) => {
+                    end = Some(State::Failed(doc_of(e)));
+                    break;
+                }
+                None => tokio::task::yield_now().await,
+            }
+        }
         BodyReader {
-            state: Mutex::new(State::Open(Box::new(resp), None)),
+            state: Mutex::new(end.unwrap_or_else(|| State::Open(Box::new(resp), None))),
             closed: watch::Sender::new(false),
         }
+    }
+
+    /// What [`BodyReader::next`] gives when it needs no waiting (the bytes or the end are
+    /// already here), else `None`: then call `next`. Never blocks; lets a blocking host skip
+    /// the hand-off to the runtime.
+    pub fn try_next(&self) -> Option<Chunk> {
+        self.try_read(false)
+    }
+
+    /// What [`BodyReader::read_all`] gives when the whole rest of the body is already here
+    /// (capped the same way), else `None`: then call `read_all`. Never blocks.
+    pub fn try_read_all(&self) -> Option<Chunk> {
+        self.try_read(true)
+    }
+
+    fn try_read(&self, whole: bool) -> Option<Chunk> {
+        if *self.closed.borrow() {
+            return None; // the waiting path reports the close
+        }
+        let mut state = self.state.try_lock().ok()?;
+        let outcome = {
+            let (resp, rest) = match &mut *state {
+                State::Open(resp, rest) => (resp, rest),
+                State::Done if whole => return Some(Chunk::Data(Bytes::new())),
+                State::Done => return Some(Chunk::End),
+                State::Failed(doc) => return Some(Chunk::Err(doc.clone())),
+            };
+            if let Some(rest) = rest.take() {
+                if !whole {
+                    return Some(Chunk::Data(rest));
+                }
+                resp.unread(rest);
+            }
+            // Timers the body read may set up need the runtime's context (no task is spawned).
+            let _rt = hopsafe::runtime::shared().enter();
+            if whole {
+                // Take what has arrived; at its end the core's read_all (which applies
+                // max_body_size) returns it at once. Otherwise put it all back.
+                let mut got: Vec<Bytes> = Vec::new();
+                loop {
+                    match resp.chunk().now_or_never() {
+                        Some(Ok(Some(b))) => got.push(b),
+                        Some(Ok(None)) => {
+                            resp.unread(got.concat().into());
+                            break resp.read_all().now_or_never()?.map(Some);
+                        }
+                        Some(Err(e)) => break Err(e),
+                        None => {
+                            resp.unread(got.concat().into());
+                            return None;
+                        }
+                    }
+                }
+            } else {
+                resp.chunk().now_or_never()?
+            }
+        };
+        Some(settle(&mut state, outcome, whole))
     }
 
     /// The next chunk, decoded; never capped.
@@ -103,28 +186,7 @@ impl BodyReader {
             r = read => r,
             _ = closed.wait_for(|c| *c) => Err(hopsafe::Error::Cancelled),
         };
-        // Dropping the response ends the transfer: after the last byte the connection is
-        // already back in the pool; before it, the connection is closed (the stream reset).
-        match outcome {
-            Ok(Some(bytes)) => {
-                if whole {
-                    *state = State::Done;
-                }
-                Chunk::Data(bytes)
-            }
-            Ok(None) => {
-                *state = State::Done;
-                Chunk::End
-            }
-            Err(e) => {
-                let doc = match e {
-                    hopsafe::Error::Cancelled => cancelled_json(),
-                    e => error_json(&e),
-                };
-                *state = State::Failed(doc.clone());
-                Chunk::Err(doc)
-            }
-        }
+        settle(&mut state, outcome, whole)
     }
 
     /// Closes the body: a read in progress and every later one fail with `Cancelled`, and the
@@ -136,5 +198,35 @@ impl BodyReader {
                 *state = State::Failed(cancelled_json());
             }
         }
+    }
+}
+
+/// Records what a read gave and returns it. Dropping the response ends the transfer: after
+/// the last byte the connection is already back in the pool; before it, the connection is
+/// closed (the stream reset).
+fn settle(state: &mut State, outcome: hopsafe::Result<Option<Bytes>>, whole: bool) -> Chunk {
+    match outcome {
+        Ok(Some(bytes)) => {
+            if whole {
+                *state = State::Done;
+            }
+            Chunk::Data(bytes)
+        }
+        Ok(None) => {
+            *state = State::Done;
+            Chunk::End
+        }
+        Err(e) => {
+            let doc = doc_of(e);
+            *state = State::Failed(doc.clone());
+            Chunk::Err(doc)
+        }
+    }
+}
+
+fn doc_of(e: hopsafe::Error) -> String {
+    match e {
+        hopsafe::Error::Cancelled => cancelled_json(),
+        e => error_json(&e),
     }
 }

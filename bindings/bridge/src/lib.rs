@@ -4,6 +4,7 @@
 //! nothing, it translates.
 
 mod body;
+pub mod meta;
 mod stream;
 
 use std::time::Duration;
@@ -14,16 +15,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use body::{BodyReader, Chunk};
+pub use meta::Meta;
 pub use stream::{body_channel, BodySender};
 
-/// A request as the Python layer sends it.
-#[derive(Deserialize)]
+/// A request's settings beyond method, URL and headers (all optional). Bindings that pass
+/// method, URL and headers as native values send only this part as JSON, and only when set.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Request {
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
+struct Options {
     /// A string uses it, `false` turns keys off, `true` generates one, null = default.
     #[serde(default)]
     idempotency_key: Value,
@@ -80,15 +79,56 @@ pub fn build_request(
     build_request_with(client, doc, body.map(hopsafe::Body::from))
 }
 
-/// [`build_request`] with any core body (bytes or a stream).
+/// [`build_request`] with any core body (bytes or a stream). The document is
+/// `{"method", "url", "headers": [[name, value]...]}` plus the optional settings.
 pub fn build_request_with(
     client: &Client,
     doc: &str,
     body: Option<hopsafe::Body>,
 ) -> Result<hopsafe::Request, Error> {
-    let r: Request = serde_json::from_str(doc).map_err(bad_doc)?;
-    let mut rb = client.request(&r.method, &r.url);
-    for (k, v) in &r.headers {
+    let mut doc: serde_json::Map<String, Value> = serde_json::from_str(doc).map_err(bad_doc)?;
+    let mut take = |name: &str| {
+        doc.remove(name).ok_or_else(|| Error::InvalidConfig {
+            reason: format!("missing field `{name}`"),
+        })
+    };
+    let method: String = serde_json::from_value(take("method")?).map_err(bad_doc)?;
+    let url: String = serde_json::from_value(take("url")?).map_err(bad_doc)?;
+    let headers: Vec<(String, String)> = match take("headers") {
+        Ok(h) => serde_json::from_value(h).map_err(bad_doc)?,
+        Err(_) => Vec::new(),
+    };
+    let options: Options = serde_json::from_value(Value::Object(doc)).map_err(bad_doc)?;
+    with_options(client, &method, &url, &headers, body, options)
+}
+
+/// Builds a request from native values, with the optional settings as a JSON document
+/// (`{"timeout": 5, ...}`; `None` when none is set, so the common call parses no JSON).
+pub fn build_request_parts(
+    client: &Client,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    options: Option<&str>,
+    body: Option<hopsafe::Body>,
+) -> Result<hopsafe::Request, Error> {
+    let options = match options {
+        Some(doc) => serde_json::from_str(doc).map_err(bad_doc)?,
+        None => Options::default(),
+    };
+    with_options(client, method, url, headers, body, options)
+}
+
+fn with_options(
+    client: &Client,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<hopsafe::Body>,
+    r: Options,
+) -> Result<hopsafe::Request, Error> {
+    let mut rb = client.request(method, url);
+    for (k, v) in headers {
         rb = rb.header(k, v);
     }
     if let Some(b) = body {
@@ -117,11 +157,11 @@ pub fn build_request_with(
 
 /// The result of one call, ready to cross into the host language.
 pub enum Outcome {
-    /// The response document and the whole body (read with the client's `max_body_size`).
-    Ok { meta: String, body: Bytes },
-    /// The response document and its body, still to be read (a streamed response).
+    /// The response's metadata and the whole body (read with the client's `max_body_size`).
+    Ok { meta: Meta, body: Bytes },
+    /// The response's metadata and its body, still to be read (a streamed response).
     Open {
-        meta: String,
+        meta: Meta,
         body: std::sync::Arc<BodyReader>,
     },
     /// The error document.
@@ -149,7 +189,14 @@ pub async fn execute_with(
     body: Option<hopsafe::Body>,
     read: Read,
 ) -> Outcome {
-    let req = match build_request_with(&client, doc, body) {
+    let req = build_request_with(&client, doc, body);
+    run(client, req, read).await
+}
+
+/// Sends a request built beforehand (or reports the error that building it gave), reading
+/// the response as `read` says.
+pub async fn run(client: Client, req: Result<hopsafe::Request, Error>, read: Read) -> Outcome {
+    let req = match req {
         Ok(req) => req,
         Err(e) => return Outcome::Err(error_json(&e)),
     };
@@ -157,9 +204,9 @@ pub async fn execute_with(
         Ok(r) => r,
         Err(e) => return Outcome::Err(error_json(&e)),
     };
-    let meta = response_json(&resp).to_string();
+    let meta = Meta::of(&resp);
     if read == Read::Stream {
-        let body = std::sync::Arc::new(BodyReader::new(resp));
+        let body = std::sync::Arc::new(BodyReader::prefetched(resp).await);
         return Outcome::Open { meta, body };
     }
     match resp.read_all().await {
@@ -168,42 +215,11 @@ pub async fn execute_with(
     }
 }
 
-fn hops_json(hops: &[hopsafe::Hop]) -> Value {
-    hops.iter()
-        .map(|h| {
-            json!({
-                "method": h.method.as_str(), "url": h.url.as_str(), "status_code": h.status.as_u16(),
-                "location": h.location, "idempotency_key": h.idempotency_key, "attempts": h.attempts,
-                "dropped": h.dropped.iter().map(|d| (d.name.as_str(), d.reason.as_str())).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
-}
-
-fn response_json(r: &hopsafe::Response) -> Value {
-    let headers: Vec<(&str, String)> = r
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    json!({
-        "status_code": r.status().as_u16(), "url": r.url().as_str(), "method": r.method().as_str(),
-        "http_version": format!("{:?}", r.version()), "headers": headers,
-        "history": hops_json(r.history()), "idempotency_key": r.idempotency_key(), "attempts": r.attempts(),
-        "write_accepted": r.history().iter().any(hopsafe::Hop::accepted_write),
-    })
-}
-
 /// An error as `{"name", "message", "url", "history", "write_accepted", ...}`; `name` is the
 /// core variant name.
 pub fn error_json(e: &Error) -> String {
     let mut v = json!({
-        "name": e.name(), "message": e.to_string(), "url": e.url(), "history": hops_json(e.history()),
+        "name": e.name(), "message": e.to_string(), "url": e.url(), "history": meta::hops_json(e.history()),
         "write_accepted": e.write_accepted(),
     });
     if let Error::UpgradeRequired {
@@ -245,8 +261,20 @@ pub fn spawn(
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task = hopsafe::runtime::shared()
-        .spawn(async move { execute_with(client, &doc, body, read).await });
+    let req = build_request_with(&client, &doc, body);
+    spawn_request(client, req, read)
+}
+
+/// [`spawn`] for a request built beforehand (or the error that building it gave).
+pub fn spawn_request(
+    client: Client,
+    req: Result<hopsafe::Request, Error>,
+    read: Read,
+) -> (
+    tokio::task::AbortHandle,
+    impl std::future::Future<Output = Outcome> + Send,
+) {
+    let task = hopsafe::runtime::shared().spawn(run(client, req, read));
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {

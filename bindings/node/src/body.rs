@@ -67,6 +67,22 @@ impl ResponseBody {
         self.read(env, true)
     }
 
+    /// What `next` would resolve with when it needs no waiting (the bytes or the end are
+    /// already here), else `null`: then call `next`. Saves the trip to the runtime.
+    #[napi(catch_unwind)]
+    pub fn try_next(&self) -> Option<NativeChunk> {
+        let reader = lock(&self.reader).clone()?;
+        reader.try_next().map(chunk_result)
+    }
+
+    /// What `readAll` would resolve with when the whole rest of the body is already here,
+    /// else `null`: then call `readAll`.
+    #[napi(catch_unwind)]
+    pub fn try_read_all(&self) -> Option<NativeChunk> {
+        let reader = lock(&self.reader).clone()?;
+        reader.try_read_all().map(chunk_result)
+    }
+
     /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
     /// rest of a chunk waits for the next call). Resolves (never rejects) with `n`, 0 at the
     /// end. Do not touch `buf` until the promise settles.

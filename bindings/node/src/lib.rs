@@ -211,9 +211,10 @@ impl Drop for Settle {
 
 fn to_result(outcome: bridge::Outcome) -> NativeResult {
     match outcome {
-        bridge::Outcome::Ok { meta, .. } | bridge::Outcome::Open { meta, .. } => {
-            NativeResult { ok: true, meta }
-        }
+        bridge::Outcome::Ok { meta, .. } | bridge::Outcome::Open { meta, .. } => NativeResult {
+            ok: true,
+            meta: meta.json(),
+        },
         bridge::Outcome::Err(meta) => NativeResult { ok: false, meta },
     }
 }

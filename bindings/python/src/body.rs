@@ -20,6 +20,10 @@ impl NativeBody {
     /// The next chunk as `(bytes, None)`, `(None, None)` at the end, or `(None, error JSON)`.
     /// Blocks with the GIL released.
     fn next<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
+        // Bytes (or the end) already here need no trip to the runtime.
+        if let Some(chunk) = self.reader.try_next() {
+            return chunk_py(chunk, py);
+        }
         let reader = self.reader.clone();
         let chunk =
             py.detach(move || hopsafe::runtime::block_on(async move { reader.next().await }));
@@ -29,6 +33,9 @@ impl NativeBody {
     /// The rest of the body as `(bytes, None)` or `(None, error JSON)`, capped by
     /// `max_body_size`. Blocks with the GIL released.
     fn read<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
+        if let Some(chunk) = self.reader.try_read_all() {
+            return chunk_py(chunk, py);
+        }
         let reader = self.reader.clone();
         let chunk =
             py.detach(move || hopsafe::runtime::block_on(async move { reader.read_all().await }));

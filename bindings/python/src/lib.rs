@@ -1,17 +1,19 @@
 //! `hopsafe._native`: the thin layer between Python and the hopsafe core.
 //!
-//! Requests and responses cross the boundary as a JSON document plus the body bytes, so this
-//! file only translates; the Python API (`python/hopsafe/__init__.py`) builds the documents
-//! and raises the exception classes. Network work runs on the core's shared tokio runtime with
+//! A request crosses as native values (method, URL, header pairs, the body bytes) plus a JSON
+//! document of its other settings when any is set; a response comes back as a `dict` of its
+//! metadata and the body, an error as a JSON document. This file only translates; the Python
+//! API (`python/hopsafe/__init__.py`) builds the arguments and raises the exception classes. Network work runs on the core's shared tokio runtime with
 //! the GIL released.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 use hopsafe_bridge as bridge;
 
 mod body;
 mod hook;
+mod meta;
 use body::{NativeBody, NativeChunkHandle};
 use hopsafe_bridge::{build_request, Outcome};
 
@@ -40,25 +42,27 @@ impl NativeClient {
         }
     }
 
-    /// Sends a request and waits, with the GIL released. Returns (ok, meta JSON, body): the
-    /// body is `bytes`, or with `stream` a `NativeBody` to read (the call returns at headers).
-    #[pyo3(signature = (request, body, stream=false))]
+    /// Sends a request and waits, with the GIL released. Returns (ok, meta, body): `meta` is
+    /// the response's `dict` (or, when `ok` is false, the error JSON); the body is `bytes`, or
+    /// with `stream` a `NativeBody` to read (the call returns at headers). `options` is the
+    /// JSON of the other settings (`timeout`, `retry`...), `None` when none is set.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, url, headers, options, body, stream=false))]
     fn send<'py>(
         &self,
         py: Python<'py>,
-        request: &str,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        options: Option<&str>,
         body: Option<Vec<u8>>,
         stream: bool,
-    ) -> PyResult<(bool, String, Bound<'py, PyAny>)> {
+    ) -> PyResult<(bool, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let client = self.client.clone();
-        let request = request.to_owned();
-        let read = read_mode(stream);
         let body = body.map(hopsafe::Body::from);
-        let outcome = py.detach(move || {
-            hopsafe::runtime::block_on(async move {
-                bridge::execute_with(client, &request, body, read).await
-            })
-        });
+        let req = bridge::build_request_parts(&client, method, url, &headers, options, body);
+        let read = read_mode(stream);
+        let outcome = py.detach(move || hopsafe::runtime::block_on(bridge::run(client, req, read)));
         into_py(outcome, py)
     }
 
@@ -66,21 +70,22 @@ impl NativeClient {
     /// thread while the request runs: each chunk is handed to the core with the GIL
     /// released. Iteration stops early when the core no longer reads the body. An exception
     /// raised by the iterator aborts the send and is re-raised here.
-    #[pyo3(signature = (request, chunks, stream=false))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, url, headers, options, chunks, stream=false))]
     fn send_stream<'py>(
         &self,
         py: Python<'py>,
-        request: &str,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        options: Option<&str>,
         chunks: &Bound<'py, PyAny>,
         stream: bool,
-    ) -> PyResult<(bool, String, Bound<'py, PyAny>)> {
+    ) -> PyResult<(bool, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let (tx, body) = bridge::body_channel(4);
-        let (abort, outcome) = bridge::spawn(
-            self.client.clone(),
-            request.to_owned(),
-            Some(body),
-            read_mode(stream),
-        );
+        let client = self.client.clone();
+        let req = bridge::build_request_parts(&client, method, url, &headers, options, Some(body));
+        let (abort, outcome) = bridge::spawn_request(client, req, read_mode(stream));
         let mut failure = None;
         for item in chunks.try_iter()? {
             match item.and_then(|c| c.extract::<Vec<u8>>()) {
@@ -109,27 +114,38 @@ impl NativeClient {
     /// Starts a request on the runtime and returns its handle. When it ends (or is aborted),
     /// `wake()` is called once, from a thread of the runtime's blocking pool (AsyncClient
     /// passes a function that calls `loop.call_soon_threadsafe`); what it raises is ignored.
-    #[pyo3(signature = (request, body, wake, stream=false))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (method, url, headers, options, body, wake, stream=false))]
     fn start(
         &self,
-        request: &str,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        options: Option<&str>,
         body: Option<Vec<u8>>,
         wake: Py<PyAny>,
         stream: bool,
     ) -> NativeHandle {
-        self.start_with(request, body.map(hopsafe::Body::from), wake, stream)
+        let body = body.map(hopsafe::Body::from);
+        let req = bridge::build_request_parts(&self.client, method, url, &headers, options, body);
+        self.start_with(req, wake, stream)
     }
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
-    #[pyo3(signature = (request, wake, stream=false))]
+    #[pyo3(signature = (method, url, headers, options, wake, stream=false))]
     fn start_stream(
         &self,
-        request: &str,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        options: Option<&str>,
         wake: Py<PyAny>,
         stream: bool,
     ) -> (NativeHandle, NativeBodyWriter) {
         let (tx, body) = bridge::body_channel(4);
-        let handle = self.start_with(request, Some(body), wake, stream);
+        let req =
+            bridge::build_request_parts(&self.client, method, url, &headers, options, Some(body));
+        let handle = self.start_with(req, wake, stream);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
         };
@@ -140,17 +156,11 @@ impl NativeClient {
 impl NativeClient {
     fn start_with(
         &self,
-        request: &str,
-        body: Option<hopsafe::Body>,
+        req: Result<hopsafe::Request, hopsafe::Error>,
         wake: Py<PyAny>,
         stream: bool,
     ) -> NativeHandle {
-        let (abort, outcome) = bridge::spawn(
-            self.client.clone(),
-            request.to_owned(),
-            body,
-            read_mode(stream),
-        );
+        let (abort, outcome) = bridge::spawn_request(self.client.clone(), req, read_mode(stream));
         NativeHandle {
             abort,
             slot: fill_then_wake(outcome, wake),
@@ -241,7 +251,7 @@ impl NativeHandle {
     }
 
     /// The outcome `(ok, meta, body)`, or `None` while the request runs.
-    fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<(bool, String, Bound<'py, PyAny>)>> {
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<Triple<'py>>> {
         let Some(outcome) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(None);
         };
@@ -249,16 +259,27 @@ impl NativeHandle {
     }
 }
 
-/// An outcome as the `(ok, meta, body)` tuple Python receives: `body` is `bytes` (copied once
-/// from the core's buffer) or a `NativeBody` still to be read.
-fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<(bool, String, Bound<'_, PyAny>)> {
+type Triple<'py> = (bool, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// An outcome as the `(ok, meta, body)` tuple Python receives: `meta` is a `dict` (the error
+/// JSON when not ok); `body` is `bytes` (copied once from the core's buffer) or a `NativeBody`
+/// still to be read.
+fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<Triple<'_>> {
     Ok(match outcome {
-        Outcome::Ok { meta, body } => (true, meta, PyBytes::new(py, &body).into_any()),
+        Outcome::Ok { meta, body } => (
+            true,
+            meta::to_dict(py, &meta)?.into_any(),
+            PyBytes::new(py, &body).into_any(),
+        ),
         Outcome::Open { meta, body } => {
             let body = Bound::new(py, NativeBody { reader: body })?;
-            (true, meta, body.into_any())
+            (true, meta::to_dict(py, &meta)?.into_any(), body.into_any())
         }
-        Outcome::Err(meta) => (false, meta, PyBytes::new(py, b"").into_any()),
+        Outcome::Err(doc) => (
+            false,
+            PyString::new(py, &doc).into_any(),
+            PyBytes::new(py, b"").into_any(),
+        ),
     })
 }
 

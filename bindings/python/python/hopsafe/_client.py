@@ -233,7 +233,7 @@ class _Base:
         params: Mapping[str, Any] | None, follow_redirects: bool | None, max_redirects: int | None,
         idempotency_key: str | bool | None, timeout: float | None, retry: RetryPolicy | None,
         stream: bool = False,
-    ) -> tuple[str, bytes | Iterator[bytes] | None]:
+    ) -> tuple[tuple[str, str, list[tuple[str, str]], str | None], bytes | Iterator[bytes] | None]:
         if not isinstance(method, str):
             raise TypeError(f"method must be str, not {type(method).__name__}")
         if not isinstance(url, str):
@@ -244,20 +244,24 @@ class _Base:
         body = _body(content, json, stream)
         if json is not _UNSET and not any(k.lower() == "content-type" for k, _ in pairs):
             pairs.append(("content-type", "application/json"))
-        doc = {
-            "method": method.upper(), "url": _with_params(url, params), "headers": pairs,
-            "idempotency_key": idempotency_key, "follow_redirects": follow_redirects,
-            "max_redirects": max_redirects, "timeout": _seconds(timeout, "timeout"),
-            "retry": _retry_doc(retry),
-        }
-        return _json.dumps(doc), body
+        # Method, URL and headers cross as native values; the other settings as one JSON
+        # document, only when one is set (the common call builds and parses no JSON).
+        options = None
+        if (idempotency_key is not None or follow_redirects is not None or max_redirects is not None
+                or timeout is not None or retry is not None):
+            options = _json.dumps({
+                "idempotency_key": idempotency_key, "follow_redirects": follow_redirects,
+                "max_redirects": max_redirects, "timeout": _seconds(timeout, "timeout"),
+                "retry": _retry_doc(retry),
+            })
+        return (method.upper(), _with_params(url, params), pairs, options), body
 
     @staticmethod
-    def _result(ok: bool, meta: str, body: Any) -> Response:
-        doc = _json.loads(meta)
+    def _result(ok: bool, meta: Any, body: Any) -> Response:
+        # meta: the response's dict, or the error's JSON document when not ok.
         if not ok:
-            raise from_native(doc)
-        return Response(doc, body)
+            raise from_native(_json.loads(meta))
+        return Response(meta, body)
 
 
 class Client(_Base):
@@ -309,15 +313,15 @@ class Client(_Base):
         idempotency_key: str | bool | None, timeout: float | None, retry: RetryPolicy | None,
         stream: bool,
     ) -> Response:
-        doc, body = self._prepare(method, url, headers, content, json, params,
+        req, body = self._prepare(method, url, headers, content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry,
                                   stream=True)
         native = self._native
         if native is None:
             raise HopsafeError("the client is closed")
         if body is None or isinstance(body, bytes):
-            return self._result(*native.send(doc, body, stream))
-        return self._result(*native.send_stream(doc, body, stream))
+            return self._result(*native.send(*req, body, stream))
+        return self._result(*native.send_stream(*req, body, stream))
 
     def get(self, url: str, **kw: Any) -> Response:
         """GET."""
@@ -404,7 +408,7 @@ class AsyncClient(_Base):
         stream: bool,
     ) -> Response:
         streamed = json is _UNSET and isinstance(content, AsyncIterable)
-        doc, body = self._prepare(method, url, headers, None if streamed else content, json, params,
+        req, body = self._prepare(method, url, headers, None if streamed else content, json, params,
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry)
         if self._native is None:
             raise HopsafeError("the client is closed")
@@ -422,11 +426,11 @@ class AsyncClient(_Base):
 
         pump: asyncio.Task[BaseException | None] | None = None
         if streamed:
-            handle, writer = self._native.start_stream(doc, wake, stream)
+            handle, writer = self._native.start_stream(*req, wake, stream)
             pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
         else:
             assert body is None or isinstance(body, bytes)
-            handle = self._native.start(doc, body, wake, stream)
+            handle = self._native.start(*req, body, wake, stream)
         try:
             await done
         except asyncio.CancelledError:
