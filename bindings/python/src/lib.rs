@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyString};
 use hopsafe_bridge as bridge;
 
 mod body;
+mod exit;
 mod hook;
 mod meta;
 use body::{NativeBody, NativeChunkHandle};
@@ -193,10 +194,12 @@ pub(crate) fn fill_then_wake<T: Send + 'static>(
         // worker never waits for it. Skipped once the interpreter is shutting down.
         // The JoinHandle is dropped: the call runs detached.
         drop(tokio::task::spawn_blocking(move || {
+            let _waking = exit::Waking::start()?;
             Python::try_attach(|py| {
                 // A closed loop raises here; nobody awaits the read any more.
                 let _ = wake.call0(py);
             });
+            Some(())
         }));
     });
     slot
@@ -320,6 +323,12 @@ fn validate(request: &str) -> Option<String> {
         .map(|e| bridge::error_json(&e))
 }
 
+/// Stops wake-ups before the interpreter finalizes (registered with `atexit`).
+#[pyfunction]
+fn stop_wakeups(py: Python<'_>) {
+    exit::stop(py);
+}
+
 /// The hopsafe core version compiled into this module.
 #[pyfunction]
 fn core_version() -> &'static str {
@@ -351,5 +360,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativePolicy>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
+    m.add_function(wrap_pyfunction!(stop_wakeups, m)?)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json as _json
 import platform
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -12,6 +13,9 @@ from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import _native
+
+# No runtime thread may wake an event loop once the interpreter finalizes (src/exit.rs).
+atexit.register(_native.stop_wakeups)
 from ._errors import HopsafeError, from_native
 from ._models import Response
 
