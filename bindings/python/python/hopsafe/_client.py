@@ -13,11 +13,11 @@ from typing import IO, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import _native
+from ._errors import HopsafeError, from_native
+from ._models import Response
 
 # No runtime thread may wake an event loop once the interpreter finalizes (src/exit.rs).
 atexit.register(_native.stop_wakeups)
-from ._errors import HopsafeError, from_native
-from ._models import Response
 
 HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]] | None
 Content = bytes | bytearray | memoryview | str | Iterable[bytes] | IO[bytes] | AsyncIterable[bytes] | None
