@@ -1,7 +1,8 @@
 //! nginx from Debian as a second bench server, so no ratio depends on hopsafe's own hyper
 //! server: the same paths as the hyper bench server (`/echo` a small JSON body for any
 //! method, `/r/307` a 307 to `/echo`, `/bytes/10485760` a 10 MiB static file), HTTP/1.1
-//! keep-alive on loopback. Started in the foreground in its own directory, stopped on drop.
+//! keep-alive on loopback. Started in the foreground in its own directory as one process
+//! (`master_process off`: killing it on drop leaves no orphaned worker), stopped on drop.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -30,7 +31,8 @@ impl Drop for Nginx {
 
 fn config(dir: &std::path::Path, port: u16) -> String {
     format!(
-        r#"worker_processes 1;
+        r#"master_process off;
+worker_processes 1;
 error_log {dir}/error.log warn;
 pid {dir}/nginx.pid;
 events {{ worker_connections 1024; }}
