@@ -5,7 +5,7 @@
 //! ready", "connection closed" or "channel closed" (hyper-util drops the connection's own
 //! error). [`AlertWatch`] wraps the TLS connector: each connection notes an alert it reads in
 //! an [`AlertSlot`], which reaches the failed request two ways: hyper-util hands it back with
-//! the connection info of a request that failed on a pooled connection, and [`watching`]
+//! the connection info of a request that failed on a pooled connection to a TLS origin, and [`watching`]
 //! keeps the slot of a connection the request itself opened (one that died before it was
 //! ready has no connection info). Either way the failure is reported as the TLS refusal it is.
 
@@ -78,6 +78,11 @@ where
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
+        // Only a TLS connection to the origin hands its slot to every response on it; for a
+        // plain one (where an alert can come only from a TLS proxy, on the request that
+        // opened the connection) the task-local below is enough, and responses carry no
+        // extra (hyper-util boxes each extra into each response's extensions).
+        let per_response = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let connecting = self.0.call(dst);
         let slot = AlertSlot::default();
         // Outside a request (none today) there is no task-local, and only the connection
@@ -87,6 +92,7 @@ where
             Ok(Watched {
                 io: connecting.await?,
                 slot,
+                per_response,
             })
         })
     }
@@ -96,11 +102,18 @@ where
 pub(crate) struct Watched<T> {
     io: T,
     slot: AlertSlot,
+    /// Whether the slot goes with the connection info of each response (TLS origins).
+    per_response: bool,
 }
 
 impl<T: Connection> Connection for Watched<T> {
     fn connected(&self) -> Connected {
-        self.io.connected().extra(self.slot.clone())
+        let connected = self.io.connected();
+        if self.per_response {
+            connected.extra(self.slot.clone())
+        } else {
+            connected
+        }
     }
 }
 
