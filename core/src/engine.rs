@@ -203,6 +203,9 @@ async fn run(
             &chain.origin,
             &next_origin,
         ));
+        inner
+            .metrics
+            .record_hop(hop.status, &chain.origin, &next_origin, &hop.dropped);
         // The key state follows what is actually sent: a key declared sensitive and
         // stripped on another origin no longer makes the write keyed.
         if !chain.headers.contains_key(IDEMPOTENCY_KEY) {
@@ -407,6 +410,9 @@ async fn send_with_retries(
             origin = %chain.origin,
             "retrying"
         );
+        inner
+            .metrics
+            .record_retry(&chain.method, failure, key_honored);
         if let Ok(resp) = outcome {
             drain_redirect_body(resp.into_body()).await;
         }
