@@ -82,6 +82,8 @@ pub mod location;
 pub mod metrics;
 mod options;
 pub mod origin;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod proxy;
 pub mod redirect;
 pub mod request;
