@@ -410,13 +410,14 @@ async fn send_with_retries(
             origin = %chain.origin,
             "retrying"
         );
-        inner
-            .metrics
-            .record_retry(&chain.method, failure, key_honored);
         if let Ok(resp) = outcome {
             drain_redirect_body(resp.into_body()).await;
         }
         tokio::time::sleep(wait).await;
+        // Counted once the re-send is certain (a total deadline may end the wait first).
+        inner
+            .metrics
+            .record_retry(&chain.method, failure, key_honored);
     }
 }
 
