@@ -224,6 +224,52 @@ export declare class Response {
   json<T = unknown> (): Promise<T>
 }
 
+/**
+ * Redirects followed from one origin to another with one status. Origins are
+ * `scheme://host:port`; times are Unix milliseconds; `ageMs` is the time since `firstSeenMs`,
+ * so a failover redirect still in place long after its incident stands out.
+ */
+export interface RedirectCount {
+  readonly status: number
+  readonly from: string
+  readonly to: string
+  readonly count: number
+  readonly firstSeenMs: number
+  readonly lastSeenMs: number
+  readonly ageMs: number
+}
+
+/** A header removed before a next hop (the name, never a value), and why. */
+export interface StrippedCount {
+  readonly name: string
+  readonly reason: 'cross-origin' | 'method-changed'
+  readonly count: number
+}
+
+/**
+ * Attempts sent again for one reason: `connect`, `refused`, `after_send` (a reset or read
+ * timeout after sending), `malformed`, `tls_refused` or `status_NNN`.
+ */
+export interface RetryCount {
+  readonly reason: string
+  readonly count: number
+}
+
+/**
+ * A client's counters since it was built. `writesResentWithKey`: writes re-sent after they may
+ * have reached the server, with an idempotency key the server honours; `writesDeliveredTwice`:
+ * such re-sends without one, which the retry rules never make (alert on anything but 0).
+ * `redirectPairsOverflow` counts redirects to new pairs once 1024 pairs are kept.
+ */
+export interface Metrics {
+  readonly redirects: readonly RedirectCount[]
+  readonly redirectPairsOverflow: number
+  readonly headersStripped: readonly StrippedCount[]
+  readonly retries: readonly RetryCount[]
+  readonly writesResentWithKey: number
+  readonly writesDeliveredTwice: number
+}
+
 type InitWithoutUrl = Omit<RequestInit, 'url' | 'method'>
 
 /** A client with a connection pool. */
@@ -237,6 +283,8 @@ export declare class Client {
   put (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   patch (url: string | URL, init?: InitWithoutUrl): Promise<Response>
   delete (url: string | URL, init?: InitWithoutUrl): Promise<Response>
+  /** The client's counters so far (shared by every request of this client). */
+  metrics (): Metrics
   /** WHATWG `fetch(input, init)` through this client, resolving with Node's own Response. */
   readonly fetch: Fetch
 }

@@ -437,6 +437,12 @@ class Client {
    * resolves with Node's own `Response` (body streamed); `response[hopsafeInfo]` has the
    * history and Idempotency-Key.
    */
+  /**
+   * The client's counters so far: redirects by status and origin pair (with each pair's age),
+   * headers stripped, retries by reason, and re-sent writes (`writesDeliveredTwice` must stay 0).
+   */
+  metrics () { return this.#native.metrics() }
+
   get fetch () {
     this.#fetch ??= fetchOver(this, errors)
     return this.#fetch

@@ -75,6 +75,24 @@ impl Client {
         self.request("DELETE", url)
     }
 
+    /// The client's counters so far (shared by its clones): redirects by status and origin
+    /// pair with their age, headers stripped, retries by reason, and re-sent writes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let client = hopsafe::Client::new()?;
+    /// let m = client.metrics();
+    /// // Gate a deploy on it: a write delivered twice is a bug, a week-old failover a smell.
+    /// assert_eq!(m.writes_delivered_twice, 0);
+    /// let week = 7 * 24 * 3600 * 1000;
+    /// assert!(m.redirects.iter().all(|r| r.status != 307 || r.age_ms < week));
+    /// # Ok::<(), hopsafe::Error>(())
+    /// ```
+    pub fn metrics(&self) -> crate::metrics::MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
     /// Sends a request, following redirects and retrying as configured.
     pub async fn execute(&self, request: Request) -> Result<Response> {
         crate::engine::execute(&self.inner, request).await
@@ -439,6 +457,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 config: self.config,
                 transport,
+                metrics: Default::default(),
             }),
         })
     }

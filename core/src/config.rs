@@ -88,8 +88,10 @@ impl Config {
     }
 }
 
-/// What every clone of a client shares: its configuration and its connection pool.
+/// What every clone of a client shares: its configuration, its connection pool and its
+/// counters.
 pub(crate) struct Inner {
     pub config: Config,
     pub transport: Transport,
+    pub metrics: crate::metrics::Metrics,
 }

@@ -203,6 +203,9 @@ async fn run(
             &chain.origin,
             &next_origin,
         ));
+        inner
+            .metrics
+            .record_hop(hop.status, &chain.origin, &next_origin, &hop.dropped);
         // The key state follows what is actually sent: a key declared sensitive and
         // stripped on another origin no longer makes the write keyed.
         if !chain.headers.contains_key(IDEMPOTENCY_KEY) {
@@ -411,6 +414,10 @@ async fn send_with_retries(
             drain_redirect_body(resp.into_body()).await;
         }
         tokio::time::sleep(wait).await;
+        // Counted once the re-send is certain (a total deadline may end the wait first).
+        inner
+            .metrics
+            .record_retry(&chain.method, failure, key_honored);
     }
 }
 

@@ -7,7 +7,7 @@ use http::{HeaderName, Method, StatusCode};
 use url::Url;
 
 /// Why a header was not sent on the next hop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
     /// A credential (or `Host`) removed because the hop crossed origins.
     CrossOrigin,

@@ -79,8 +79,11 @@ pub mod error;
 pub mod history;
 pub mod idempotency;
 pub mod location;
+pub mod metrics;
 mod options;
 pub mod origin;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod proxy;
 pub mod redirect;
 pub mod request;
@@ -102,6 +105,7 @@ pub use client::{Client, ClientBuilder, RequestBuilder};
 pub use error::{Error, ErrorGroup, Result, TimeoutPhase};
 pub use history::{DropReason, DroppedHeader, Hop};
 pub use idempotency::{KeyChoice, KeyFormat};
+pub use metrics::{MetricsSnapshot, RedirectCount, RetryCount, StrippedCount};
 pub use options::ClientConfig;
 pub use redirect::{Policy as RedirectPolicy, RedirectAction, RedirectAttempt};
 #[doc(hidden)]

@@ -67,7 +67,7 @@ impl RetryPolicy {
 }
 
 /// What happened to one attempt, as far as retrying is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Failure {
     /// The connection could not be opened: nothing was sent.
     Connect,

@@ -3,7 +3,7 @@
 use crate::util::{cargo, root, run, Result};
 
 /// Optional core features that the tests and lints cover too.
-const CORE_FEATURES: &str = "hopsafe/decompress,hopsafe-pinning/tower";
+const CORE_FEATURES: &str = "hopsafe/decompress,hopsafe/otel,hopsafe-pinning/tower";
 
 /// `cargo fmt --check` and `cargo clippy -D warnings` over the workspace.
 pub fn lint() -> Result {

@@ -215,6 +215,11 @@ pub async fn run(client: Client, req: Result<hopsafe::Request, Error>, read: Rea
     }
 }
 
+/// The client's counters as JSON, the serde form of [`hopsafe::MetricsSnapshot`] (snake_case).
+pub fn metrics_json(client: &Client) -> String {
+    serde_json::to_string(&client.metrics()).expect("a snapshot of numbers and strings serializes")
+}
+
 /// An error as `{"name", "message", "url", "history", "write_accepted", ...}`; `name` is the
 /// core variant name.
 pub fn error_json(e: &Error) -> String {

@@ -17,9 +17,11 @@ use hopsafe_bridge as bridge;
 
 mod body;
 mod hook;
+mod metrics;
 mod trace;
 pub use body::{NativeChunk, NativeRead, ResponseBody};
 pub use hook::redirect_hook_reply;
+pub use metrics::NativeMetrics;
 pub use trace::{trace_enabled, trace_to};
 
 /// The outcome of one call: `ok` and the response or error document (the body is in the
@@ -49,6 +51,12 @@ impl NativeClient {
         })
         .map(|client| NativeClient { client })
         .map_err(|e| napi::Error::from_reason(bridge::error_json(&e)))
+    }
+
+    /// The client's counters (see `metrics.rs`).
+    #[napi(catch_unwind)]
+    pub fn metrics(&self) -> NativeMetrics {
+        self.client.metrics().into()
     }
 
     /// Sends a request; the promise resolves (never rejects) with the outcome, at headers:

@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in the node test step: the public types in use.
-import { Client, HopsafeError, TooManyRedirectsError, createFetch, fetch, hopsafeInfo, type FetchInfo, type Hop, type RedirectHop, type Response } from '../index.js'
+import { Client, HopsafeError, TooManyRedirectsError, createFetch, fetch, hopsafeInfo, type FetchInfo, type Hop, type Metrics, type RedirectHop, type Response } from '../index.js'
 
 async function demo (): Promise<void> {
   const client = new Client({ trustedOrigins: ['https://*.api.example.com'], keyHonoringOrigins: ['https://api.example.com'], retry: { maxAttempts: 2 } })
@@ -26,6 +26,14 @@ async function streamed (client: Client): Promise<number> {
 void demo
 void streamed
 void new Client({ maxBodySize: 16 * 1024 * 1024 })
+
+function stale (client: Client): string[] {
+  const m: Metrics = client.metrics()
+  const week = 7 * 24 * 3600 * 1000
+  if (m.writesDeliveredTwice !== 0) throw new Error('a write was delivered twice')
+  return m.redirects.filter((r) => r.status === 307 && r.ageMs > week).map((r) => `${r.from} -> ${r.to}`)
+}
+void stale
 
 async function fetched (client: Client): Promise<string> {
   const res = await fetch('https://api.example.com/v1/orders', { method: 'POST', body: new URLSearchParams({ a: '1' }), redirect: 'manual', hopsafe: { idempotencyKey: 'k' } })

@@ -43,6 +43,11 @@ impl NativeClient {
         }
     }
 
+    /// The client's counters as JSON (the core's `MetricsSnapshot`, snake_case keys).
+    fn metrics(&self) -> String {
+        bridge::metrics_json(&self.client)
+    }
+
     /// Sends a request and waits, with the GIL released. Returns (ok, meta, body): `meta` is
     /// the response's `dict` (or, when `ok` is false, the error JSON); the body is `bytes`, or
     /// with `stream` a `NativeBody` to read (the call returns at headers). `options` is the

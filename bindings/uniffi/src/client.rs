@@ -106,6 +106,13 @@ impl HopsafeClient {
         }))
     }
 
+    /// The client's counters so far: redirects by status and origin pair (with each pair's
+    /// age), headers stripped, retries by reason, and re-sent writes (`writes_delivered_twice`
+    /// must stay 0).
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        self.inner.metrics().into()
+    }
+
     /// Sends a request, following redirects and retrying as configured, and reads the whole
     /// body. Runs on hopsafe's shared runtime; cancelling the caller (Kotlin coroutine) or
     /// `cancel` aborts it.

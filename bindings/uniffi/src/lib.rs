@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod hook;
 mod listener;
+mod metrics;
 mod stream;
 mod types;
 
@@ -22,6 +23,7 @@ pub use client::{CancelHandle, HopsafeClient};
 pub use config::{BindingPlatform, ClientConfig, IdempotencyKeyFormat, RetryConfig};
 pub use error::{HopsafeError, TimeoutPhase};
 pub use listener::{HopsafeEvent, HopsafeListener};
+pub use metrics::{Metrics, RedirectCount, RetryCount, StrippedCount};
 pub use stream::{ResponseBody, StreamedResponse};
 pub use types::{
     DropReason, DroppedHeader, Header, Hop, HttpRequest, HttpResponse, IdempotencyKey,

@@ -38,7 +38,7 @@ from ._errors import (
     UnsupportedSchemeError,
     UpgradeRequiredError,
 )
-from ._models import Headers, Hop, Response
+from ._models import Headers, Hop, Metrics, RedirectCount, Response, RetryCount, StrippedCount
 
 __version__: str = _native.core_version()
 
@@ -74,9 +74,9 @@ __all__ = [
     "AsyncClient", "BodyError", "BodyNotReplayableError", "BodyStreamError", "CancelledError",
     "Client", "ConnectError", "Headers", "Hop", "HopsafeError", "HTTPStatusError",
     "InsecureRedirectError", "InvalidConfigError", "InvalidHeaderError", "InvalidInputError",
-    "InvalidLocationError", "InvalidMethodError", "InvalidUrlError", "NetworkError",
-    "RedirectError", "RedirectLoopError", "RedirectRejectedError", "Response",
-    "ResponseTooLargeError", "RetryPolicy", "TimeoutError", "TlsError", "TooManyRedirectsError",
+    "InvalidLocationError", "InvalidMethodError", "InvalidUrlError", "Metrics", "NetworkError",
+    "RedirectCount", "RedirectError", "RedirectLoopError", "RedirectRejectedError", "Response",
+    "ResponseTooLargeError", "RetryCount", "RetryPolicy", "StrippedCount", "TimeoutError", "TlsError", "TooManyRedirectsError",
     "TransportError", "UnsupportedSchemeError", "UpgradeRequiredError", "__version__", "delete",
     "get", "head", "options", "patch", "pinning", "post", "put", "refresh_logging", "request",
 ]

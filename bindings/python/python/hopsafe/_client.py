@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import _native
 from ._errors import HopsafeError, from_native
-from ._models import Response
+from ._models import Metrics, Response
 
 # No runtime thread may wake an event loop once the interpreter finalizes (src/exit.rs).
 atexit.register(_native.stop_wakeups)
@@ -230,6 +230,15 @@ class _Base:
         self._native = native
         self.max_body_size = max_body_size
         """The cap on bodies read whole (bytes), ``None`` for none."""
+
+    def metrics(self) -> Metrics:
+        """The client's counters so far: redirects by status and origin pair (with the age of
+        each pair), headers stripped, retries by reason, and re-sent writes
+        (``writes_delivered_twice`` must stay 0). See :class:`hopsafe.Metrics`."""
+        if self._native is None:
+            raise HopsafeError("the client is closed")
+        metrics: Metrics = _json.loads(self._native.metrics())
+        return metrics
 
     @staticmethod
     def _prepare(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json as _json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ._stream import LineSplitter, text_decoder, wait
 
@@ -66,6 +66,49 @@ class Hop:
             idempotency_key=d.get("idempotency_key"), attempts=d.get("attempts", 1),
             dropped=[(n, r) for n, r in d.get("dropped", [])],
         )
+
+
+# One redirect pair: ``from`` is a keyword, hence the functional form.
+RedirectCount = TypedDict("RedirectCount", {
+    "status": int, "from": str, "to": str, "count": int,
+    "first_seen_ms": int, "last_seen_ms": int, "age_ms": int,
+})
+RedirectCount.__doc__ = """Redirects followed from one origin to another with one status. Origins are
+``scheme://host:port``; times are Unix milliseconds; ``age_ms`` is the time since
+``first_seen_ms``, so a failover redirect still in place long after its incident stands out."""
+
+
+class StrippedCount(TypedDict):
+    """A header removed before a next hop: lower-case ``name`` (never a value) and ``reason``
+    (``cross-origin`` or ``method-changed``)."""
+
+    name: str
+    reason: str
+    count: int
+
+
+class RetryCount(TypedDict):
+    """Attempts sent again for one ``reason``: ``connect``, ``refused``, ``after_send`` (a reset
+    or read timeout after sending), ``malformed``, ``tls_refused`` or ``status_NNN``."""
+
+    reason: str
+    count: int
+
+
+class Metrics(TypedDict):
+    """A client's counters since it was built (``Client.metrics()``).
+
+    ``writes_resent_with_key`` counts writes re-sent after they may have reached the server,
+    with an idempotency key the server honours; ``writes_delivered_twice`` counts such re-sends
+    *without* one, which the retry rules never make: alert on anything but 0.
+    ``redirect_pairs_overflow`` counts redirects to new pairs once 1024 pairs are kept."""
+
+    redirects: list[RedirectCount]
+    redirect_pairs_overflow: int
+    headers_stripped: list[StrippedCount]
+    retries: list[RetryCount]
+    writes_resent_with_key: int
+    writes_delivered_twice: int
 
 
 class Response:

@@ -25,6 +25,8 @@ class NativeBodyWriter:
 class NativeClient:
     @staticmethod
     def create(config: str, redirect_hook: Callable[[dict[str, Any]], Any] | None = None) -> tuple[NativeClient | None, str | None]: ...
+    # The client's counters as JSON (the core's MetricsSnapshot, snake_case keys).
+    def metrics(self) -> str: ...
     # meta: the response's dict when ok, else the error's JSON document. options: the JSON
     # of the settings beyond method, URL and headers, None when none is set.
     def send(

@@ -215,4 +215,6 @@ await runAll([
         let resp = try await placeOrder(client: client, url: Server.redirect(a, 307, to: b + "/echo"))
         try check(resp.status == 200 && (try Echo(resp).method) == "POST", "status \(resp.status)")
     }),
+    ("metrics count redirect pairs, stripped headers and the pair's age", { try await metricsCountRedirectPairsAndTheirAge() }),
+    ("metrics count retries by reason and keyed write re-sends", { try await metricsCountRetriesAndKeyedResends() }),
 ])
