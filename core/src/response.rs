@@ -15,6 +15,10 @@ use crate::error::{Error, Result, TimeoutPhase};
 use crate::history::Hop;
 use crate::transport::RespBody;
 
+/// The most `read_all` reserves up front from a `Content-Length` (past it the buffer grows as
+/// the body arrives).
+const PRESIZE_MAX: u64 = 16 << 20;
+
 /// A response, after every redirect was followed.
 #[derive(Debug)]
 pub struct Response {
@@ -163,7 +167,12 @@ impl Response {
                 return Err(self.too_large(limit));
             }
         }
-        // A body that arrives in one chunk is returned as it is, without a copy.
+        // A body that arrives in one chunk is returned as it is, without a copy; a longer one
+        // is gathered into one buffer sized from `Content-Length` (bounded, since a server can
+        // announce more than it sends), so it is not copied again each time it grows.
+        let presize = self
+            .plain_content_length()
+            .map_or(0, |n| usize::try_from(n.min(PRESIZE_MAX)).unwrap_or(0));
         let mut first: Option<Bytes> = None;
         let mut out = BytesMut::new();
         let mut total = 0u64;
@@ -173,6 +182,7 @@ impl Response {
                 return Err(self.too_large(limit));
             }
             if let Some(f) = first.take() {
+                out.reserve(presize.max(f.len() + chunk.len()));
                 out.extend_from_slice(&f);
                 out.extend_from_slice(&chunk);
             } else if out.is_empty() {

@@ -8,6 +8,7 @@
 // across the FFI and cannot box them; the size only matters on the failure path.
 #![allow(clippy::result_large_err)]
 
+mod blob;
 mod body;
 mod client;
 mod config;
@@ -18,6 +19,7 @@ mod metrics;
 mod stream;
 mod types;
 
+pub use blob::Blob;
 pub use body::BodySource;
 pub use client::{CancelHandle, HopsafeClient};
 pub use config::{BindingPlatform, ClientConfig, IdempotencyKeyFormat, RetryConfig};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Mutex};
 
+use crate::blob::Blob;
 use crate::client::AbortOnDrop;
 use crate::error::HopsafeError;
 use crate::types::{headers, history, Header, Hop};
@@ -71,7 +72,7 @@ impl ResponseBody {
     /// connection lost mid-body or a failed decoding throws (`Timeout`, `Transport`...); after
     /// `cancel` it throws `Cancelled`. Cancelling the caller (Kotlin coroutine) aborts the
     /// transfer.
-    pub async fn next(&self) -> Result<Option<Vec<u8>>, HopsafeError> {
+    pub async fn next(&self) -> Result<Option<Blob>, HopsafeError> {
         // A caller that stops waiting (a cancelled coroutine drops this future) aborts the
         // transfer: a chunk half read cannot be handed to anyone anyway.
         let mut unfinished = CancelOnDrop(Some(self));
@@ -83,7 +84,7 @@ impl ResponseBody {
 
     /// Like `next`, blocking the calling thread (for `InputStream`-style readers). Do not
     /// call it from an async context.
-    pub fn next_blocking(&self) -> Result<Option<Vec<u8>>, HopsafeError> {
+    pub fn next_blocking(&self) -> Result<Option<Blob>, HopsafeError> {
         hopsafe::runtime::block_on(Self::read(self.state.clone(), self.cancel.subscribe()))
     }
 
@@ -119,7 +120,7 @@ impl ResponseBody {
     async fn read(
         state: Arc<Mutex<State>>,
         mut cancelled: watch::Receiver<bool>,
-    ) -> Result<Option<Vec<u8>>, HopsafeError> {
+    ) -> Result<Option<Blob>, HopsafeError> {
         let mut state = state.lock().await;
         let resp = match &mut *state {
             State::Open(resp) => resp,
@@ -136,7 +137,7 @@ impl ResponseBody {
             read = resp.chunk() => read,
         };
         match read {
-            Ok(Some(chunk)) => Ok(Some(chunk.to_vec())),
+            Ok(Some(chunk)) => Ok(Some(Blob(chunk.to_vec()))),
             Ok(None) => {
                 *state = State::Ended;
                 Ok(None)

@@ -2,6 +2,7 @@
 
 use hopsafe::{KeyChoice, Request, Response};
 
+use crate::blob::Blob;
 use crate::error::HopsafeError;
 
 /// One header field.
@@ -41,7 +42,7 @@ pub struct HttpRequest {
     pub headers: Vec<Header>,
     /// Body bytes; `null`/`nil` = no body.
     #[uniffi(default)]
-    pub body: Option<Vec<u8>>,
+    pub body: Option<Blob>,
     /// Idempotency key choice; `null`/`nil` = `Auto`.
     #[uniffi(default)]
     pub idempotency_key: Option<IdempotencyKey>,
@@ -67,7 +68,7 @@ impl HttpRequest {
             req.append_header(&h.name, &h.value)?;
         }
         if let Some(body) = self.body {
-            req.body = body.into();
+            req.body = body.0.into();
         }
         let o = &mut req.options;
         o.follow_redirects = self.follow_redirects;
@@ -181,7 +182,7 @@ pub struct HttpResponse {
     /// Response header fields, in order.
     pub headers: Vec<Header>,
     /// The body.
-    pub body: Vec<u8>,
+    pub body: Blob,
     /// Every redirect followed, oldest first.
     pub history: Vec<Hop>,
     /// The idempotency key the final request carried, if any.
@@ -199,7 +200,8 @@ impl HttpResponse {
             url: resp.url().to_string(),
             method: resp.method().to_string(),
             headers: headers(resp.headers()),
-            body: body.to_vec(),
+            // Takes the buffer over when the body was gathered into one (no copy).
+            body: Blob(Vec::from(body)),
             history: history(resp.history()),
             idempotency_key: resp.idempotency_key().map(str::to_owned),
             attempts: resp.attempts(),
