@@ -1,7 +1,8 @@
-//! Streamed response bodies on real sockets: `bytes_stream` with backpressure, the
-//! `max_body_size` cap on buffered reads only, and what dropping a body mid-way does to the
-//! connection (hyper-util returns an HTTP/1.1 connection to its pool only once the body was
-//! read to the end; hyper closes it when the body is dropped before).
+//! Streamed response bodies on real sockets: `bytes_stream` with backpressure, an SSE-style
+//! body delivered event by event, the `max_body_size` cap on buffered reads only, and what
+//! dropping a body mid-way does to the connection (hyper-util returns an HTTP/1.1 connection
+//! to its pool only once the body was read to the end; hyper closes it when the body is
+//! dropped before).
 
 mod common;
 use common::*;
@@ -111,6 +112,47 @@ async fn a_held_body_streams_what_was_sent_before_the_rest_is_released() {
         got.extend_from_slice(&chunk.unwrap());
     }
     assert_eq!(got, hopsafe_testserver::generated::pattern(0, 1 << 20));
+}
+
+#[tokio::test]
+async fn an_sse_event_arrives_before_the_server_sends_the_next() {
+    let srv = server().await;
+    let c = client(&srv);
+    let first = "event: tick\ndata: 1\n\n";
+    // The server holds everything after the first event until the client, having received
+    // that event, releases it: a client that buffered the body would never see the event
+    // (the bounded wait fails it; the server would end the body short after its 20 s hold).
+    let mut sse = Step::ok()
+        .with_body(format!("{first}event: tick\ndata: 2\n\n"))
+        .with_header("content-type", "text/event-stream");
+    sse.hold_after = Some(first.len() as u64);
+    let (id, url) = script(&srv, "a", vec![sse]);
+    let resp = c.get(&url).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut stream = resp.bytes_stream();
+    let mut events: Vec<String> = Vec::new();
+    let mut text = String::new();
+    loop {
+        let next = if events.is_empty() {
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("the first event did not arrive while the server held the next")
+        } else {
+            stream.next().await
+        };
+        let Some(chunk) = next else { break };
+        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            events.push(text[..end].to_owned());
+            text.drain(..end + 2);
+            if events.len() == 1 {
+                let release = srv.url("a", &format!("/__scripts/{id}/release"));
+                assert_eq!(c.post(&release).send().await.unwrap().status(), 200);
+            }
+        }
+    }
+    assert_eq!(events, ["event: tick\ndata: 1", "event: tick\ndata: 2"]);
+    assert_eq!(text, "");
 }
 
 /// A plain HTTP/1.1 keep-alive server: every answer carries a `len`-byte body and an

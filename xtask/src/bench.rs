@@ -179,15 +179,19 @@ fn merge(name: &str, runs: &[Value]) -> Value {
     serde_json::json!({ "client": name, "rps": rps, "peak_rss_kib": peak, "error": error })
 }
 
+/// The request-rate workloads of every language's bench, in table order.
+pub(crate) const WORKLOADS: [&str; 5] = [
+    "sequential GET",
+    "64 concurrent GET",
+    "POST 1 KiB",
+    "POST 1 KiB + 307",
+    "10 MiB download",
+];
+
 fn table(title: &str, results: &[Value], baseline: &str) -> String {
-    let workloads = [
-        "sequential GET",
-        "64 concurrent GET",
-        "POST 1 KiB",
-        "POST 1 KiB + 307",
-        "10 MiB download",
-    ];
-    let is_async = |c: &str| c.contains("async") || c == "aiohttp";
+    let workloads = WORKLOADS;
+    // Ktor (alone or over hopsafe) suspends: against hopsafe's async client.
+    let is_async = |c: &str| c.contains("async") || c == "aiohttp" || c.starts_with("ktor");
     let base_of = |client: &str| {
         let name = if is_async(client) && baseline == "hopsafe" {
             "hopsafe-async"

@@ -1,6 +1,6 @@
 //! The Kotlin part of `cargo xtask bench`: hopsafe's uniffi binding (release cdylib) against
-//! OkHttp, in the Maven project `bench/kotlin`, all clients in one JVM, interleaved round by
-//! round.
+//! OkHttp and Ktor, and hopsafe under them (hopsafe-okhttp, hopsafe-ktor), in the Maven
+//! project `bench/kotlin`, all clients in one JVM, interleaved round by round.
 
 use std::process::Command;
 
@@ -8,6 +8,23 @@ use serde_json::Value;
 
 use crate::kotlin::{build_ffi, generate};
 use crate::util::{have, output, root, run, Result};
+
+/// The clients of `Bench.kt`, in its order.
+const CLIENTS: &[&str] = &[
+    "hopsafe",
+    "okhttp",
+    "hopsafe-async",
+    "okhttp-async",
+    "ktor",
+    "okhttp+hopsafe",
+    "ktor+hopsafe",
+];
+
+/// Each adapter with the native hopsafe call it wraps and the peer it stands under.
+const ADAPTERS: &[(&str, &str, &str)] = &[
+    ("okhttp+hopsafe", "hopsafe", "okhttp"),
+    ("ktor+hopsafe", "hopsafe-async", "ktor"),
+];
 
 /// Builds the release cdylib, the binding's Kotlin and the bench project; returns the `java`
 /// arguments that put them on the classpath.
@@ -59,7 +76,7 @@ pub fn run_bench(base: &str, quick: bool) -> Result<Vec<Value>> {
     if quick {
         cmd.arg("--quick");
     }
-    eprintln!("  hopsafe, okhttp, hopsafe-async, okhttp-async (one JVM)...");
+    eprintln!("  {} (one JVM)...", CLIENTS.join(", "));
     let text = output(&mut cmd)?;
     match serde_json::from_str(text.trim()) {
         Ok(Value::Array(results)) => Ok(results),
@@ -75,7 +92,7 @@ pub fn section(
 ) -> Result<String> {
     let results = run_bench(base, quick)?;
     let mut md = table(
-        "Kotlin/JVM: hopsafe (blocking, suspend) vs OkHttp 5 (execute, enqueue)",
+        "Kotlin/JVM: hopsafe (blocking, suspend) vs OkHttp 5 (execute, enqueue) and Ktor 3 (CIO); hopsafe under OkHttp and Ktor (`+hopsafe`: the ratio is native hopsafe over the adapter, its overhead)",
         &results,
         "hopsafe",
     );
@@ -89,9 +106,44 @@ pub fn section(
     }
     md.insert_str(
         md.trim_end().len(),
-        "\n\nAll four clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client). 64 concurrent: `hopsafe` (`requestBlocking`) and `okhttp` (`execute`) on 64 platform threads; `hopsafe-async` (suspend `send`) and `okhttp-async` (`enqueue` bridged to a coroutine) as 64 coroutines on `Dispatchers.Default`. OkHttp keeps up to 64 idle connections and follows the 307 with method and body (checked against the server's echo before timing).",
+        "\n\nAll clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client). 64 concurrent: `hopsafe` (`requestBlocking`), `okhttp` (`execute`) and `okhttp+hopsafe` (`execute` on hopsafe-okhttp's `Call.Factory`) on 64 platform threads; `hopsafe-async` (suspend `send`), `okhttp-async` (`enqueue` bridged to a coroutine), `ktor` (Ktor `HttpClient` on its CIO engine) and `ktor+hopsafe` (Ktor `HttpClient` on the hopsafe-ktor engine) as 64 coroutines on `Dispatchers.Default`. The adapters and `hopsafe`/`hopsafe-async` share one hopsafe client. OkHttp keeps up to 64 idle connections; OkHttp and Ktor (told to follow a 307 for every method) follow the 307 with method and body (checked against the server's echo before timing).",
     );
+    md.push_str(&adapter_table(&results));
     Ok(md)
+}
+
+/// The adapters' overhead: per workload, the rate of native hopsafe and of the peer alone
+/// over the rate through the adapter.
+fn adapter_table(results: &[Value]) -> String {
+    let rate = |client: &str, w: &str| {
+        results
+            .iter()
+            .find(|r| r["client"] == client)
+            .and_then(|r| r["rps"][w].as_f64())
+    };
+    let mut md = String::from(
+        "Adapter overhead: requests per second of the reference over the adapter's (the adapter's time per request relative to the reference; against native hopsafe, the issue's target is at most 1.10×, within 10%).\n\n| workload |",
+    );
+    for (adapter, native, peer) in ADAPTERS {
+        md.push_str(&format!(" {native} ÷ {adapter} | {peer} ÷ {adapter} |"));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(2 * ADAPTERS.len()));
+    md.push('\n');
+    for w in crate::bench::WORKLOADS {
+        md.push_str(&format!("| {w} |"));
+        for (adapter, native, peer) in ADAPTERS {
+            for reference in [native, peer] {
+                match (rate(reference, w), rate(adapter, w)) {
+                    (Some(r), Some(a)) => md.push_str(&format!(" {:.2}× |", r / a)),
+                    _ => md.push_str(" — |"),
+                }
+            }
+        }
+        md.push('\n');
+    }
+    md.push('\n');
+    md
 }
 
 /// Bytes of the streamed download (1 GiB; 256 MiB with `--quick`).

@@ -1,4 +1,5 @@
-// Streamed response bodies through the Swift API: AsyncSequence of Data, lines, cancellation.
+// Streamed response bodies through the Swift API: AsyncSequence of Data, lines, an SSE-style
+// body event by event, cancellation.
 
 import Foundation
 import Hopsafe
@@ -61,6 +62,31 @@ func linesArriveBeforeTheServerSendsTheNext() async throws {
         lines.append(line)
     }
     try check(lines == ["000000000000000", "000000000000001", "000000000000002"], "lines \(lines)")
+}
+
+func sseEventArrivesBeforeTheServerSendsTheNext() async throws {
+    let first = "event: tick\ndata: 1\n\n"
+    // The server holds everything after the first event until the client, having received
+    // that event, releases it: a client that buffered the body would see no event until the
+    // server gives up holding (20 s) and ends the body short, without the second event.
+    let steps = #"[{"status":200,"body":"event: tick\ndata: 1\n\nevent: tick\ndata: 2\n\n","#
+        + #""headers":{"content-type":"text/event-stream"},"hold_after":\#(first.utf8.count)}]"#
+    let id = try await Server.script(steps)
+    let http = try HopsafeClient(config: ClientConfig())
+    let resp = try await http.stream(HttpRequest(method: "GET", url: Server.origin("a") + "/s/\(id)/0"))
+    try check(resp.headers.contains(Header(name: "content-type", value: "text/event-stream")), "\(resp.headers)")
+    var events: [String] = []
+    var pending = Data()
+    let separator = Data("\n\n".utf8)
+    for try await chunk in resp.body {
+        pending.append(chunk)
+        while let end = pending.range(of: separator) {
+            events.append(String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self))
+            pending.removeSubrange(pending.startIndex..<end.upperBound)
+            if events.count == 1 { try await release(id) }
+        }
+    }
+    try check(events == ["event: tick\ndata: 1", "event: tick\ndata: 2"] && pending.isEmpty, "events \(events)")
 }
 
 func leavingTheLoopEarlyAborts() async throws {

@@ -197,6 +197,9 @@ await runAll([
     ("each line of a held body arrives before the server sends the next", {
         try await linesArriveBeforeTheServerSendsTheNext()
     }),
+    ("an SSE event arrives before the server sends the next", {
+        try await sseEventArrivesBeforeTheServerSendsTheNext()
+    }),
     ("leaving the loop early aborts the transfer", { try await leavingTheLoopEarlyAborts() }),
     ("cancelling the Task aborts a read the server holds", { try await cancellingTheTaskAbortsAHeldRead() }),
     ("data(for: URLRequest) follows a 307 with the body and drops the credential", {

@@ -1,5 +1,6 @@
-// Kotlin/JVM benchmark: hopsafe's uniffi binding against OkHttp, in one JVM, same loopback
-// server as the other languages.
+// Kotlin/JVM benchmark: hopsafe's uniffi binding against OkHttp and Ktor, and hopsafe under
+// them (the hopsafe-okhttp and hopsafe-ktor adapters), in one JVM, same loopback server as
+// the other languages.
 //   java -Djna.library.path=target/release -cp ... dev.hopsafe.bench.BenchKt BASE_URL [--quick]
 // prints one JSON array: {"client", "rps": {workload: median}, "peak_rss_kib": null, "error"}
 // per client. Clients:
@@ -7,12 +8,26 @@
 //   okhttp        Call.execute();  concurrency = 64 platform threads
 //   hopsafe-async the suspend send; concurrency = 64 coroutines on Dispatchers.Default
 //   okhttp-async  Call.enqueue() bridged to a coroutine; 64 coroutines likewise
+//   ktor          a Ktor HttpClient on its CIO engine (307s followed for every method);
+//                 64 coroutines likewise
+//   okhttp+hopsafe  Call.execute() on hopsafe-okhttp's Call.Factory over the same hopsafe
+//                 client as `hopsafe`; 64 platform threads
+//   ktor+hopsafe  a Ktor HttpClient on the hopsafe-ktor engine over that client; 64 coroutines
 package dev.hopsafe.bench
 
 import dev.hopsafe.ClientConfig
 import dev.hopsafe.HopsafeClient
 import dev.hopsafe.HttpRequest
+import dev.hopsafe.ktor.Hopsafe
+import dev.hopsafe.okhttp.HopsafeCallFactory
 import dev.hopsafe.send
+import io.ktor.client.HttpClient
+import io.ktor.client.engine.cio.CIO
+import io.ktor.client.plugins.HttpRedirect
+import io.ktor.client.request.request
+import io.ktor.client.request.setBody
+import io.ktor.client.statement.bodyAsBytes
+import io.ktor.http.HttpMethod
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
@@ -126,9 +141,37 @@ private fun okhttp(): OkHttpClient =
             },
         ).build()
 
+/** One Ktor request returning the whole body. */
+private suspend fun HttpClient.call(
+    method: String,
+    url: String,
+    body: ByteArray?,
+): ByteArray {
+    val resp =
+        request(url) {
+            this.method = HttpMethod.parse(method)
+            if (body != null) setBody(body)
+        }
+    checkStatus(resp.status.value, method, url)
+    return resp.bodyAsBytes()
+}
+
 private fun peers(): List<Peer> {
     val hopsafe = HopsafeClient(ClientConfig())
     val ok = okhttp()
+    val viaHopsafe = HopsafeCallFactory(hopsafe)
+    // Ktor's own engine; its redirect plugin follows a 307 for GET only unless told otherwise.
+    val ktor =
+        HttpClient(CIO) {
+            followRedirects = false
+            install(HttpRedirect) { checkHttpMethod = false }
+        }
+    // hopsafe follows the redirects: Ktor's own following stays off.
+    val ktorHopsafe =
+        HttpClient(Hopsafe) {
+            followRedirects = false
+            engine { client = hopsafe }
+        }
     return listOf(
         BlockingPeer("hopsafe") { m, u, b ->
             val r = hopsafe.requestBlocking(hopsafeRequest(m, u, b))
@@ -142,6 +185,9 @@ private fun peers(): List<Peer> {
             r.body
         },
         SuspendPeer("okhttp-async") { m, u, b -> ok.newCall(okhttpRequest(m, u, b)).await().bodyOrThrow(m, u) },
+        SuspendPeer("ktor") { m, u, b -> ktor.call(m, u, b) },
+        BlockingPeer("okhttp+hopsafe") { m, u, b -> viaHopsafe.newCall(okhttpRequest(m, u, b)).execute().bodyOrThrow(m, u) },
+        SuspendPeer("ktor+hopsafe") { m, u, b -> ktorHopsafe.call(m, u, b) },
     )
 }
 
