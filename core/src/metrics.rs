@@ -271,6 +271,50 @@ pub struct RetryCount {
     pub count: u64,
 }
 
+impl MetricsSnapshot {
+    /// Every field name of the snapshot and of its entries, as serde spells them (the
+    /// bindings' parity test checks each binding against this list).
+    #[doc(hidden)]
+    pub fn field_names() -> Vec<String> {
+        let sample = MetricsSnapshot {
+            redirects: vec![RedirectCount {
+                status: 307,
+                from: String::new(),
+                to: String::new(),
+                count: 0,
+                first_seen_ms: 0,
+                last_seen_ms: 0,
+                age_ms: 0,
+            }],
+            headers_stripped: vec![StrippedCount {
+                name: String::new(),
+                reason: String::new(),
+                count: 0,
+            }],
+            retries: vec![RetryCount {
+                reason: String::new(),
+                count: 0,
+            }],
+            ..MetricsSnapshot::default()
+        };
+        fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                    out.push(k.clone());
+                    keys(v, out);
+                }),
+                serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        keys(&serde_json::to_value(sample).unwrap_or_default(), &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

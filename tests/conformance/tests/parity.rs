@@ -561,3 +561,36 @@ fn every_binding_default_is_the_cores() {
     }
     assert!(wrong.is_empty(), "defaults differ:\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn every_metrics_field_is_in_every_binding() {
+    // From the core's snapshot itself: a field added there without its bindings fails here.
+    let fields = hopsafe::MetricsSnapshot::field_names();
+    assert!(
+        fields.iter().any(|f| f == "writes_delivered_twice"),
+        "{fields:?}"
+    );
+    let mut gaps = Vec::new();
+    // Python: the TypedDicts (class or functional syntax).
+    let py = "bindings/python/python/hopsafe/_models.py";
+    let text = source(py);
+    for f in &fields {
+        if !text.contains(&format!("\"{f}\"")) && !text.contains(&format!("{f}:")) {
+            gaps.push(format!("{py}: no {f:?}"));
+        }
+    }
+    // Node: the addon's objects (napi camelCases them) and the typed stub.
+    gaps.extend(check_names(&fields, "bindings/node/src/metrics.rs", |f| {
+        format!("pub {f}:")
+    }));
+    gaps.extend(check_names(&fields, "bindings/node/index.d.ts", |f| {
+        format!("{}:", camel(f))
+    }));
+    // Kotlin and Swift: the uniffi records (camelCased by uniffi).
+    gaps.extend(check_names(
+        &fields,
+        "bindings/uniffi/src/metrics.rs",
+        |f| format!("pub {f}:"),
+    ));
+    assert!(gaps.is_empty(), "metrics fields missing: {gaps:#?}");
+}
