@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -70,9 +70,9 @@ impl ResponseBody {
     /// What `next` would resolve with when it needs no waiting (the bytes or the end are
     /// already here), else `null`: then call `next`. Saves the trip to the runtime.
     #[napi(catch_unwind)]
-    pub fn try_next(&self) -> Option<NativeChunk> {
+    pub fn try_next(&self, env: &Env) -> Option<NativeChunk> {
         let reader = lock(&self.reader).clone()?;
-        reader.try_next().map(chunk_result)
+        reader.try_next().map(|c| streamed_chunk(env, c))
     }
 
     /// What `readAll` would resolve with when the whole rest of the body is already here,
@@ -80,7 +80,7 @@ impl ResponseBody {
     #[napi(catch_unwind)]
     pub fn try_read_all(&self) -> Option<NativeChunk> {
         let reader = lock(&self.reader).clone()?;
-        reader.try_read_all().map(chunk_result)
+        reader.try_read_all().map(whole_chunk)
     }
 
     /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
@@ -134,21 +134,49 @@ impl ResponseBody {
                 Some(r) => r.next().await,
                 None => bridge::Chunk::Err(bridge::internal_json()),
             };
-            deferred.resolve(Box::new(move |_env| Ok(chunk_result(chunk))));
+            deferred.resolve(Box::new(move |env| {
+                Ok(if whole {
+                    whole_chunk(chunk)
+                } else {
+                    streamed_chunk(&env, chunk)
+                })
+            }));
         });
         Ok(promise)
     }
 }
 
-/// A chunk for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own memory
-/// (none when the core holds the only reference to a whole allocation, as a body read whole
-/// does); napi takes the `Vec` as it is.
-fn chunk_result(chunk: bridge::Chunk) -> NativeChunk {
+/// A whole body for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own
+/// memory (none when the core holds the only reference to the allocation, as a body read
+/// whole does); napi takes the `Vec` as it is.
+fn whole_chunk(chunk: bridge::Chunk) -> NativeChunk {
+    chunk_result(chunk, |b| Ok(Vec::from(b).into()))
+}
+
+/// A streamed chunk for JS: copied once, on the JS thread, into memory Node allocates and V8
+/// accounts for, so a stream read chunk by chunk is collected as it goes (a `Vec` handed over
+/// as an external buffer was freed only when V8 next collected, tens of MiB later).
+fn streamed_chunk(env: &Env, chunk: bridge::Chunk) -> NativeChunk {
+    chunk_result(chunk, |b| BufferSlice::copy_from(env, &b)?.into_buffer(env))
+}
+
+fn chunk_result(
+    chunk: bridge::Chunk,
+    buffer: impl FnOnce(bytes::Bytes) -> Result<Buffer>,
+) -> NativeChunk {
     match chunk {
-        bridge::Chunk::Data(b) => NativeChunk {
-            ok: true,
-            chunk: Some(Vec::from(b).into()),
-            error: None,
+        bridge::Chunk::Data(b) => match buffer(b) {
+            Ok(buf) => NativeChunk {
+                ok: true,
+                chunk: Some(buf),
+                error: None,
+            },
+            // Node could not allocate the buffer: an internal error, never a panic.
+            Err(_) => NativeChunk {
+                ok: false,
+                chunk: None,
+                error: Some(bridge::internal_json()),
+            },
         },
         bridge::Chunk::End => NativeChunk {
             ok: true,
