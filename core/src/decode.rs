@@ -72,7 +72,7 @@ mod streaming {
 
     use super::{is_bomb, Coding, READ_SIZE};
     use crate::error::{Error, Result};
-    use crate::response::RawBody;
+    use crate::raw_body::RawBody;
 
     type Reader = Pin<Box<dyn AsyncRead + Send>>;
 

@@ -59,11 +59,3 @@ pub struct Hop {
     /// Time from sending the request to receiving the response headers.
     pub elapsed: Duration,
 }
-
-impl Hop {
-    /// Whether this redirect says the server accepted a write: it turned the method into GET
-    /// (a 303 answering anything but GET/HEAD, or a 301/302 answering a POST).
-    pub fn accepted_write(&self) -> bool {
-        crate::redirect::method_after_redirect(self.status, &self.method) != self.method
-    }
-}

@@ -85,6 +85,7 @@ pub mod origin;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod proxy;
+mod raw_body;
 pub mod redirect;
 pub mod request;
 pub mod response;
@@ -94,6 +95,7 @@ pub mod runtime;
 pub mod sdk_identity;
 mod tls;
 mod transport;
+mod units;
 
 // The public surface, deliberately: the client and its request and response types, the error,
 // the history, and the policy modules above (each decides one thing and documents its rule).

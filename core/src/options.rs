@@ -57,13 +57,13 @@ pub struct ClientConfig {
     /// Default: none (as requests, httpx, undici, OkHttp and URLSession).
     pub max_body_size: Option<u64>,
     /// Deadline for a whole call, redirects and retries included. Default: none.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::units::secs")]
     pub timeout: Option<Duration>,
     /// TCP + TLS connect deadline per attempt. Default: 10 s.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::units::secs")]
     pub connect_timeout: Option<Duration>,
     /// Longest wait for the response head or the next body chunk. Default: 30 s.
-    #[serde(with = "secs")]
+    #[serde(with = "crate::units::secs")]
     pub read_timeout: Option<Duration>,
     /// Add a generated `Idempotency-Key` to requests with these methods. Default: true.
     pub idempotency_keys: bool,
@@ -265,48 +265,6 @@ impl std::fmt::Debug for ClientConfig {
             })
             .collect();
         write!(f, "ClientConfig {v}")
-    }
-}
-
-/// `Option<Duration>` as seconds (a number), `null` = none.
-pub(crate) mod secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_f64(d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<f64>::deserialize(d)?
-            .map(|v| {
-                Duration::try_from_secs_f64(v).map_err(|_| {
-                    serde::de::Error::custom(format!(
-                        "a duration must be a non-negative number of seconds, not {v}"
-                    ))
-                })
-            })
-            .transpose()
-    }
-}
-
-/// `Duration` as seconds (a number).
-pub(crate) mod secs_required {
-    use std::time::Duration;
-
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::secs::deserialize(d)?
-            .ok_or_else(|| serde::de::Error::custom("a duration is required here, not null"))
     }
 }
 

@@ -291,6 +291,16 @@ pub enum RedirectAction {
 /// A user hook consulted for every hop.
 pub type RedirectHook = Arc<dyn Fn(&RedirectAttempt<'_>) -> RedirectAction + Send + Sync>;
 
+/// The redirect rule applied to a recorded hop (here, beside the rule, so the history module
+/// stays a leaf).
+impl crate::history::Hop {
+    /// Whether this redirect says the server accepted a write: it turned the method into GET
+    /// (a 303 answering anything but GET/HEAD, or a 301/302 answering a POST).
+    pub fn accepted_write(&self) -> bool {
+        method_after_redirect(self.status, &self.method) != self.method
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,13 +24,13 @@ pub struct RetryPolicy {
     /// Attempts in total, the first included (1 = never retry). Default 3.
     pub max_attempts: u32,
     /// Backoff base: attempt n waits a random time in `[0, min(cap, base * 2^n))`. Default 100 ms.
-    #[serde(with = "crate::options::secs_required")]
+    #[serde(with = "crate::units::secs_required")]
     pub base_delay: Duration,
     /// Upper bound of the computed backoff. Default 5 s.
-    #[serde(with = "crate::options::secs_required")]
+    #[serde(with = "crate::units::secs_required")]
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; a longer one ends the retries. Default 30 s.
-    #[serde(with = "crate::options::secs_required")]
+    #[serde(with = "crate::units::secs_required")]
     pub max_retry_after: Duration,
     /// Statuses that are retried (default 429 and 503). 409 is retried for writes whose key
     /// the server honours.

@@ -13,7 +13,6 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, TrustAnchor, UnixTime};
 
 use crate::error::{Error, Result};
-use crate::transport::TransportConfig;
 
 /// A client certificate chain and its private key, as PEM; `Debug` never shows the key.
 #[derive(Clone)]
@@ -28,18 +27,24 @@ impl std::fmt::Debug for ClientIdentityPem {
     }
 }
 
-/// The rustls client configuration for `cfg`'s roots and client certificate. The caller's
-/// CA PEM is checked here; the bundled and system roots are read when the first TLS
-/// handshake needs them ([`LazyRoots`]), so a client that never speaks TLS never loads them.
-pub(crate) fn client_config(cfg: &TransportConfig) -> Result<rustls::ClientConfig> {
+/// The rustls client configuration: the caller's CA PEMs (`extra_roots_pem`), the bundled
+/// and system roots when asked for, and the client certificate. The caller's CA PEM is
+/// checked here; the bundled and system roots are read when the first TLS handshake needs
+/// them ([`LazyRoots`]), so a client that never speaks TLS never loads them.
+pub(crate) fn client_config(
+    extra_roots_pem: &[Vec<u8>],
+    builtin_roots: bool,
+    system_roots: bool,
+    identity: Option<&ClientIdentityPem>,
+) -> Result<rustls::ClientConfig> {
     let mut extra = RootCertStore::empty();
-    for pem in &cfg.extra_roots_pem {
+    for pem in extra_roots_pem {
         add_pem(&mut extra, pem)?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = LazyRoots {
-        builtin: cfg.builtin_roots,
-        system: cfg.system_roots,
+        builtin: builtin_roots,
+        system: system_roots,
         extra: extra.roots,
         provider: provider.clone(),
         verifier: OnceLock::new(),
@@ -50,7 +55,7 @@ pub(crate) fn client_config(cfg: &TransportConfig) -> Result<rustls::ClientConfi
         // rustls' own WebPKI verifier does every check; only building it waits for first use.
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
-    Ok(match &cfg.client_identity_pem {
+    Ok(match identity {
         None => tls.with_no_client_auth(),
         Some(id) => {
             let (chain, key) = client_identity(&id.chain, &id.key)?;

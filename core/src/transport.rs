@@ -171,7 +171,12 @@ impl http_body::Body for RespBody {
 
 /// Builds the pooled client. Must not need a runtime: connections are spawned lazily.
 pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
-    let tls = crate::tls::client_config(cfg)?;
+    let tls = crate::tls::client_config(
+        &cfg.extra_roots_pem,
+        cfg.builtin_roots,
+        cfg.system_roots,
+        cfg.client_identity_pem.as_ref(),
+    )?;
 
     let mut http = HttpConnector::new();
     http.enforce_http(false);
