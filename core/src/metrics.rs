@@ -152,6 +152,18 @@ impl Metrics {
 
     /// The counters now, sorted so two snapshots compare line by line.
     pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            redirects: self.redirects(),
+            redirect_pairs_overflow: self.redirect_pairs_overflow(),
+            headers_stripped: self.headers_stripped(),
+            retries: self.retries(),
+            writes_resent_with_key: self.writes_resent_with_key(),
+            writes_delivered_twice: self.writes_delivered_twice(),
+        }
+    }
+
+    /// [`MetricsSnapshot::redirects`], sorted by origin pair and status.
+    pub fn redirects(&self) -> Vec<RedirectCount> {
         let now = SystemTime::now();
         let mut redirects: Vec<RedirectCount> = lock(&self.redirects)
             .iter()
@@ -166,7 +178,12 @@ impl Metrics {
             })
             .collect();
         redirects.sort_by(|a, b| (&a.from, &a.to, a.status).cmp(&(&b.from, &b.to, b.status)));
-        let mut headers_stripped: Vec<StrippedCount> = lock(&self.stripped)
+        redirects
+    }
+
+    /// [`MetricsSnapshot::headers_stripped`], sorted by name and reason.
+    pub fn headers_stripped(&self) -> Vec<StrippedCount> {
+        let mut stripped: Vec<StrippedCount> = lock(&self.stripped)
             .iter()
             .map(|((name, reason), n)| StrippedCount {
                 name: name.clone(),
@@ -174,7 +191,12 @@ impl Metrics {
                 count: *n,
             })
             .collect();
-        headers_stripped.sort_by(|a, b| (&a.name, &a.reason).cmp(&(&b.name, &b.reason)));
+        stripped.sort_by(|a, b| (&a.name, &a.reason).cmp(&(&b.name, &b.reason)));
+        stripped
+    }
+
+    /// [`MetricsSnapshot::retries`], sorted by reason.
+    pub fn retries(&self) -> Vec<RetryCount> {
         let mut retries: Vec<RetryCount> = lock(&self.retries)
             .iter()
             .map(|(f, n)| RetryCount {
@@ -183,14 +205,22 @@ impl Metrics {
             })
             .collect();
         retries.sort_by(|a, b| a.reason.cmp(&b.reason));
-        MetricsSnapshot {
-            redirects,
-            redirect_pairs_overflow: self.redirect_overflow.load(Ordering::Relaxed),
-            headers_stripped,
-            retries,
-            writes_resent_with_key: self.writes_resent_with_key.load(Ordering::Relaxed),
-            writes_delivered_twice: self.writes_delivered_twice.load(Ordering::Relaxed),
-        }
+        retries
+    }
+
+    /// [`MetricsSnapshot::redirect_pairs_overflow`].
+    pub fn redirect_pairs_overflow(&self) -> u64 {
+        self.redirect_overflow.load(Ordering::Relaxed)
+    }
+
+    /// [`MetricsSnapshot::writes_resent_with_key`].
+    pub fn writes_resent_with_key(&self) -> u64 {
+        self.writes_resent_with_key.load(Ordering::Relaxed)
+    }
+
+    /// [`MetricsSnapshot::writes_delivered_twice`].
+    pub fn writes_delivered_twice(&self) -> u64 {
+        self.writes_delivered_twice.load(Ordering::Relaxed)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The client's counters as OpenTelemetry instruments (feature `otel`): observable counters
-//! and a gauge, read from [`Client::metrics`] each time the meter provider collects, so the
-//! hot path is the same as without the feature.
+//! and a gauge, read from the client's metrics each time the meter provider collects, so the
+//! hot path is the same as without the feature. Each callback reads only its own part (a
+//! counter is one atomic load; only the two redirect instruments copy the pair table).
 //!
 //! | instrument | kind | attributes |
 //! |---|---|---|
@@ -18,14 +19,17 @@ use opentelemetry::metrics::{AsyncInstrument, Meter};
 use opentelemetry::KeyValue;
 
 use crate::config::Inner;
-use crate::metrics::MetricsSnapshot;
+use crate::metrics::Metrics;
 use crate::Client;
 
-/// A callback's view of the client: none once every clone of it is dropped (the meter
-/// provider never keeps a client and its connection pool alive).
-fn reader(client: &Client) -> impl Fn() -> Option<MetricsSnapshot> + Send + Sync + 'static {
+/// A callback's view of one part of the client's metrics: `None` once every clone of the
+/// client is dropped (the meter provider never keeps a client and its connection pool alive).
+fn reader<T: 'static>(
+    client: &Client,
+    part: fn(&Metrics) -> T,
+) -> impl Fn() -> Option<T> + Send + Sync + 'static {
     let weak: Weak<Inner> = Arc::downgrade(&client.inner);
-    move || weak.upgrade().map(|inner| inner.metrics.snapshot())
+    move || weak.upgrade().map(|inner| part(&inner.metrics))
 }
 
 fn pair(status: u16, from: &str, to: &str) -> [KeyValue; 3] {
@@ -42,15 +46,15 @@ fn total(
     client: &Client,
     name: &'static str,
     description: &'static str,
-    value: fn(&MetricsSnapshot) -> u64,
+    value: fn(&Metrics) -> u64,
 ) {
-    let read = reader(client);
+    let read = reader(client, value);
     meter
         .u64_observable_counter(name)
         .with_description(description)
         .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-            if let Some(m) = read() {
-                o.observe(value(&m), &[]);
+            if let Some(n) = read() {
+                o.observe(n, &[]);
             }
         })
         .build();
@@ -61,33 +65,33 @@ impl Client {
     /// in the `otel` module documentation). Call it once per client; the instruments observe
     /// nothing once the client and its clones are dropped.
     pub fn register_metrics(&self, meter: &Meter) {
-        let read = reader(self);
+        let read = reader(self, Metrics::redirects);
         meter
             .u64_observable_counter("hopsafe.redirects")
             .with_description("Redirects followed, by status and origin pair")
             .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-                for r in read().map(|m| m.redirects).unwrap_or_default() {
+                for r in read().unwrap_or_default() {
                     o.observe(r.count, &pair(r.status, &r.from, &r.to));
                 }
             })
             .build();
-        let read = reader(self);
+        let read = reader(self, Metrics::redirects);
         meter
             .u64_observable_gauge("hopsafe.redirect.age")
             .with_description("Time since a redirect pair was first followed")
             .with_unit("ms")
             .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-                for r in read().map(|m| m.redirects).unwrap_or_default() {
+                for r in read().unwrap_or_default() {
                     o.observe(r.age_ms, &pair(r.status, &r.from, &r.to));
                 }
             })
             .build();
-        let read = reader(self);
+        let read = reader(self, Metrics::headers_stripped);
         meter
             .u64_observable_counter("hopsafe.headers_stripped")
             .with_description("Headers removed before a next hop, by name and reason")
             .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-                for s in read().map(|m| m.headers_stripped).unwrap_or_default() {
+                for s in read().unwrap_or_default() {
                     let attrs = [
                         KeyValue::new("header", s.name),
                         KeyValue::new("reason", s.reason),
@@ -96,12 +100,12 @@ impl Client {
                 }
             })
             .build();
-        let read = reader(self);
+        let read = reader(self, Metrics::retries);
         meter
             .u64_observable_counter("hopsafe.retries")
             .with_description("Attempts sent again, by the reason the previous one failed")
             .with_callback(move |o: &dyn AsyncInstrument<u64>| {
-                for r in read().map(|m| m.retries).unwrap_or_default() {
+                for r in read().unwrap_or_default() {
                     o.observe(r.count, &[KeyValue::new("reason", r.reason)]);
                 }
             })
@@ -111,21 +115,21 @@ impl Client {
             self,
             "hopsafe.redirect_pairs.overflow",
             "Redirects to new pairs once the pair table is full",
-            |m| m.redirect_pairs_overflow,
+            Metrics::redirect_pairs_overflow,
         );
         total(
             meter,
             self,
             "hopsafe.writes.resent_with_key",
             "Writes re-sent after they may have reached the server, with an honoured key",
-            |m| m.writes_resent_with_key,
+            Metrics::writes_resent_with_key,
         );
         total(
             meter,
             self,
             "hopsafe.writes.delivered_twice",
             "Writes re-sent after they may have reached the server without an honoured key",
-            |m| m.writes_delivered_twice,
+            Metrics::writes_delivered_twice,
         );
     }
 }
