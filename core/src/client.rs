@@ -1,5 +1,6 @@
 //! The client, its builder, and a per-request builder.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,9 +94,10 @@ impl Client {
         self.inner.metrics.snapshot()
     }
 
-    /// Sends a request, following redirects and retrying as configured.
-    pub async fn execute(&self, request: Request) -> Result<Response> {
-        crate::engine::execute(&self.inner, request).await
+    /// Sends a request, following redirects and retrying as configured. The request is
+    /// checked and prepared when this is called; nothing is sent until the future is polled.
+    pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response>> + Send + '_ {
+        crate::engine::execute(&self.inner, request)
     }
 }
 
@@ -571,7 +573,9 @@ impl RequestBuilder {
 
     /// Sends it.
     pub async fn send(self) -> Result<Response> {
+        // Straight to the engine: every async layer keeps its own copy of the request in the
+        // future's state, which callers move around.
         let req = self.req?;
-        self.client.execute(req).await
+        crate::engine::execute(&self.client.inner, req).await
     }
 }

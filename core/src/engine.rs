@@ -5,9 +5,11 @@
 //! those modules; this file only sequences them.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::future::Either;
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
@@ -35,29 +37,41 @@ type Deadline = Option<(Instant, Duration)>;
 /// The final answer of a chain, before its body is read.
 type Answer = (http::response::Parts, RespBody, u32);
 
-pub(crate) async fn execute(inner: &Inner, mut req: Request) -> Result<Response> {
+/// The call as a future. The request is taken apart before the future is made, so the
+/// future holds the chain once instead of the request and the chain (callers move it around:
+/// every byte of its state is copied each time).
+pub(crate) fn execute(
+    inner: &Inner,
+    mut req: Request,
+) -> impl Future<Output = Result<Response>> + Send + '_ {
     // Credentials leave the URL first, so no error, hop or log can show them.
     take_userinfo(&mut req.url, &mut req.headers);
     let total = req.options.timeout.or(inner.config.timeout);
-    // A total too long to represent is no deadline at all (never a panic).
-    let deadline = total.and_then(|t| Some((Instant::now().checked_add(t)?, t)));
     let options = std::mem::take(&mut req.options);
-    let chain = start(inner, &options.idempotency_key, req)?;
-    // The origin only: a path or query can carry a token.
-    let span =
-        tracing::debug_span!("hopsafe.request", method = %chain.method, origin = %chain.origin);
-    execute_chain(inner, chain, options, deadline)
-        .instrument(span)
-        .await
+    let chain = start(inner, &options.idempotency_key, req).map(|chain| {
+        // The origin only: a path or query can carry a token.
+        let span =
+            tracing::debug_span!("hopsafe.request", method = %chain.method, origin = %chain.origin);
+        execute_chain(inner, chain, options, total).instrument(span)
+    });
+    // Not `async move { chain?.await }`: that would hold the future twice (captured, then
+    // moved out to be awaited).
+    match chain {
+        Ok(run) => Either::Left(run),
+        Err(e) => Either::Right(std::future::ready(Err(e))),
+    }
 }
 
-/// Runs the chain under the total deadline, then reads the final response.
+/// Runs the chain under the total deadline (counted from the first poll), then reads the
+/// final response.
 async fn execute_chain(
     inner: &Inner,
     mut chain: Chain<'_>,
     options: RequestOptions,
-    deadline: Deadline,
+    total: Option<Duration>,
 ) -> Result<Response> {
+    // A total too long to represent is no deadline at all (never a panic).
+    let deadline: Deadline = total.and_then(|t| Some((Instant::now().checked_add(t)?, t)));
     let answer = match deadline {
         None => run(inner, &mut chain, &options, None).await,
         Some((_, total)) => {
