@@ -94,6 +94,8 @@ impl NativeClient {
 impl NativeClient {
     /// Spawns the request on the core runtime, wires `cancel` to it and returns the promise
     /// its outcome settles; the unread body goes into `sink` before the promise resolves.
+    /// One task runs the call and settles the promise: no second task waits on the first
+    /// (a wake-up, often on another thread, per request).
     fn start<'env>(
         &self,
         env: &'env Env,
@@ -103,13 +105,15 @@ impl NativeClient {
         sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred()?;
-        let settle = Settle(Some(deferred));
-        let (abort, outcome) =
-            bridge::spawn(self.client.clone(), request, body, bridge::Read::Stream);
-        cancel.arm(abort);
+        let settle = Settle {
+            deferred: Some(deferred),
+            cancelled: cancel.state.clone(),
+        };
+        let client = self.client.clone();
+        let req = bridge::build_request_with(&client, &request, body);
         let slot = sink.reader.clone();
-        hopsafe::runtime::shared().spawn(async move {
-            let outcome = match outcome.await {
+        let task = hopsafe::runtime::shared().spawn(async move {
+            let outcome = match bridge::run(client, req, bridge::Read::Stream).await {
                 bridge::Outcome::Open { meta, body } => {
                     *lock(&slot) = Some(body);
                     bridge::Outcome::Ok {
@@ -122,6 +126,7 @@ impl NativeClient {
             // The sink holds the body from here: the promise resolves at headers.
             settle.resolve(outcome)
         });
+        cancel.arm(task.abort_handle());
         Ok(promise)
     }
 }
@@ -193,14 +198,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 type Resolver = Box<dyn FnOnce(Env) -> Result<NativeResult> + Send>;
 
-/// Owns a request's deferred promise: resolves it with the outcome, or with an internal-error
-/// document if it is dropped unresolved (so no promise, and no threadsafe function keeping
-/// the event loop alive, is ever left pending).
-struct Settle(Option<JsDeferred<NativeResult, Resolver>>);
+/// Owns a request's deferred promise: resolves it with the outcome, or, if it is dropped
+/// unresolved (the task was aborted or failed), with a `Cancelled` document when the request
+/// was cancelled and an internal-error document otherwise (so no promise, and no threadsafe
+/// function keeping the event loop alive, is ever left pending).
+struct Settle {
+    deferred: Option<JsDeferred<NativeResult, Resolver>>,
+    cancelled: Arc<Mutex<CancelState>>,
+}
 
 impl Settle {
     fn resolve(mut self, outcome: bridge::Outcome) {
-        if let Some(d) = self.0.take() {
+        if let Some(d) = self.deferred.take() {
             d.resolve(Box::new(move |_env| Ok(to_result(outcome))));
         }
     }
@@ -208,8 +217,13 @@ impl Settle {
 
 impl Drop for Settle {
     fn drop(&mut self) {
-        if let Some(d) = self.0.take() {
-            let meta = bridge::internal_json();
+        if let Some(d) = self.deferred.take() {
+            let cancelled = lock(&self.cancelled).0;
+            let meta = if cancelled {
+                bridge::cancelled_json()
+            } else {
+                bridge::internal_json()
+            };
             d.resolve(Box::new(move |_env| {
                 Ok(to_result(bridge::Outcome::Err(meta)))
             }));
@@ -230,8 +244,11 @@ fn to_result(outcome: bridge::Outcome) -> NativeResult {
 /// Cancels the request it is passed to (wired to an `AbortSignal` by `index.js`).
 #[napi]
 pub struct CancelHandle {
-    state: Arc<Mutex<(bool, Option<tokio::task::AbortHandle>)>>,
+    state: Arc<Mutex<CancelState>>,
 }
+
+/// Whether `cancel` was called, and the task it aborts.
+type CancelState = (bool, Option<tokio::task::AbortHandle>);
 
 impl Default for CancelHandle {
     fn default() -> Self {
@@ -252,19 +269,26 @@ impl CancelHandle {
     /// Aborts the request (the connection is dropped); harmless when it already ended.
     #[napi(catch_unwind)]
     pub fn cancel(&self) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.0 = true;
-        if let Some(h) = &s.1 {
+        let task = {
+            let mut s = lock(&self.state);
+            s.0 = true;
+            s.1.clone()
+        };
+        // Aborted outside the lock: the aborted task's `Settle` reads it when dropped.
+        if let Some(h) = task {
             h.abort();
         }
     }
 
     fn arm(&self, handle: tokio::task::AbortHandle) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.0 {
+        let cancelled = {
+            let mut s = lock(&self.state);
+            s.1 = Some(handle.clone());
+            s.0
+        };
+        if cancelled {
             handle.abort();
         }
-        s.1 = Some(handle);
     }
 }
 
