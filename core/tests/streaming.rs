@@ -256,11 +256,7 @@ async fn a_body_read_to_the_end_returns_its_connection_to_the_pool() {
 async fn remaining_length_is_what_is_left_of_a_content_length_body_read_as_sent() {
     let srv = server().await;
     let c = client(&srv);
-    let mut resp = c
-        .get(&srv.url("a", "/bytes/300000"))
-        .send()
-        .await
-        .unwrap();
+    let mut resp = c.get(&srv.url("a", "/bytes/300000")).send().await.unwrap();
     assert_eq!(resp.remaining_length(), Some(300_000));
     let first = resp.chunk().await.unwrap().unwrap();
     assert_eq!(resp.remaining_length(), Some(300_000 - first.len() as u64));
