@@ -34,6 +34,11 @@ impl RawBody {
         }
     }
 
+    /// Bytes left to arrive, when the connection knows (a `Content-Length` body).
+    pub(crate) fn remaining_length(&self) -> Option<u64> {
+        self.incoming.size_hint().exact()
+    }
+
     /// The next chunk as it arrived; `None` at the end.
     pub(crate) async fn next(&mut self, url: &Url) -> Result<Option<Bytes>> {
         loop {

@@ -193,6 +193,19 @@ impl Response {
         Ok(first.unwrap_or_else(|| out.freeze()))
     }
 
+    /// How many bytes of the body are left to read, when that is known before reading them:
+    /// the rest of a `Content-Length` body read as sent (bytes put back included); `None` for a
+    /// decoded or chunked body. Lets a caller allocate the destination of
+    /// [`Response::chunk`]s itself.
+    pub fn remaining_length(&self) -> Option<u64> {
+        self.body.remaining_length()
+    }
+
+    /// The client's `max_body_size`: the cap of [`Response::read_all`] (`None`: no cap).
+    pub fn max_body_size(&self) -> Option<u64> {
+        self.max_body_size
+    }
+
     /// `Content-Length` when the body is read as sent (not decoded).
     fn plain_content_length(&self) -> Option<u64> {
         if self.headers.contains_key(http::header::CONTENT_ENCODING) {
@@ -286,6 +299,17 @@ impl ResponseBody {
             Some(after) => [bytes, after].concat().into(),
             None => bytes,
         });
+    }
+
+    /// Bytes left: put back plus the rest of a `Content-Length` body read as sent.
+    pub(crate) fn remaining_length(&self) -> Option<u64> {
+        let rest = match &self.source {
+            Source::Raw(raw) => raw.remaining_length()?,
+            #[cfg(feature = "decompress")]
+            Source::Decoded(_) => return None,
+            Source::Done => 0,
+        };
+        Some(rest + self.buffered.as_ref().map_or(0, |b| b.len() as u64))
     }
 
     /// The next bytes (decoded when the body is being decoded); `None` at the end.

@@ -251,3 +251,31 @@ async fn a_body_read_to_the_end_returns_its_connection_to_the_pool() {
     assert!(reused, "the connection read to the end was never reused");
     assert!(closed.try_recv().is_err(), "a connection was closed");
 }
+
+#[tokio::test]
+async fn remaining_length_is_what_is_left_of_a_content_length_body_read_as_sent() {
+    let srv = server().await;
+    let c = client(&srv);
+    let mut resp = c.get(&srv.url("a", "/bytes/300000")).send().await.unwrap();
+    assert_eq!(resp.remaining_length(), Some(300_000));
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert_eq!(resp.remaining_length(), Some(300_000 - first.len() as u64));
+    resp.unread(first);
+    assert_eq!(resp.remaining_length(), Some(300_000));
+    while resp.chunk().await.unwrap().is_some() {}
+    assert_eq!(resp.remaining_length(), Some(0));
+    // Unknown for a body without Content-Length, and for one being decoded.
+    let mut chunked = Step::ok();
+    chunked.body_bytes = Some(1000);
+    let mut gz = chunked.clone();
+    gz.encoding = Some("gzip".into());
+    for step in [chunked, gz] {
+        let (_, url) = script(&srv, "a", vec![step]);
+        let resp = c.get(&url).send().await.unwrap();
+        assert_eq!(resp.remaining_length(), None);
+        assert_eq!(resp.max_body_size(), None);
+    }
+    let capped = builder(&srv).max_body_size(Some(7)).build().unwrap();
+    let resp = capped.get(&srv.url("a", "/bytes/5")).send().await.unwrap();
+    assert_eq!(resp.max_body_size(), Some(7));
+}

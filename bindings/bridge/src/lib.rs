@@ -5,6 +5,7 @@
 
 mod body;
 pub mod meta;
+mod sized;
 mod stream;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 
 pub use body::{BodyReader, Chunk};
 pub use meta::Meta;
+pub use sized::{run_sized, SizedBody, Whole, SIZED_MIN};
 pub use stream::{body_channel, BodySender};
 
 /// A request's settings beyond method, URL and headers (all optional). Bindings that pass
@@ -196,14 +198,23 @@ pub async fn execute_with(
 /// Sends a request built beforehand (or reports the error that building it gave), reading
 /// the response as `read` says.
 pub async fn run(client: Client, req: Result<hopsafe::Request, Error>, read: Read) -> Outcome {
-    let req = match req {
-        Ok(req) => req,
-        Err(e) => return Outcome::Err(error_json(&e)),
-    };
-    let mut resp = match client.execute(req).await {
-        Ok(r) => r,
-        Err(e) => return Outcome::Err(error_json(&e)),
-    };
+    match send(client, req).await {
+        Ok(resp) => finish(resp, read).await,
+        Err(doc) => Outcome::Err(doc),
+    }
+}
+
+/// The response (at its headers), or the error document.
+async fn send(
+    client: Client,
+    req: Result<hopsafe::Request, Error>,
+) -> Result<hopsafe::Response, String> {
+    let req = req.map_err(|e| error_json(&e))?;
+    client.execute(req).await.map_err(|e| error_json(&e))
+}
+
+/// The outcome of a response whose body is read as `read` says.
+async fn finish(mut resp: hopsafe::Response, read: Read) -> Outcome {
     let meta = Meta::of(&resp);
     if read == Read::Stream {
         let body = std::sync::Arc::new(BodyReader::prefetched(resp).await);

@@ -90,3 +90,50 @@ fn chunk_py(chunk: bridge::Chunk, py: Python<'_>) -> ChunkPy<'_> {
         bridge::Chunk::Err(doc) => (None, Some(doc)),
     }
 }
+
+/// Reads a large body of known length straight into a new `bytes` object, with the GIL
+/// released, each chunk copied once into its place as it arrives. `Err` is the error
+/// document.
+pub(crate) fn read_sized<'py>(
+    py: Python<'py>,
+    body: bridge::SizedBody,
+) -> PyResult<Result<Bound<'py, PyAny>, String>> {
+    let len = body.len();
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)?;
+    // SAFETY: a NULL source asks CPython for a `bytes` of `size` uninitialized bytes.
+    let obj = unsafe { pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
+    // SAFETY: `obj` is a new reference (or NULL with the exception set).
+    let obj = unsafe { Bound::from_owned_ptr_or_err(py, obj)? };
+    // SAFETY: the object is a `bytes` of `len` bytes; nothing else holds it (it is not
+    // returned to Python before it is filled), so writing through the pointer with the GIL
+    // released races with nothing, and its uninitialized bytes are only ever written.
+    let data = unsafe { pyo3::ffi::PyBytes_AsString(obj.as_ptr()) };
+    let dest = SendPtr(data.cast());
+    // Filled by a task of the runtime, where the connection hands over each chunk (so it is
+    // copied while still in that core's cache); this thread waits until the task ends.
+    let read = py.detach(move || {
+        hopsafe::runtime::block_on(async move {
+            let dest = dest;
+            // SAFETY: see above, and the buffer outlives the task (block_on returns only
+            // once it ended); `MaybeUninit<u8>` makes no claim about the bytes' contents.
+            let buf = unsafe { std::slice::from_raw_parts_mut(dest.0, len) };
+            body.read_into(buf).await
+        })
+    });
+    Ok(match read {
+        Ok(n) if n == len => Ok(obj),
+        // The server ended the body early without an error: hand over what came.
+        Ok(n) => {
+            // SAFETY: `read_into` initialized the first `n` bytes.
+            let head = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), n) };
+            Ok(PyBytes::new(py, head).into_any())
+        }
+        Err(doc) => Err(doc),
+    })
+}
+
+/// The buffer of a `bytes` object not yet handed to Python, sent to the code that fills it.
+struct SendPtr(*mut std::mem::MaybeUninit<u8>);
+
+// SAFETY: the pointee is memory only the filling code touches until it returns.
+unsafe impl Send for SendPtr {}

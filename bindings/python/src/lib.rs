@@ -67,9 +67,23 @@ impl NativeClient {
         let client = self.client.clone();
         let body = body.map(hopsafe::Body::from);
         let req = bridge::build_request_parts(&client, method, url, &headers, options, body);
-        let read = read_mode(stream);
-        let outcome = py.detach(move || hopsafe::runtime::block_on(bridge::run(client, req, read)));
-        into_py(outcome, py)
+        if stream {
+            let outcome = py.detach(move || {
+                hopsafe::runtime::block_on(bridge::run(client, req, bridge::Read::Stream))
+            });
+            return into_py(outcome, py);
+        }
+        let whole = py.detach(move || hopsafe::runtime::block_on(bridge::run_sized(client, req)));
+        match whole {
+            bridge::Whole::Done(outcome) => into_py(outcome, py),
+            bridge::Whole::Sized { meta, body } => {
+                let meta = meta::to_dict(py, &meta)?.into_any();
+                Ok(match body::read_sized(py, body)? {
+                    Ok(bytes) => (true, meta, bytes),
+                    Err(doc) => err_triple(py, &doc),
+                })
+            }
+        }
     }
 
     /// Sends a request whose body is produced by iterating `chunks` (bytes objects) on this
@@ -283,12 +297,17 @@ fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<Triple<'_>> {
             let body = Bound::new(py, NativeBody { reader: body })?;
             (true, meta::to_dict(py, &meta)?.into_any(), body.into_any())
         }
-        Outcome::Err(doc) => (
-            false,
-            PyString::new(py, &doc).into_any(),
-            PyBytes::new(py, b"").into_any(),
-        ),
+        Outcome::Err(doc) => err_triple(py, &doc),
     })
+}
+
+/// The `(False, error JSON, b"")` of a failed call.
+fn err_triple<'py>(py: Python<'py>, doc: &str) -> Triple<'py> {
+    (
+        false,
+        PyString::new(py, doc).into_any(),
+        PyBytes::new(py, b"").into_any(),
+    )
 }
 
 /// A minimum-version pinning policy for servers (`hopsafe.pinning`).
