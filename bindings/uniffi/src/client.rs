@@ -240,7 +240,7 @@ impl HopsafeClient {
             let exchange = async {
                 let core = with_source(request, source)?;
                 let resp = client.execute(core).await?;
-                Ok(StreamedResponse::new(resp))
+                Ok(StreamedResponse::new(resp).await)
             };
             match rx {
                 None => exchange.await,
