@@ -12,14 +12,14 @@ pub(crate) const AHEAD_MAX: usize = 64 * 1024;
 /// What was taken.
 #[derive(Debug)]
 pub(crate) enum Ahead {
-    /// The body goes on (or has not arrived yet): what was taken is back in front of it.
-    More,
+    /// These bytes (maybe none), and the body goes on (or has not arrived yet).
+    More(Bytes),
     /// The whole rest of the body: these bytes, then its end or the error that followed.
     Last(Bytes, Option<hopsafe::Error>),
 }
 
 /// Takes from `resp`'s body what has already arrived, up to [`AHEAD_MAX`]. Call it on the
-/// runtime (the body's timers need it).
+/// runtime (the body's timers need it). Bytes not handed over go back with `Response::unread`.
 pub(crate) async fn take_arrived(resp: &mut hopsafe::Response) -> Ahead {
     let mut taken: Vec<Bytes> = Vec::new();
     let mut total = 0;
@@ -34,8 +34,7 @@ pub(crate) async fn take_arrived(resp: &mut hopsafe::Response) -> Ahead {
             Some(Err(e)) => return Ahead::Last(joined(taken), Some(e)),
         }
     }
-    resp.unread(joined(taken));
-    Ahead::More
+    Ahead::More(joined(taken))
 }
 
 /// The next chunk if the connection already has it, else `None`. The first poll asks the

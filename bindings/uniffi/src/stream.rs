@@ -31,15 +31,33 @@ pub struct StreamedResponse {
     pub idempotency_key: Option<String>,
     /// Attempts made for the final request (1 without retries).
     pub attempts: u32,
+    /// Only when `open` was asked to `hand_over`: the body's first bytes (decoded), those that
+    /// had already arrived with the head (up to 64 KiB); read them before `body`.
+    pub first: Option<Blob>,
+    /// Whether `first` (or nothing, for an empty body) is the whole body: `body` is then at
+    /// its end and the connection already back in the pool. Always false without `hand_over`.
+    pub ended: bool,
     /// The body, decoded (gzip, br, zstd) as it is read.
     pub body: Arc<ResponseBody>,
 }
 
 impl StreamedResponse {
     /// The head of a core response; its body moves into the `ResponseBody`, with what of it
-    /// has already arrived taken ahead (never waiting for more). Call it on the runtime.
-    pub(crate) async fn new(mut resp: hopsafe::Response) -> Self {
-        let ahead = take_arrived(&mut resp).await;
+    /// has already arrived taken ahead (never waiting for more), handed over in `first` when
+    /// `hand_over`. Call it on the runtime.
+    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool) -> Self {
+        let (first, state) = match take_arrived(&mut resp).await {
+            Ahead::More(bytes) if hand_over => (bytes, None),
+            Ahead::More(bytes) => {
+                resp.unread(bytes);
+                (Bytes::new(), None)
+            }
+            Ahead::Last(bytes, after) if hand_over => {
+                (bytes, Some(State::Last(Bytes::new(), after)))
+            }
+            Ahead::Last(bytes, after) => (Bytes::new(), Some(State::Last(bytes, after))),
+        };
+        let ended = hand_over && matches!(&state, Some(State::Last(_, None)));
         StreamedResponse {
             status: resp.status().as_u16(),
             url: resp.url().to_string(),
@@ -48,10 +66,13 @@ impl StreamedResponse {
             history: history(resp.history()),
             idempotency_key: resp.idempotency_key().map(str::to_owned),
             attempts: resp.attempts(),
+            first: (!first.is_empty()).then(|| Blob(first.to_vec())),
+            ended,
             // A body taken whole drops the response here: its connection goes back to the pool.
-            body: Arc::new(ResponseBody::new(match ahead {
-                Ahead::Last(bytes, after) => State::Last(bytes, after),
-                Ahead::More => State::Open(Box::new(resp)),
+            body: Arc::new(ResponseBody::new(match state {
+                Some(_) if ended => State::Ended,
+                Some(state) => state,
+                None => State::Open(Box::new(resp)),
             })),
         }
     }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use hopsafe_testserver::{generated::pattern, Step, TestServer};
 
 use super::{State, StreamedResponse};
+use crate::readahead::AHEAD_MAX;
 
 fn server() -> TestServer {
     hopsafe::runtime::block_on(TestServer::start()).expect("test server")
@@ -12,11 +13,25 @@ fn server() -> TestServer {
 
 /// `GET url` opened as the uniffi `open` calls do.
 fn open(url: &str) -> StreamedResponse {
+    open_with(url, false)
+}
+
+fn open_with(url: &str, hand_over: bool) -> StreamedResponse {
     let url = url.to_owned();
     hopsafe::runtime::block_on(async move {
         let client = hopsafe::Client::builder().build().expect("client");
-        StreamedResponse::new(client.get(&url).send().await.expect("head")).await
+        let resp = client.get(&url).send().await.expect("head");
+        StreamedResponse::new(resp, hand_over).await
     })
+}
+
+/// `first`, then what `body` gives to its end.
+fn read_all(resp: &StreamedResponse) -> Vec<u8> {
+    let mut seen = resp.first.clone().map(|b| b.0).unwrap_or_default();
+    while let Some(chunk) = resp.body.next_blocking().expect("read") {
+        seen.extend(chunk.0);
+    }
+    seen
 }
 
 /// A script step streaming `len` bytes of the numbered-line pattern.
@@ -38,6 +53,11 @@ fn a_small_body_comes_with_its_head_and_is_read_without_the_runtime() {
     let srv = server();
     let resp = open(&srv.url("a", "/bytes/100"));
     assert!(is_last(&resp), "the body had arrived with its head");
+    assert_eq!(
+        (&resp.first, resp.ended),
+        (&None, false),
+        "handed over only when asked"
+    );
     let body = resp.body.try_read().expect("no waiting").expect("bytes");
     assert_eq!(body.map(|b| b.0), Some(vec![b'x'; 100]));
     assert!(
@@ -48,6 +68,23 @@ fn a_small_body_comes_with_its_head_and_is_read_without_the_runtime() {
         matches!(resp.body.next_blocking(), Ok(None)),
         "and it stays ended"
     );
+}
+
+#[test]
+fn a_small_body_handed_over_with_its_head_needs_no_read() {
+    let srv = server();
+    let resp = open_with(&srv.url("a", "/bytes/100"), true);
+    assert!(resp.ended, "the whole body had arrived with its head");
+    assert_eq!(
+        resp.first.as_ref().map(|b| &b.0[..]),
+        Some(&[b'x'; 100][..])
+    );
+    assert!(matches!(
+        *resp.body.state.try_lock().expect("idle"),
+        State::Ended
+    ));
+    let empty = open_with(&srv.url("a", "/bytes/0"), true);
+    assert_eq!((&empty.first, empty.ended), (&None, true));
 }
 
 #[test]
@@ -73,23 +110,42 @@ fn open_never_waits_for_more_than_has_arrived() {
 }
 
 #[test]
+fn a_held_body_hands_over_what_came_and_streams_the_rest() {
+    let srv = server();
+    let started = Instant::now();
+    let resp = open_with(&srv.url("a", &generated(&srv, 48, Some(16))), true);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "open waited for the held body"
+    );
+    assert!(!resp.ended);
+    let mut seen = resp.first.clone().map(|b| b.0).unwrap_or_default();
+    while seen.len() < 16 {
+        seen.extend(resp.body.next_blocking().expect("read").expect("bytes").0);
+    }
+    assert_eq!(seen, pattern(0, 16));
+    assert!(resp.body.try_read().is_none(), "nothing more has been sent");
+}
+
+#[test]
 fn a_big_body_is_left_to_the_reader_and_read_in_order() {
     let srv = server();
     let len = 4 << 20;
-    let resp = open(&srv.url("a", &generated(&srv, len, None)));
-    assert!(
-        !is_last(&resp),
-        "more than AHEAD_MAX is never taken at open"
-    );
-    let mut seen = Vec::new();
-    while let Some(chunk) = resp.body.next_blocking().expect("read") {
-        seen.extend(chunk.0);
+    for hand_over in [false, true] {
+        let resp = open_with(&srv.url("a", &generated(&srv, len, None)), hand_over);
+        assert!(
+            !is_last(&resp) && !resp.ended,
+            "more than AHEAD_MAX is never taken"
+        );
+        let first = resp.first.as_ref().map_or(0, |b| b.0.len());
+        assert!(first < 2 * AHEAD_MAX, "{first} bytes handed over");
+        let seen = read_all(&resp);
+        assert!(
+            seen == pattern(0, len),
+            "{} bytes, not the pattern",
+            seen.len()
+        );
     }
-    assert!(
-        seen == pattern(0, len),
-        "{} bytes, not the pattern",
-        seen.len()
-    );
 }
 
 #[test]
