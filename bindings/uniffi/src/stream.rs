@@ -92,9 +92,10 @@ enum State {
 
 /// The body of a `StreamedResponse`, read one chunk at a time (`next`), in order. Reading it
 /// to the end (or opening a small body that arrived whole with its head) returns the
-/// connection to the pool; a read of bytes already here needs no hand-off to the runtime; `cancel`, or dropping the last reference
-/// (Kotlin `close`/`use`, Swift releasing it), aborts the transfer and closes the connection.
-/// Reads from several threads at once are served one after the other.
+/// connection to the pool; `cancel`, or dropping the last reference (Kotlin `close`/`use`,
+/// Swift releasing it), aborts the transfer and closes the connection. A read of bytes already
+/// here is served on the calling thread, without a hand-off to the runtime. Reads from
+/// several threads at once are served one after the other.
 #[derive(Debug, uniffi::Object)]
 pub struct ResponseBody {
     state: Arc<Mutex<State>>,
