@@ -165,38 +165,44 @@ impl HopsafeClient {
     /// Sends a request like `request`, but returns as soon as the response head is in: the
     /// body is read chunk by chunk from `StreamedResponse.body`, never buffered whole.
     /// `cancel` (or cancelling the caller) aborts it until the head is in; then cancel the
-    /// body itself.
-    #[uniffi::method(default(cancel = None))]
+    /// body itself. With `hand_over`, the body's bytes that arrived with the head come in
+    /// `StreamedResponse.first` (and `ended` says whether that was all): a small body then
+    /// needs no `next` call at all.
+    #[uniffi::method(default(cancel = None, hand_over = false))]
     pub async fn open(
         &self,
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
+        hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.traced(self.open_work(request, cancel));
+        let work = self.traced(self.open_work_with(request, None, cancel, hand_over));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
     /// Like `open`, with the body read from `body` while the request is sent (as
     /// `request_streaming`; `request.body` must be null).
-    #[uniffi::method(default(cancel = None))]
+    #[uniffi::method(default(cancel = None, hand_over = false))]
     pub async fn open_streaming(
         &self,
         request: HttpRequest,
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
+        hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.traced(self.open_work_with(request, Some(body), cancel));
+        let work = self.traced(self.open_work_with(request, Some(body), cancel, hand_over));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
     /// Like `open`, blocking the calling thread until the response head is in.
-    #[uniffi::method(default(cancel = None))]
+    #[uniffi::method(default(cancel = None, hand_over = false))]
     pub fn open_blocking(
         &self,
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
+        hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.traced(self.open_work(request, cancel)))
+        let work = self.open_work_with(request, None, cancel, hand_over);
+        hopsafe::runtime::block_on(self.traced(work))
     }
 }
 
@@ -218,21 +224,14 @@ impl HopsafeClient {
         self.work_with(request, None, cancel)
     }
 
-    /// Validate, send, and stop at the response head; racing `cancel`.
-    fn open_work(
-        &self,
-        request: HttpRequest,
-        cancel: Option<Arc<CancelHandle>>,
-    ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
-        self.open_work_with(request, None, cancel)
-    }
-
-    /// `open_work` with the body, if any, pulled from a foreign source.
+    /// Validate, send (the body, if any, pulled from a foreign source), and stop at the
+    /// response head and what of the body came with it; racing `cancel`.
     fn open_work_with(
         &self,
         request: HttpRequest,
         source: Option<Arc<dyn BodySource>>,
         cancel: Option<Arc<CancelHandle>>,
+        hand_over: bool,
     ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
         let client = self.inner.clone();
         async move {
@@ -240,7 +239,7 @@ impl HopsafeClient {
             let exchange = async {
                 let core = with_source(request, source)?;
                 let resp = client.execute(core).await?;
-                Ok(StreamedResponse::new(resp))
+                Ok(StreamedResponse::new(resp, hand_over).await)
             };
             match rx {
                 None => exchange.await,

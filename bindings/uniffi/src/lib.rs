@@ -16,6 +16,7 @@ mod error;
 mod hook;
 mod listener;
 mod metrics;
+mod readahead;
 mod stream;
 mod types;
 

@@ -1,13 +1,17 @@
 //! Streamed responses: the head as a record, the body as a `ResponseBody` read chunk by chunk
-//! with the core's `Response::chunk`, so nothing is buffered beyond the chunk in hand.
+//! with the core's `Response::chunk`, so nothing is buffered beyond the chunk in hand (and
+//! what had already arrived at open time, up to `readahead::AHEAD_MAX`).
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::sync::{watch, Mutex};
 
 use crate::blob::Blob;
 use crate::client::AbortOnDrop;
 use crate::error::HopsafeError;
+use crate::readahead::{take_arrived, Ahead};
 use crate::types::{headers, history, Header, Hop};
 
 /// A response whose body has not been read yet: the body is read from `body`.
@@ -27,13 +31,33 @@ pub struct StreamedResponse {
     pub idempotency_key: Option<String>,
     /// Attempts made for the final request (1 without retries).
     pub attempts: u32,
+    /// Only when `open` was asked to `hand_over`: the body's first bytes (decoded), those that
+    /// had already arrived with the head (up to 64 KiB); read them before `body`.
+    pub first: Option<Blob>,
+    /// Whether `first` (or nothing, for an empty body) is the whole body: `body` is then at
+    /// its end and the connection already back in the pool. Always false without `hand_over`.
+    pub ended: bool,
     /// The body, decoded (gzip, br, zstd) as it is read.
     pub body: Arc<ResponseBody>,
 }
 
 impl StreamedResponse {
-    /// The head of a core response; its body moves into the `ResponseBody`.
-    pub(crate) fn new(resp: hopsafe::Response) -> Self {
+    /// The head of a core response; its body moves into the `ResponseBody`, with what of it
+    /// has already arrived taken ahead (never waiting for more), handed over in `first` when
+    /// `hand_over`. Call it on the runtime.
+    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool) -> Self {
+        let (first, state) = match take_arrived(&mut resp).await {
+            Ahead::More(bytes) if hand_over => (bytes, None),
+            Ahead::More(bytes) => {
+                resp.unread(bytes);
+                (Bytes::new(), None)
+            }
+            Ahead::Last(bytes, after) if hand_over => {
+                (bytes, Some(State::Last(Bytes::new(), after)))
+            }
+            Ahead::Last(bytes, after) => (Bytes::new(), Some(State::Last(bytes, after))),
+        };
+        let ended = hand_over && matches!(&state, Some(State::Last(_, None)));
         StreamedResponse {
             status: resp.status().as_u16(),
             url: resp.url().to_string(),
@@ -42,24 +66,36 @@ impl StreamedResponse {
             history: history(resp.history()),
             idempotency_key: resp.idempotency_key().map(str::to_owned),
             attempts: resp.attempts(),
-            body: Arc::new(ResponseBody::new(resp)),
+            first: (!first.is_empty()).then(|| Blob(first.to_vec())),
+            ended,
+            // A body taken whole drops the response here: its connection goes back to the pool.
+            body: Arc::new(ResponseBody::new(match state {
+                Some(_) if ended => State::Ended,
+                Some(state) => state,
+                None => State::Open(Box::new(resp)),
+            })),
         }
     }
 }
 
-/// Where a body is: still arriving, read to its end, or given up.
+/// Where a body is: still arriving, all taken (the connection is done with it) but not all
+/// handed over, read to its end, or given up.
 #[derive(Debug)]
 enum State {
     Open(Box<hopsafe::Response>),
+    /// The rest of the body, then its end (`None`) or the error that followed.
+    Last(Bytes, Option<hopsafe::Error>),
     Ended,
     Failed(String),
     Cancelled,
 }
 
 /// The body of a `StreamedResponse`, read one chunk at a time (`next`), in order. Reading it
-/// to the end returns the connection to the pool; `cancel`, or dropping the last reference
-/// (Kotlin `close`/`use`, Swift releasing it), aborts the transfer and closes the connection.
-/// Reads from several threads at once are served one after the other.
+/// to the end (or opening a small body that arrived whole with its head) returns the
+/// connection to the pool; `cancel`, or dropping the last reference (Kotlin `close`/`use`,
+/// Swift releasing it), aborts the transfer and closes the connection. A read of bytes already
+/// here is served on the calling thread, without a hand-off to the runtime. Reads from
+/// several threads at once are served one after the other.
 #[derive(Debug, uniffi::Object)]
 pub struct ResponseBody {
     state: Arc<Mutex<State>>,
@@ -73,6 +109,9 @@ impl ResponseBody {
     /// `cancel` it throws `Cancelled`. Cancelling the caller (Kotlin coroutine) aborts the
     /// transfer.
     pub async fn next(&self) -> Result<Option<Blob>, HopsafeError> {
+        if let Some(ready) = self.try_read() {
+            return ready; // already here: no hand-off to the runtime
+        }
         // A caller that stops waiting (a cancelled coroutine drops this future) aborts the
         // transfer: a chunk half read cannot be handed to anyone anyway.
         let mut unfinished = CancelOnDrop(Some(self));
@@ -85,6 +124,9 @@ impl ResponseBody {
     /// Like `next`, blocking the calling thread (for `InputStream`-style readers). Do not
     /// call it from an async context.
     pub fn next_blocking(&self) -> Result<Option<Blob>, HopsafeError> {
+        if let Some(ready) = self.try_read() {
+            return ready;
+        }
         hopsafe::runtime::block_on(Self::read(self.state.clone(), self.cancel.subscribe()))
     }
 
@@ -94,7 +136,7 @@ impl ResponseBody {
         self.cancel.send_replace(true);
         // Close the connection now, or, while a read holds the body, as soon as it lets go.
         let close = |state: &mut State| {
-            if matches!(state, State::Open(_)) {
+            if matches!(state, State::Open(_) | State::Last(..)) {
                 *state = State::Cancelled;
             }
         };
@@ -109,11 +151,31 @@ impl ResponseBody {
 }
 
 impl ResponseBody {
-    fn new(resp: hopsafe::Response) -> Self {
+    fn new(state: State) -> Self {
         ResponseBody {
-            state: Arc::new(Mutex::new(State::Open(Box::new(resp)))),
+            state: Arc::new(Mutex::new(state)),
             cancel: watch::Sender::new(false),
         }
+    }
+
+    /// What `read` gives when it needs no waiting (the bytes, the end or the failure are
+    /// already here), else `None`. Never blocks: lets `next` and `next_blocking` skip the
+    /// hand-off to the runtime.
+    fn try_read(&self) -> Option<Result<Option<Blob>, HopsafeError>> {
+        if *self.cancel.borrow() {
+            return None; // `read` reports the cancel and moves the state on
+        }
+        let mut state = self.state.try_lock().ok()?;
+        if let Some(done) = without_network(&mut state) {
+            return Some(done);
+        }
+        let State::Open(resp) = &mut *state else {
+            return None;
+        };
+        // Timers the body read may set up need the runtime's context (no task is spawned).
+        let _rt = hopsafe::runtime::shared().enter();
+        let read = resp.chunk().now_or_never()?;
+        Some(settle(&mut state, read))
     }
 
     /// One chunk, racing `cancel`; the state moves on at the end, on an error or a cancel.
@@ -122,11 +184,14 @@ impl ResponseBody {
         mut cancelled: watch::Receiver<bool>,
     ) -> Result<Option<Blob>, HopsafeError> {
         let mut state = state.lock().await;
-        let resp = match &mut *state {
-            State::Open(resp) => resp,
-            State::Ended => return Ok(None),
-            State::Failed(detail) => return Err(failed_before(detail)),
-            State::Cancelled => return Err(HopsafeError::cancelled()),
+        if *cancelled.borrow() && matches!(*state, State::Last(..)) {
+            *state = State::Cancelled;
+        }
+        if let Some(done) = without_network(&mut state) {
+            return done;
+        }
+        let State::Open(resp) = &mut *state else {
+            unreachable!("every other state is answered without the network");
         };
         let read = tokio::select! {
             biased;
@@ -136,16 +201,44 @@ impl ResponseBody {
             }
             read = resp.chunk() => read,
         };
-        match read {
-            Ok(Some(chunk)) => Ok(Some(Blob(chunk.to_vec()))),
-            Ok(None) => {
-                *state = State::Ended;
-                Ok(None)
-            }
-            Err(e) => {
-                *state = State::Failed(e.to_string());
-                Err(e.into())
-            }
+        settle(&mut state, read)
+    }
+}
+
+/// The answer of a body that is not `Open`, moving its state on; `None` while it is open.
+fn without_network(state: &mut State) -> Option<Result<Option<Blob>, HopsafeError>> {
+    match state {
+        State::Open(_) => None,
+        State::Last(bytes, _) if !bytes.is_empty() => {
+            Some(Ok(Some(Blob(std::mem::take(bytes).to_vec()))))
+        }
+        State::Last(_, after) => {
+            let read = match after.take() {
+                None => Ok(None),
+                Some(e) => Err(e),
+            };
+            Some(settle(state, read))
+        }
+        State::Ended => Some(Ok(None)),
+        State::Failed(detail) => Some(Err(failed_before(detail))),
+        State::Cancelled => Some(Err(HopsafeError::cancelled())),
+    }
+}
+
+/// Hands a chunk read from the connection over; the state moves on at the end or an error.
+fn settle(
+    state: &mut State,
+    read: hopsafe::Result<Option<Bytes>>,
+) -> Result<Option<Blob>, HopsafeError> {
+    match read {
+        Ok(Some(chunk)) => Ok(Some(Blob(chunk.to_vec()))),
+        Ok(None) => {
+            *state = State::Ended;
+            Ok(None)
+        }
+        Err(e) => {
+            *state = State::Failed(e.to_string());
+            Err(e.into())
         }
     }
 }
@@ -170,3 +263,7 @@ fn failed_before(detail: &str) -> HopsafeError {
         write_accepted: false,
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -120,11 +120,12 @@ internal class HopsafeCall(
         val client = factory.client
         try {
             if (piped == null && !options.bufferBody) {
-                val resp = client.openBlocking(request, handle)
+                // A body that arrived with the head comes with it: a small one needs no more calls.
+                val resp = client.openBlocking(request, handle, handOver = true)
                 streamed = resp.body
                 if (canceled) resp.body.cancelQuietly()
                 val exchange = HopsafeExchange(resp.history, resp.idempotencyKey, resp.attempts.toInt())
-                val body = streamedBody(resp.body, resp.headers, resp.method)
+                val body = streamedBody(resp)
                 return toOkHttp(original, resp.status, resp.url, resp.method, resp.headers, exchange, body, sentAt)
             }
             val resp =

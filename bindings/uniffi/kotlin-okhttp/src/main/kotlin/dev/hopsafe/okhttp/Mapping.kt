@@ -4,6 +4,7 @@ import dev.hopsafe.BodySource
 import dev.hopsafe.Header
 import dev.hopsafe.HopsafeException
 import dev.hopsafe.HttpRequest
+import dev.hopsafe.StreamedResponse
 import dev.hopsafe.inputStream
 import okhttp3.Headers
 import okhttp3.MediaType
@@ -14,6 +15,7 @@ import okhttp3.RequestBody
 import okhttp3.RequestBody.Companion.toRequestBody
 import okhttp3.Response
 import okhttp3.ResponseBody
+import okhttp3.ResponseBody.Companion.asResponseBody
 import okhttp3.ResponseBody.Companion.toResponseBody
 import okio.Buffer
 import okio.BufferedSource
@@ -21,8 +23,10 @@ import okio.ForwardingSource
 import okio.Pipe
 import okio.buffer
 import okio.source
+import java.io.ByteArrayInputStream
 import java.io.Closeable
 import java.io.IOException
+import java.io.SequenceInputStream
 
 /**
  * The hopsafe request for an OkHttp one: method, URL, headers (plus the body's
@@ -131,29 +135,38 @@ internal fun bufferedBody(
 ): ResponseBody = bytes.toResponseBody(headers.value("content-type")?.toMediaTypeOrNull())
 
 /**
- * A body streaming from hopsafe as it is read. Its length is the `Content-Length` unless
- * hopsafe decoded the body (then it is unknown, -1).
+ * The body of [resp]: the bytes handed over with the head (`first`), then, unless that was the
+ * whole body (`ended`: hopsafe is then done with it), the rest streaming from hopsafe as it is
+ * read. Its length is the `Content-Length` unless hopsafe decoded the body (then it is
+ * unknown, -1).
  */
-internal fun streamedBody(
-    body: dev.hopsafe.ResponseBody,
-    headers: List<Header>,
-    method: String,
-): ResponseBody {
+internal fun streamedBody(resp: StreamedResponse): ResponseBody {
+    val headers = resp.headers
     val length =
-        if (method == "HEAD" || headers.value("content-encoding") != null) {
+        if (resp.method == "HEAD" || headers.value("content-encoding") != null) {
             -1L
         } else {
             headers.value("content-length")?.toLongOrNull() ?: -1L
         }
-    return StreamedBody(body, headers.value("content-type")?.toMediaTypeOrNull(), length)
+    val type = headers.value("content-type")?.toMediaTypeOrNull()
+    if (resp.ended) {
+        resp.body.close()
+        return Buffer().write(resp.first ?: ByteArray(0)).asResponseBody(type, length)
+    }
+    return StreamedBody(resp.body, resp.first, type, length)
 }
 
 private class StreamedBody(
     private val body: dev.hopsafe.ResponseBody,
+    private val first: ByteArray?,
     private val type: MediaType?,
     private val length: Long,
 ) : ResponseBody() {
-    private val source: BufferedSource by lazy { HopsafeSource(body.inputStream().source()).buffer() }
+    private val source: BufferedSource by lazy {
+        val rest = body.inputStream()
+        val stream = if (first == null) rest else SequenceInputStream(ByteArrayInputStream(first), rest)
+        HopsafeSource(stream.source()).buffer()
+    }
 
     override fun contentType(): MediaType? = type
 
