@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -72,3 +74,46 @@ def header(record: dict[str, Any], name: str) -> str | None:
     """First value of a header in a server record."""
     values = record["headers"].get(name.lower())
     return values[0] if values else None
+
+
+class RawServer:
+    """A raw HTTP/1.1 server for answers the lab cannot give (a body cut short, an endless
+    one): it takes one connection, reads the request head, then lets ``answer`` write to the
+    socket. ``closed`` is set when a write fails, i.e. when the client closed the connection."""
+
+    def __init__(self, answer: Callable[[socket.socket], None]) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            try:
+                self.answer(conn)
+            except OSError:
+                self.closed.set()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def endless_body(conn: socket.socket) -> None:
+    chunk = b"x" * 65536
+    conn.sendall(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    while True:
+        conn.sendall(b"10000\r\n" + chunk + b"\r\n")
+
+
+@pytest.fixture
+def endless() -> Iterator[RawServer]:
+    """A server sending an endless body; ``closed`` is set once the client closed."""
+    s = RawServer(endless_body)
+    yield s
+    s.close()

@@ -6,18 +6,17 @@ import asyncio
 import hashlib
 import socket
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import requests
-from test_response_stream import EndlessServer
 
 import hopsafe
 import hopsafe.httpx
 import hopsafe.requests
-from conftest import Lab, header
+from conftest import Lab, RawServer, header
 
 BODY = b'{"order":"A-7"}'
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -190,14 +189,7 @@ def test_httpx_async_stream_and_whole_read(lab: Lab) -> None:
     seen.check(HELD, HELD - 1)
 
 
-@pytest.fixture
-def endless() -> Iterator[EndlessServer]:
-    s = EndlessServer()
-    yield s
-    s.close()
-
-
-def test_closing_the_httpx_response_aborts_the_hopsafe_transfer(endless: EndlessServer) -> None:
+def test_closing_the_httpx_response_aborts_the_hopsafe_transfer(endless: RawServer) -> None:
     with httpx.Client(transport=hopsafe.httpx.HTTPTransport()) as c, c.stream("GET", endless.url) as r:
         for chunk in r.iter_bytes():
             assert chunk
@@ -296,7 +288,7 @@ def test_requests_raw_is_file_like(lab: Lab) -> None:
         assert r.raw.read(10) == b""
 
 
-def test_closing_the_requests_response_aborts_the_hopsafe_transfer(endless: EndlessServer) -> None:
+def test_closing_the_requests_response_aborts_the_hopsafe_transfer(endless: RawServer) -> None:
     with requests.Session() as s:
         s.mount("http://", hopsafe.requests.Adapter())
         with s.get(endless.url, stream=True) as r:

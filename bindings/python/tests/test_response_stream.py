@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import threading
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
 import hopsafe
-from conftest import Lab
+from conftest import Lab, RawServer
 
 LINE = 16
 
@@ -147,43 +145,7 @@ def test_the_gil_is_released_while_a_chunk_is_awaited(lab: Lab) -> None:
     assert sum(got) == size
 
 
-class EndlessServer:
-    """A raw HTTP/1.1 server sending an endless body; `closed` is set when a write fails,
-    i.e. when the client closed the connection."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-        self.closed = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        conn, _ = self.sock.accept()
-        with conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(4096)
-            chunk = b"x" * 65536
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-                while True:
-                    conn.sendall(b"10000\r\n" + chunk + b"\r\n")
-            except OSError:
-                self.closed.set()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def endless() -> Iterator[EndlessServer]:
-    s = EndlessServer()
-    yield s
-    s.close()
-
-
-def test_leaving_the_block_early_aborts_the_transfer(endless: EndlessServer) -> None:
+def test_leaving_the_block_early_aborts_the_transfer(endless: RawServer) -> None:
     with hopsafe.Client() as c, c.stream("GET", endless.url) as r:
         for chunk in r.iter_bytes():
             assert chunk
@@ -195,7 +157,7 @@ def test_leaving_the_block_early_aborts_the_transfer(endless: EndlessServer) -> 
         r.read()
 
 
-def test_leaving_the_async_block_early_aborts_the_transfer(endless: EndlessServer) -> None:
+def test_leaving_the_async_block_early_aborts_the_transfer(endless: RawServer) -> None:
     async def main() -> None:
         async with hopsafe.AsyncClient() as c, c.stream("GET", endless.url) as r:
             async for chunk in r.aiter_bytes():
@@ -206,7 +168,7 @@ def test_leaving_the_async_block_early_aborts_the_transfer(endless: EndlessServe
     assert endless.closed.wait(30), "the server never saw the connection close"
 
 
-def test_cancelling_the_task_reading_a_stream_aborts_the_transfer(endless: EndlessServer) -> None:
+def test_cancelling_the_task_reading_a_stream_aborts_the_transfer(endless: RawServer) -> None:
     async def main() -> None:
         got = asyncio.Event()
 
