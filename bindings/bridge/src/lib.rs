@@ -265,23 +265,10 @@ pub fn internal_json() -> String {
     json!({"name": "HopsafeError", "message": "internal error in the hopsafe addon", "url": null, "history": [], "write_accepted": false}).to_string()
 }
 
-/// Starts a request as its own task on the core's shared runtime. Returns the handle that
-/// aborts it and the future of its outcome: a panic becomes an error document and an abort
-/// becomes `Cancelled`, so nothing ever unwinds into the host language.
-pub fn spawn(
-    client: Client,
-    doc: String,
-    body: Option<hopsafe::Body>,
-    read: Read,
-) -> (
-    tokio::task::AbortHandle,
-    impl std::future::Future<Output = Outcome> + Send,
-) {
-    let req = build_request_with(&client, &doc, body);
-    spawn_request(client, req, read)
-}
-
-/// [`spawn`] for a request built beforehand (or the error that building it gave).
+/// Starts a request built beforehand (or reports the error that building it gave) as its
+/// own task on the core's shared runtime. Returns the handle that aborts it and the future
+/// of its outcome: a panic becomes an error document and an abort becomes `Cancelled`, so
+/// nothing ever unwinds into the host language.
 pub fn spawn_request(
     client: Client,
     req: Result<hopsafe::Request, Error>,
@@ -380,12 +367,12 @@ mod tests {
     #[test]
     fn spawned_requests_report_connect_errors_as_documents() {
         let c = build_client(r#"{"retry": {"max_attempts": 1}}"#, "node").unwrap();
-        let (_, fut) = spawn(
-            c,
-            r#"{"method": "GET", "url": "http://127.0.0.1:9/"}"#.into(),
+        let req = build_request_with(
+            &c,
+            r#"{"method": "GET", "url": "http://127.0.0.1:9/"}"#,
             None,
-            Read::Whole,
         );
+        let (_, fut) = spawn_request(c, req, Read::Whole);
         match hopsafe::runtime::block_on(fut) {
             Outcome::Err(doc) => assert_eq!(parse(&doc)["name"], "Connect"),
             Outcome::Ok { .. } | Outcome::Open { .. } => panic!("port 9 answered"),
