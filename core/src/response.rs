@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use http::{HeaderMap, HeaderName, Method, StatusCode, Version};
 use url::Url;
 
@@ -102,6 +102,19 @@ impl Response {
     /// `chunk()` once) and give it back.
     pub fn unread(&mut self, bytes: Bytes) {
         self.body.unread(bytes);
+    }
+
+    /// The next chunk if it has already arrived, without waiting for the network: `None`
+    /// when it has not (nothing is lost; read it later with [`Response::chunk`]). Lets a
+    /// caller that hands the body to another thread take a small body that came with the
+    /// head in the same trip. Await it on the runtime that runs the client: it gives the
+    /// connection's task one turn to hand over what it has buffered.
+    pub async fn arrived_chunk(&mut self) -> Option<Result<Option<Bytes>>> {
+        if let Some(read) = self.chunk().now_or_never() {
+            return Some(read);
+        }
+        tokio::task::yield_now().await;
+        self.chunk().now_or_never()
     }
 
     /// The body as a [`Stream`] of [`Bytes`] chunks, as [`Response::chunk`] reads them: with

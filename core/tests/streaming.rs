@@ -155,6 +155,28 @@ async fn an_sse_event_arrives_before_the_server_sends_the_next() {
     assert_eq!(text, "");
 }
 
+#[tokio::test]
+async fn arrived_chunk_takes_a_body_sent_with_its_head_and_never_waits_for_one_held_back() {
+    let srv = server().await;
+    let c = client(&srv);
+    let (_, url) = script(&srv, "a", vec![Step::ok().with_body("small")]);
+    let mut resp = c.get(&url).send().await.unwrap();
+    let first = resp
+        .arrived_chunk()
+        .await
+        .expect("the body came with the head");
+    assert_eq!(first.unwrap().unwrap(), "small");
+
+    let mut held = Step::ok().with_body("later");
+    held.hold_after = Some(0);
+    let (id, url) = script(&srv, "a", vec![held]);
+    let mut resp = c.get(&url).send().await.unwrap();
+    assert!(resp.arrived_chunk().await.is_none(), "nothing was sent yet");
+    let release = srv.url("a", &format!("/__scripts/{id}/release"));
+    assert_eq!(c.post(&release).send().await.unwrap().status(), 200);
+    assert_eq!(resp.bytes().await.unwrap(), "later", "a miss loses nothing");
+}
+
 /// A plain HTTP/1.1 keep-alive server: every answer carries a `len`-byte body and an
 /// `x-conn` header numbering its connection; each connection's number is sent on `closed`
 /// when the server sees it end (EOF or a failed write).

@@ -38,26 +38,15 @@ impl BodyReader {
     /// trips to the runtime ([`BodyReader::try_next`]). Never waits for the network: what
     /// has not arrived is read later, as before.
     pub(crate) async fn prefetched(mut resp: hopsafe::Response) -> BodyReader {
-        let mut end = None;
-        // The first poll asks the connection for the body; its task hands over what it has
-        // already buffered when it next runs, which one yield lets happen.
-        for _ in 0..2 {
-            match resp.chunk().now_or_never() {
-                Some(Ok(Some(bytes))) => {
-                    resp.unread(bytes);
-                    break;
-                }
-                Some(Ok(None)) => {
-                    end = Some(State::Done);
-                    break;
-                }
-                Some(Err(e)) => {
-                    end = Some(State::Failed(doc_of(e)));
-                    break;
-                }
-                None => tokio::task::yield_now().await,
+        let end = match resp.arrived_chunk().await {
+            Some(Ok(Some(bytes))) => {
+                resp.unread(bytes);
+                None
             }
-        }
+            Some(Ok(None)) => Some(State::Done),
+            Some(Err(e)) => Some(State::Failed(doc_of(e))),
+            None => None,
+        };
         BodyReader {
             state: Mutex::new(end.unwrap_or_else(|| State::Open(Box::new(resp), None))),
             closed: watch::Sender::new(false),

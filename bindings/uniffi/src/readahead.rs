@@ -4,7 +4,6 @@
 //! hand-off, which profiling showed to dominate the OkHttp adapter's small requests).
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 
 /// Bytes taken ahead at most: a big body is left to the reader's pace (backpressure).
 pub(crate) const AHEAD_MAX: usize = 64 * 1024;
@@ -24,7 +23,7 @@ pub(crate) async fn take_arrived(resp: &mut hopsafe::Response) -> Ahead {
     let mut taken: Vec<Bytes> = Vec::new();
     let mut total = 0;
     while total < AHEAD_MAX {
-        match arrived_chunk(resp).await {
+        match resp.arrived_chunk().await {
             None => break,
             Some(Ok(Some(bytes))) => {
                 total += bytes.len();
@@ -35,17 +34,6 @@ pub(crate) async fn take_arrived(resp: &mut hopsafe::Response) -> Ahead {
         }
     }
     Ahead::More(joined(taken))
-}
-
-/// The next chunk if the connection already has it, else `None`. The first poll asks the
-/// connection's task for it; that task hands over what it has buffered when it next runs,
-/// which one yield lets happen.
-async fn arrived_chunk(resp: &mut hopsafe::Response) -> Option<hopsafe::Result<Option<Bytes>>> {
-    if let Some(read) = resp.chunk().now_or_never() {
-        return Some(read);
-    }
-    tokio::task::yield_now().await;
-    resp.chunk().now_or_never()
 }
 
 /// The chunks as one (without a copy for a single chunk).
