@@ -104,34 +104,37 @@ def rate(n, seconds):
     return n / seconds
 
 
+# name, requests, workers (threads or tasks), method, path, body. Each runs a quarter of its
+# requests untimed first (a full pool, warm caches), then all of them timed.
+WORKLOADS = [
+    ("sequential GET", N, 1, "GET", "/echo", None),
+    ("64 concurrent GET", 64 * (N // 16), 64, "GET", "/echo", None),
+    ("POST 1 KiB", N, 1, "POST", "/echo", KIB),
+    ("POST 1 KiB + 307", N, 1, "POST", "/r/307", KIB),
+]
+
+
 def run_sync():
     call = sync_client()
     call("GET", BASE + "/echo")
-    out = {}
-    t = time.perf_counter()
-    for _ in range(N):
-        call("GET", BASE + "/echo")
-    out["sequential GET"] = rate(N, time.perf_counter() - t)
 
-    def worker(k):
-        for _ in range(k):
-            call("GET", BASE + "/echo")
-    threads = [threading.Thread(target=worker, args=(N // 16,)) for _ in range(64)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    out["64 concurrent GET"] = rate(64 * (N // 16), time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(N):
-        call("POST", BASE + "/echo", KIB)
-    out["POST 1 KiB"] = rate(N, time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(N):
-        call("POST", BASE + "/r/307", KIB)
-    out["POST 1 KiB + 307"] = rate(N, time.perf_counter() - t)
+    def run(n, method, path, body, workers):
+        def worker(k):
+            for _ in range(k):
+                call(method, BASE + path, body)
+        if workers == 1:
+            worker(n)
+            return n
+        threads = [threading.Thread(target=worker, args=(n // workers,)) for _ in range(workers)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return workers * (n // workers)
+
+    out = timed_after_warm_up(run)
     k = 3 if QUICK else 10
+    assert len(call("GET", BASE + f"/bytes/{10 << 20}")) == 10 << 20
     t = time.perf_counter()
     for _ in range(k):
         assert len(call("GET", BASE + f"/bytes/{10 << 20}")) == 10 << 20
@@ -139,29 +142,33 @@ def run_sync():
     return out
 
 
+def timed_after_warm_up(run):
+    for _, n, workers, *request in WORKLOADS:
+        run(n // 4, *request, workers)
+    out = {}
+    for name, n, workers, *request in WORKLOADS:
+        t = time.perf_counter()
+        out[name] = rate(run(n, *request, workers), time.perf_counter() - t)
+    return out
+
+
 async def run_async():
     call = async_client()
     await call("GET", BASE + "/echo")
-    out = {}
-    t = time.perf_counter()
-    for _ in range(N):
-        await call("GET", BASE + "/echo")
-    out["sequential GET"] = rate(N, time.perf_counter() - t)
 
-    async def worker(k):
-        for _ in range(k):
-            await call("GET", BASE + "/echo")
-    t = time.perf_counter()
-    await asyncio.gather(*(worker(N // 16) for _ in range(64)))
-    out["64 concurrent GET"] = rate(64 * (N // 16), time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(N):
-        await call("POST", BASE + "/echo", KIB)
-    out["POST 1 KiB"] = rate(N, time.perf_counter() - t)
-    t = time.perf_counter()
-    for _ in range(N):
-        await call("POST", BASE + "/r/307", KIB)
-    out["POST 1 KiB + 307"] = rate(N, time.perf_counter() - t)
+    async def run(n, method, path, body, workers):
+        async def worker(k):
+            for _ in range(k):
+                await call(method, BASE + path, body)
+        await asyncio.gather(*(worker(n // workers) for _ in range(workers)))
+        return workers * (n // workers)
+
+    for _, n, workers, *request in WORKLOADS:
+        await run(n // 4, *request, workers)
+    out = {}
+    for name, n, workers, *request in WORKLOADS:
+        t = time.perf_counter()
+        out[name] = rate(await run(n, *request, workers), time.perf_counter() - t)
     return out
 
 
