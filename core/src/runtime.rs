@@ -38,3 +38,57 @@ where
         Err(_) => unreachable!("the task is never aborted"),
     }
 }
+
+/// A runtime driven by the threads that block on it, for a blocking caller (a language
+/// binding's synchronous client). The calling thread does the call's socket work itself,
+/// instead of handing the call to a worker thread and being woken when it is done: no thread
+/// hand-off on the way in or out.
+///
+/// Connections a client opens while driven here live here, and make progress only while some
+/// thread blocks on it: every call of that client (requests and body reads) must go through
+/// the same `CallerDriven`. Several threads may block on it at once; one drives the I/O and the
+/// timers for all of them at a time. Dropping it ends its connections without waiting.
+pub struct CallerDriven(Option<Runtime>);
+
+impl CallerDriven {
+    /// A new runtime (I/O and timers enabled; no thread of its own until a blocking task,
+    /// such as a DNS lookup, needs one).
+    pub fn new() -> std::io::Result<CallerDriven> {
+        let rt = Builder::new_current_thread()
+            .thread_name("hopsafe-blocking")
+            .enable_all()
+            .build()?;
+        Ok(CallerDriven(Some(rt)))
+    }
+
+    /// Runs `fut` to completion on the calling thread, driving this runtime meanwhile.
+    ///
+    /// Must not be called from inside an async context.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.runtime().block_on(fut)
+    }
+
+    /// The handle that spawns tasks here (they run while some thread blocks on it).
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        self.runtime().handle()
+    }
+
+    fn runtime(&self) -> &Runtime {
+        self.0.as_ref().expect("only taken on drop")
+    }
+}
+
+impl Drop for CallerDriven {
+    fn drop(&mut self) {
+        // Never wait here for a blocking task (a DNS lookup) to end.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for CallerDriven {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerDriven")
+    }
+}

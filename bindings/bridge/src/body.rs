@@ -179,14 +179,17 @@ impl BodyReader {
     }
 
     /// Closes the body: a read in progress and every later one fail with `Cancelled`, and the
-    /// transfer is aborted unless the body was already read to the end. Never blocks.
-    pub fn close(&self) {
+    /// transfer is aborted unless the body was already read to the end. Never blocks. True
+    /// when this call dropped a response still open (its connection is then being closed).
+    pub fn close(&self) -> bool {
         self.closed.send_replace(true);
         if let Ok(mut state) = self.state.try_lock() {
             if matches!(*state, State::Open(..)) {
                 *state = State::Failed(cancelled_json());
+                return true;
             }
         }
+        false
     }
 }
 

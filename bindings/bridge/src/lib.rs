@@ -266,10 +266,11 @@ pub fn internal_json() -> String {
 }
 
 /// Starts a request built beforehand (or reports the error that building it gave) as its
-/// own task on the core's shared runtime. Returns the handle that aborts it and the future
-/// of its outcome: a panic becomes an error document and an abort becomes `Cancelled`, so
-/// nothing ever unwinds into the host language.
+/// own task on runtime `on` (the core's shared one, or a caller-driven one). Returns the
+/// handle that aborts it and the future of its outcome: a panic becomes an error document
+/// and an abort becomes `Cancelled`, so nothing ever unwinds into the host language.
 pub fn spawn_request(
+    on: &tokio::runtime::Handle,
     client: Client,
     req: Result<hopsafe::Request, Error>,
     read: Read,
@@ -277,7 +278,7 @@ pub fn spawn_request(
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task = hopsafe::runtime::shared().spawn(run(client, req, read));
+    let task = on.spawn(run(client, req, read));
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {
@@ -372,7 +373,7 @@ mod tests {
             r#"{"method": "GET", "url": "http://127.0.0.1:9/"}"#,
             None,
         );
-        let (_, fut) = spawn_request(c, req, Read::Whole);
+        let (_, fut) = spawn_request(hopsafe::runtime::shared().handle(), c, req, Read::Whole);
         match hopsafe::runtime::block_on(fut) {
             Outcome::Err(doc) => assert_eq!(parse(&doc)["name"], "Connect"),
             Outcome::Ok { .. } | Outcome::Open { .. } => panic!("port 9 answered"),

@@ -36,17 +36,15 @@ impl BodySender {
     }
 
     /// Ends the body with an error: the core aborts the send (the server never sees the cut
-    /// body as complete) and the request fails with `BodyStream`. Blocks until delivered.
-    pub fn fail(self, reason: &str) {
-        let _ = self.tx.blocking_send(Err(failure(reason)));
+    /// body as complete) and the request fails with `BodyStream`. Done once delivered.
+    pub async fn fail_async(self, reason: String) {
+        let _ = self.tx.send(Err(failure(&reason))).await;
     }
 
-    /// [`BodySender::fail`] without blocking: delivered by a task on the core's runtime (the
+    /// [`BodySender::fail_async`] without waiting: delivered by a task on the core's runtime (the
     /// body cannot end cleanly in the meantime, since this sender lives on in that task).
     pub fn fail_in_background(self, reason: String) {
-        hopsafe::runtime::shared().spawn(async move {
-            let _ = self.tx.send(Err(failure(&reason))).await;
-        });
+        hopsafe::runtime::shared().spawn(self.fail_async(reason));
     }
 }
 

@@ -5,6 +5,7 @@ use pyo3::types::PyBytes;
 
 use hopsafe_bridge as bridge;
 
+use crate::driver::Driver;
 use crate::{fill_then_wake, Slot};
 
 /// A response body to read (`Client.stream()`): chunk by chunk, or whole (capped by the
@@ -13,6 +14,8 @@ use crate::{fill_then_wake, Slot};
 #[pyclass(frozen, module = "hopsafe._native")]
 pub(crate) struct NativeBody {
     pub(crate) reader: std::sync::Arc<bridge::BodyReader>,
+    /// The runtime of the client that returned it (the connection lives there).
+    pub(crate) driver: Driver,
 }
 
 #[pymethods]
@@ -25,8 +28,7 @@ impl NativeBody {
             return chunk_py(chunk, py);
         }
         let reader = self.reader.clone();
-        let chunk =
-            py.detach(move || hopsafe::runtime::block_on(async move { reader.next().await }));
+        let chunk = py.detach(|| self.driver.block_on(async move { reader.next().await }));
         chunk_py(chunk, py)
     }
 
@@ -37,30 +39,70 @@ impl NativeBody {
             return chunk_py(chunk, py);
         }
         let reader = self.reader.clone();
-        let chunk =
-            py.detach(move || hopsafe::runtime::block_on(async move { reader.read_all().await }));
+        let chunk = py.detach(|| self.driver.block_on(async move { reader.read_all().await }));
         chunk_py(chunk, py)
     }
 
     /// Like `next`, without blocking: `wake()` is called once the chunk is in the handle.
     fn start_next(&self, wake: Py<PyAny>) -> NativeChunkHandle {
-        let reader = self.reader.clone();
+        let reader = self.owned_by_runtime();
         NativeChunkHandle {
-            slot: fill_then_wake(async move { reader.next().await }, wake),
+            slot: fill_then_wake(
+                async move {
+                    match reader {
+                        Ok(reader) => reader.next().await,
+                        Err(doc) => bridge::Chunk::Err(doc),
+                    }
+                },
+                wake,
+            ),
         }
     }
 
     /// Like `read`, without blocking: `wake()` is called once the body is in the handle.
     fn start_read(&self, wake: Py<PyAny>) -> NativeChunkHandle {
-        let reader = self.reader.clone();
+        let reader = self.owned_by_runtime();
         NativeChunkHandle {
-            slot: fill_then_wake(async move { reader.read_all().await }, wake),
+            slot: fill_then_wake(
+                async move {
+                    match reader {
+                        Ok(reader) => reader.read_all().await,
+                        Err(doc) => bridge::Chunk::Err(doc),
+                    }
+                },
+                wake,
+            ),
         }
     }
 
     /// Aborts the transfer unless the body was read to the end; later reads fail.
-    fn close(&self) {
-        self.reader.close();
+    fn close(&self, py: Python<'_>) {
+        if self.reader.close() {
+            py.detach(|| self.driver.settle());
+        }
+    }
+}
+
+impl Drop for NativeBody {
+    /// Dropped unread (never closed) from a blocking client: the transfer is aborted now, as
+    /// by `close`, not at the client's next call.
+    fn drop(&mut self) {
+        if !self.driver.runs_alone() && self.reader.close() {
+            self.driver.settle();
+        }
+    }
+}
+
+impl NativeBody {
+    /// The reader, for a read that runs on its own (the shared runtime drives the body), or
+    /// the error document when a blocking client's body is asked for one.
+    fn owned_by_runtime(&self) -> Result<std::sync::Arc<bridge::BodyReader>, String> {
+        match self.driver.runs_alone() {
+            true => Ok(self.reader.clone()),
+            false => Err(bridge::error_json(&hopsafe::Error::InvalidConfig {
+                reason: "the body of a blocking client's response is read blocking".into(),
+            })),
+        }
     }
 }
 
@@ -97,6 +139,7 @@ fn chunk_py(chunk: bridge::Chunk, py: Python<'_>) -> ChunkPy<'_> {
 pub(crate) fn read_sized<'py>(
     py: Python<'py>,
     body: bridge::SizedBody,
+    driver: &Driver,
 ) -> PyResult<Result<Bound<'py, PyAny>, String>> {
     let len = body.len();
     let size = pyo3::ffi::Py_ssize_t::try_from(len)?;
@@ -109,10 +152,10 @@ pub(crate) fn read_sized<'py>(
     // released races with nothing, and its uninitialized bytes are only ever written.
     let data = unsafe { pyo3::ffi::PyBytes_AsString(obj.as_ptr()) };
     let dest = SendPtr(data.cast());
-    // Filled by a task of the runtime, where the connection hands over each chunk (so it is
-    // copied while still in that core's cache); this thread waits until the task ends.
+    // Filled where the connection hands over each chunk (so it is copied while still in that
+    // core's cache); this thread waits until the copy is done.
     let read = py.detach(move || {
-        hopsafe::runtime::block_on(async move {
+        driver.block_on(async move {
             let dest = dest;
             // SAFETY: see above, and the buffer outlives the task (block_on returns only
             // once it ended); `MaybeUninit<u8>` makes no claim about the bytes' contents.

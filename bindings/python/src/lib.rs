@@ -3,8 +3,9 @@
 //! A request crosses as native values (method, URL, header pairs, the body bytes) plus a JSON
 //! document of its other settings when any is set; a response comes back as a `dict` of its
 //! metadata and the body, an error as a JSON document. This file only translates; the Python
-//! API (`python/hopsafe/__init__.py`) builds the arguments and raises the exception classes. Network work runs on the core's shared tokio runtime with
-//! the GIL released.
+//! API (`python/hopsafe/__init__.py`) builds the arguments and raises the exception classes. Network work runs with
+//! the GIL released: a blocking `Client`'s on the calling thread, an `AsyncClient`'s on the
+//! core's shared tokio runtime (see `driver.rs`).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -12,33 +13,47 @@ use pyo3::types::{PyBytes, PyString};
 use hopsafe_bridge as bridge;
 
 mod body;
+mod driver;
 mod exit;
 mod hook;
 mod meta;
 use body::{NativeBody, NativeChunkHandle};
+use driver::Driver;
 use hopsafe_bridge::{build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeClient {
     client: hopsafe::Client,
+    driver: Driver,
 }
 
 #[pymethods]
 impl NativeClient {
     /// Builds a client from a JSON configuration; returns (client, None) or (None, error JSON).
+    /// A `blocking` client (`Client`) does its network work on the thread that calls it and
+    /// offers only the blocking calls; otherwise (`AsyncClient`) only the `start` calls.
     #[staticmethod]
-    #[pyo3(signature = (config, redirect_hook=None))]
+    #[pyo3(signature = (config, redirect_hook=None, blocking=false))]
     fn create(
         config: &str,
         redirect_hook: Option<Py<PyAny>>,
+        blocking: bool,
     ) -> (Option<NativeClient>, Option<String>) {
+        let driver = if blocking {
+            match hopsafe::runtime::CallerDriven::new() {
+                Ok(rt) => Driver::Caller(std::sync::Arc::new(rt)),
+                Err(_) => return (None, Some(bridge::internal_json())),
+            }
+        } else {
+            Driver::Shared
+        };
         let built = bridge::build_client_with(config, "python", |b| match redirect_hook {
             Some(hook) => b.redirect_hook(hook::to_core(hook)),
             None => b,
         });
         match built {
-            Ok(client) => (Some(NativeClient { client }), None),
+            Ok(client) => (Some(NativeClient { client, driver }), None),
             Err(e) => (None, Some(bridge::error_json(&e))),
         }
     }
@@ -67,18 +82,18 @@ impl NativeClient {
         let client = self.client.clone();
         let body = body.map(hopsafe::Body::from);
         let req = bridge::build_request_parts(&client, method, url, &headers, options, body);
+        let driver = &self.driver;
         if stream {
-            let outcome = py.detach(move || {
-                hopsafe::runtime::block_on(bridge::run(client, req, bridge::Read::Stream))
-            });
-            return into_py(outcome, py);
+            let outcome =
+                py.detach(|| driver.block_on(bridge::run(client, req, bridge::Read::Stream)));
+            return into_py(outcome, py, driver);
         }
-        let whole = py.detach(move || hopsafe::runtime::block_on(bridge::run_sized(client, req)));
+        let whole = py.detach(|| driver.block_on(bridge::run_sized(client, req)));
         match whole {
-            bridge::Whole::Done(outcome) => into_py(outcome, py),
+            bridge::Whole::Done(outcome) => into_py(outcome, py, driver),
             bridge::Whole::Sized { meta, body } => {
                 let meta = meta::to_dict(py, &meta)?.into_any();
-                Ok(match body::read_sized(py, body)? {
+                Ok(match body::read_sized(py, body, driver)? {
                     Ok(bytes) => (true, meta, bytes),
                     Err(doc) => err_triple(py, &doc),
                 })
@@ -105,12 +120,16 @@ impl NativeClient {
         let (tx, body) = bridge::body_channel(4);
         let client = self.client.clone();
         let req = bridge::build_request_parts(&client, method, url, &headers, options, Some(body));
-        let (abort, outcome) = bridge::spawn_request(client, req, read_mode(stream));
+        let driver = &self.driver;
+        let (abort, outcome) =
+            bridge::spawn_request(&driver.handle(), client, req, read_mode(stream));
         let mut failure = None;
         for item in chunks.try_iter()? {
             match item.and_then(|c| c.extract::<Vec<u8>>()) {
                 Ok(chunk) => {
-                    if !py.detach(|| tx.send_blocking(chunk)) {
+                    // Blocking on the driver also runs the request while it waits.
+                    let tx = tx.clone();
+                    if !py.detach(|| driver.block_on(async move { tx.send(chunk).await })) {
                         break;
                     }
                 }
@@ -122,13 +141,13 @@ impl NativeClient {
         }
         if let Some(e) = failure {
             let reason = e.to_string();
-            py.detach(move || tx.fail(&reason));
+            py.detach(|| driver.block_on(tx.fail_async(reason)));
             abort.abort();
             return Err(e);
         }
         drop(tx);
-        let outcome = py.detach(move || hopsafe::runtime::block_on(outcome));
-        into_py(outcome, py)
+        let outcome = py.detach(|| driver.block_on(outcome));
+        into_py(outcome, py, driver)
     }
 
     /// Starts a request on the runtime and returns its handle. When it ends (or is aborted),
@@ -180,7 +199,15 @@ impl NativeClient {
         wake: Py<PyAny>,
         stream: bool,
     ) -> NativeHandle {
-        let (abort, outcome) = bridge::spawn_request(self.client.clone(), req, read_mode(stream));
+        let req = match self.driver.runs_alone() {
+            true => req,
+            false => Err(hopsafe::Error::InvalidConfig {
+                reason: "a blocking client cannot start a request that runs on its own".into(),
+            }),
+        };
+        let on = hopsafe::runtime::shared().handle();
+        let (abort, outcome) =
+            bridge::spawn_request(on, self.client.clone(), req, read_mode(stream));
         NativeHandle {
             abort,
             slot: fill_then_wake(outcome, wake),
@@ -277,7 +304,7 @@ impl NativeHandle {
         let Some(outcome) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(None);
         };
-        into_py(outcome, py).map(Some)
+        into_py(outcome, py, &Driver::Shared).map(Some)
     }
 }
 
@@ -285,8 +312,8 @@ type Triple<'py> = (bool, Bound<'py, PyAny>, Bound<'py, PyAny>);
 
 /// An outcome as the `(ok, meta, body)` tuple Python receives: `meta` is a `dict` (the error
 /// JSON when not ok); `body` is `bytes` (copied once from the core's buffer) or a `NativeBody`
-/// still to be read.
-fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<Triple<'_>> {
+/// still to be read, on `driver`.
+fn into_py<'py>(outcome: Outcome, py: Python<'py>, driver: &Driver) -> PyResult<Triple<'py>> {
     Ok(match outcome {
         Outcome::Ok { meta, body } => (
             true,
@@ -294,7 +321,11 @@ fn into_py(outcome: Outcome, py: Python<'_>) -> PyResult<Triple<'_>> {
             PyBytes::new(py, &body).into_any(),
         ),
         Outcome::Open { meta, body } => {
-            let body = Bound::new(py, NativeBody { reader: body })?;
+            let body = NativeBody {
+                reader: body,
+                driver: driver.clone(),
+            };
+            let body = Bound::new(py, body)?;
             (true, meta::to_dict(py, &meta)?.into_any(), body.into_any())
         }
         Outcome::Err(doc) => err_triple(py, &doc),

@@ -145,6 +145,31 @@ def test_the_gil_is_released_while_a_chunk_is_awaited(lab: Lab) -> None:
     assert sum(got) == size
 
 
+def test_a_thread_waiting_on_a_held_body_does_not_hold_up_the_clients_other_calls(lab: Lab) -> None:
+    # A blocking client's calls run on the threads that make them: while one thread waits in
+    # the core for the rest of a held body, another thread's requests on the same client
+    # (other connections of its pool) still go through.
+    size = 300_000
+    sid, url = lab.script([{"body_bytes": size, "hold_after": 1000}])
+    got: list[int] = []
+    first = threading.Event()
+    with lab.client() as c:
+        def read() -> None:
+            with c.stream("GET", url) as r:
+                for chunk in r.iter_bytes():
+                    got.append(len(chunk))
+                    first.set()
+
+        t = threading.Thread(target=read)
+        t.start()
+        assert first.wait(30)
+        for _ in range(20):
+            assert c.get(f"{lab.origins['a']}/echo").status_code == 200
+        release(lab, sid)
+        t.join(30)
+    assert sum(got) == size
+
+
 def test_leaving_the_block_early_aborts_the_transfer(endless: RawServer) -> None:
     with hopsafe.Client() as c, c.stream("GET", endless.url) as r:
         for chunk in r.iter_bytes():

@@ -141,6 +141,10 @@ def _retry_doc(retry: RetryPolicy | None) -> dict[str, Any] | None:
 
 
 class _Base:
+    # Blocking clients do their network work on the calling thread; async ones on the
+    # shared runtime.
+    _blocking = False
+
     def __init__(
         self,
         *,
@@ -224,7 +228,7 @@ class _Base:
             raise TypeError(f"invalid client option: {e}") from None
         if redirect_hook is not None and not callable(redirect_hook):
             raise TypeError("redirect_hook must be a callable")
-        native, err = _native.NativeClient.create(doc, redirect_hook)
+        native, err = _native.NativeClient.create(doc, redirect_hook, self._blocking)
         if err is not None:
             raise from_native(_json.loads(err))
         self._native = native
@@ -279,11 +283,13 @@ class _Base:
 
 class Client(_Base):
     """A blocking client with a connection pool; safe to share between threads. The network
-    work runs with the GIL released.
+    work runs with the GIL released, on the calling thread (no hand-off to another thread).
 
     >>> with hopsafe.Client(trusted_origins=["https://*.api.example.com"]) as c:
     ...     r = c.post("https://api.example.com/v1/orders", json={"sku": "A-1"})
     """
+
+    _blocking = True
 
     def request(
         self, method: str, url: str, *, headers: HeadersLike = None, content: Content = None,

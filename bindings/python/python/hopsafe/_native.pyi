@@ -24,7 +24,9 @@ class NativeBodyWriter:
 
 class NativeClient:
     @staticmethod
-    def create(config: str, redirect_hook: Callable[[dict[str, Any]], Any] | None = None) -> tuple[NativeClient | None, str | None]: ...
+    def create(
+        config: str, redirect_hook: Callable[[dict[str, Any]], Any] | None = None, blocking: bool = False,
+    ) -> tuple[NativeClient | None, str | None]: ...
     # The client's counters as JSON (the core's MetricsSnapshot, snake_case keys).
     def metrics(self) -> str: ...
     # meta: the response's dict when ok, else the error's JSON document. options: the JSON
