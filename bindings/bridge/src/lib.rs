@@ -277,13 +277,26 @@ pub fn spawn_request(
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task = hopsafe::runtime::shared().spawn(run(client, req, read));
+    spawn_task(run(client, req, read), Outcome::Err)
+}
+
+/// Runs `work` as its own task on the core's shared runtime, as [`spawn_request`] does: the
+/// abort handle and the future of its output, where an abort gives `failed(Cancelled
+/// document)` and a panic `failed(internal error document)`.
+pub fn spawn_task<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+    failed: impl FnOnce(String) -> T + Send + 'static,
+) -> (
+    tokio::task::AbortHandle,
+    impl std::future::Future<Output = T> + Send,
+) {
+    let task = hopsafe::runtime::shared().spawn(work);
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {
             Ok(o) => o,
-            Err(e) if e.is_cancelled() => Outcome::Err(cancelled_json()),
-            Err(_) => Outcome::Err(internal_json()),
+            Err(e) if e.is_cancelled() => failed(cancelled_json()),
+            Err(_) => failed(internal_json()),
         }
     };
     (abort, outcome)
