@@ -30,6 +30,12 @@ impl NativeBody {
         chunk_py(chunk, py)
     }
 
+    /// What `next` gives when that needs no waiting (bytes, the end or the error are already
+    /// here), else `None`. Never blocks.
+    fn try_next<'py>(&self, py: Python<'py>) -> Option<ChunkPy<'py>> {
+        self.reader.try_next().map(|chunk| chunk_py(chunk, py))
+    }
+
     /// The rest of the body as `(bytes, None)` or `(None, error JSON)`, capped by
     /// `max_body_size`. Blocks with the GIL released.
     fn read<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
