@@ -278,13 +278,27 @@ pub fn spawn_request(
     tokio::task::AbortHandle,
     impl std::future::Future<Output = Outcome> + Send,
 ) {
-    let task = on.spawn(run(client, req, read));
+    spawn_task(on, run(client, req, read), Outcome::Err)
+}
+
+/// Runs `work` as its own task on runtime `on`, as [`spawn_request`] does: the abort handle
+/// and the future of its output, where an abort gives `failed(Cancelled document)` and a
+/// panic `failed(internal error document)`.
+pub fn spawn_task<T: Send + 'static>(
+    on: &tokio::runtime::Handle,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+    failed: impl FnOnce(String) -> T + Send + 'static,
+) -> (
+    tokio::task::AbortHandle,
+    impl std::future::Future<Output = T> + Send,
+) {
+    let task = on.spawn(work);
     let abort = task.abort_handle();
     let outcome = async move {
         match task.await {
             Ok(o) => o,
-            Err(e) if e.is_cancelled() => Outcome::Err(cancelled_json()),
-            Err(_) => Outcome::Err(internal_json()),
+            Err(e) if e.is_cancelled() => failed(cancelled_json()),
+            Err(_) => failed(internal_json()),
         }
     };
     (abort, outcome)

@@ -64,6 +64,12 @@ impl SizedBody {
         self.len == 0
     }
 
+    /// Reads the body as [`crate::run`] with [`Read::Whole`] would (for a host that could not
+    /// allocate the buffer).
+    pub async fn read_whole(self) -> Outcome {
+        crate::finish(*self.resp, Read::Whole).await
+    }
+
     /// Reads the body into `buf` (at most [`SizedBody::len`] bytes of it are written) and
     /// returns how many bytes were written, from its start: the whole body, or fewer when the
     /// server ended it early without an error. A body longer than announced fails with

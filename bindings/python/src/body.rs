@@ -32,6 +32,12 @@ impl NativeBody {
         chunk_py(chunk, py)
     }
 
+    /// What `next` gives when that needs no waiting (bytes, the end or the error are already
+    /// here), else `None`. Never blocks.
+    fn try_next<'py>(&self, py: Python<'py>) -> Option<ChunkPy<'py>> {
+        self.reader.try_next().map(|chunk| chunk_py(chunk, py))
+    }
+
     /// The rest of the body as `(bytes, None)` or `(None, error JSON)`, capped by
     /// `max_body_size`. Blocks with the GIL released.
     fn read<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
@@ -141,42 +147,94 @@ pub(crate) fn read_sized<'py>(
     body: bridge::SizedBody,
     driver: &Driver,
 ) -> PyResult<Result<Bound<'py, PyAny>, String>> {
+    let (obj, dest) = uninit_bytes(py, body.len())?;
+    // Filled where the connection hands over each chunk (so it is copied while still in that
+    // core's cache); this thread waits until the copy is done.
+    let read = py.detach(move || driver.block_on(fill(body, dest)));
+    Ok(read.map(|n| written(py, obj, n)))
+}
+
+/// A `bytes` object filled off the GIL ([`read_sized_async`]): `written` of its bytes are
+/// the body.
+pub(crate) struct Filled {
+    obj: Py<PyAny>,
+    written: usize,
+}
+
+impl Filled {
+    /// The body as the `bytes` Python receives.
+    pub(crate) fn into_bytes(self, py: Python<'_>) -> Bound<'_, PyAny> {
+        written(py, self.obj.into_bound(py), self.written)
+    }
+}
+
+/// [`read_sized`] from a task of the runtime (`AsyncClient`): the `bytes` is allocated with
+/// the GIL taken on the runtime's blocking pool, then filled as chunks arrive. When no
+/// `bytes` can be had (the interpreter is exiting, or out of memory) the body is read the
+/// usual way, into the core's buffer.
+pub(crate) async fn read_sized_async(body: bridge::SizedBody) -> Result<Filled, bridge::Outcome> {
     let len = body.len();
+    let alloc = tokio::task::spawn_blocking(move || {
+        let _waking = crate::exit::Waking::start()?;
+        Python::try_attach(|py| {
+            let (obj, dest) = uninit_bytes(py, len).ok()?;
+            Some((obj.unbind(), dest))
+        })?
+    })
+    .await;
+    let Ok(Some((obj, dest))) = alloc else {
+        return Err(body.read_whole().await);
+    };
+    // `obj` is held here until the body is read (or this future is dropped, which stops the
+    // writing first): the buffer outlives every write into it.
+    match fill(body, dest).await {
+        Ok(written) => Ok(Filled { obj, written }),
+        Err(doc) => Err(bridge::Outcome::Err(doc)),
+    }
+}
+
+/// A new `bytes` object of `len` uninitialized bytes, and where they are.
+fn uninit_bytes(py: Python<'_>, len: usize) -> PyResult<(Bound<'_, PyAny>, SendPtr)> {
     let size = pyo3::ffi::Py_ssize_t::try_from(len)?;
     // SAFETY: a NULL source asks CPython for a `bytes` of `size` uninitialized bytes.
     let obj = unsafe { pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
     // SAFETY: `obj` is a new reference (or NULL with the exception set).
     let obj = unsafe { Bound::from_owned_ptr_or_err(py, obj)? };
-    // SAFETY: the object is a `bytes` of `len` bytes; nothing else holds it (it is not
-    // returned to Python before it is filled), so writing through the pointer with the GIL
-    // released races with nothing, and its uninitialized bytes are only ever written.
+    // SAFETY: `obj` is a `bytes`.
     let data = unsafe { pyo3::ffi::PyBytes_AsString(obj.as_ptr()) };
-    let dest = SendPtr(data.cast());
-    // Filled where the connection hands over each chunk (so it is copied while still in that
-    // core's cache); this thread waits until the copy is done.
-    let read = py.detach(move || {
-        driver.block_on(async move {
-            let dest = dest;
-            // SAFETY: see above, and the buffer outlives the task (block_on returns only
-            // once it ended); `MaybeUninit<u8>` makes no claim about the bytes' contents.
-            let buf = unsafe { std::slice::from_raw_parts_mut(dest.0, len) };
-            body.read_into(buf).await
-        })
-    });
-    Ok(match read {
-        Ok(n) if n == len => Ok(obj),
-        // The server ended the body early without an error: hand over what came.
-        Ok(n) => {
-            // SAFETY: `read_into` initialized the first `n` bytes.
-            let head = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), n) };
-            Ok(PyBytes::new(py, head).into_any())
-        }
-        Err(doc) => Err(doc),
-    })
+    Ok((obj, SendPtr(data.cast(), len)))
 }
 
-/// The buffer of a `bytes` object not yet handed to Python, sent to the code that fills it.
-struct SendPtr(*mut std::mem::MaybeUninit<u8>);
+/// Fills the buffer of a `bytes` from the body: how many bytes were written, or the error
+/// document.
+async fn fill(body: bridge::SizedBody, dest: SendPtr) -> Result<usize, String> {
+    // SAFETY: `dest` is the buffer of a `bytes` nothing else holds (it is not handed to
+    // Python before it is filled), kept alive by the caller until this future ends or is
+    // dropped, so writing to it with the GIL released races with nothing; its uninitialized
+    // bytes are only ever written (`MaybeUninit<u8>` makes no claim about them).
+    let buf = unsafe { std::slice::from_raw_parts_mut(dest.0, dest.1) };
+    body.read_into(buf).await
+}
+
+/// The body in `obj`, of which `n` bytes were written: `obj` itself when it is full; when the
+/// server ended the body early without an error, a copy of what came.
+fn written<'py>(py: Python<'py>, obj: Bound<'py, PyAny>, n: usize) -> Bound<'py, PyAny> {
+    // SAFETY: `obj` is a `bytes`.
+    let (data, len) = unsafe {
+        let p = obj.as_ptr();
+        (pyo3::ffi::PyBytes_AsString(p), pyo3::ffi::PyBytes_Size(p))
+    };
+    if usize::try_from(len).is_ok_and(|len| len == n) {
+        return obj;
+    }
+    // SAFETY: the first `n` bytes were written by `fill` (`n` <= its length).
+    let head = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), n) };
+    PyBytes::new(py, head).into_any()
+}
+
+/// The buffer of a `bytes` object not yet handed to Python (start, length), sent to the code
+/// that fills it.
+struct SendPtr(*mut std::mem::MaybeUninit<u8>, usize);
 
 // SAFETY: the pointee is memory only the filling code touches until it returns.
 unsafe impl Send for SendPtr {}

@@ -17,7 +17,7 @@ mod driver;
 mod exit;
 mod hook;
 mod meta;
-use body::{NativeBody, NativeChunkHandle};
+use body::{Filled, NativeBody, NativeChunkHandle};
 use driver::Driver;
 use hopsafe_bridge::{build_request, Outcome};
 
@@ -205,14 +205,37 @@ impl NativeClient {
                 reason: "a blocking client cannot start a request that runs on its own".into(),
             }),
         };
-        let on = hopsafe::runtime::shared().handle();
-        let (abort, outcome) =
-            bridge::spawn_request(on, self.client.clone(), req, read_mode(stream));
+        let client = self.client.clone();
+        let work = async move {
+            if stream {
+                return Done::Outcome(bridge::run(client, req, bridge::Read::Stream).await);
+            }
+            match bridge::run_sized(client, req).await {
+                bridge::Whole::Done(outcome) => Done::Outcome(outcome),
+                bridge::Whole::Sized { meta, body } => match body::read_sized_async(body).await {
+                    Ok(filled) => Done::Filled { meta, filled },
+                    Err(outcome) => Done::Outcome(outcome),
+                },
+            }
+        };
+        let (abort, done) = bridge::spawn_task(hopsafe::runtime::shared().handle(), work, |doc| {
+            Done::Outcome(Outcome::Err(doc))
+        });
         NativeHandle {
             abort,
-            slot: fill_then_wake(outcome, wake),
+            slot: fill_then_wake(done, wake),
         }
     }
+}
+
+/// How an `AsyncClient` request ended.
+enum Done {
+    Outcome(Outcome),
+    /// A large body of known length, read straight into a `bytes` (`body::read_sized`).
+    Filled {
+        meta: bridge::Meta,
+        filled: Filled,
+    },
 }
 
 fn read_mode(stream: bool) -> bridge::Read {
@@ -289,7 +312,7 @@ impl NativeBodyWriter {
 #[pyclass(frozen, module = "hopsafe._native")]
 struct NativeHandle {
     abort: tokio::task::AbortHandle,
-    slot: Slot<Outcome>,
+    slot: Slot<Done>,
 }
 
 #[pymethods]
@@ -301,10 +324,17 @@ impl NativeHandle {
 
     /// The outcome `(ok, meta, body)`, or `None` while the request runs.
     fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<Triple<'py>>> {
-        let Some(outcome) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        let Some(done) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(None);
         };
-        into_py(outcome, py, &Driver::Shared).map(Some)
+        match done {
+            Done::Outcome(outcome) => into_py(outcome, py, &Driver::Shared).map(Some),
+            Done::Filled { meta, filled } => Ok(Some((
+                true,
+                meta::to_dict(py, &meta)?.into_any(),
+                filled.into_bytes(py),
+            ))),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
-"""Large bodies with a Content-Length read whole (``Client.request``), which hopsafe reads
-straight into the ``bytes`` it returns: every byte in place, ``max_body_size`` kept, and a
-body cut short failing typed."""
+"""Large bodies with a Content-Length read whole (``Client.request``, ``AsyncClient.request``),
+which hopsafe reads straight into the ``bytes`` it returns: every byte in place,
+``max_body_size`` kept, and a body cut short failing typed."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
@@ -69,3 +70,59 @@ def test_a_large_body_cut_short_fails_typed(cut: RawServer) -> None:
     with hopsafe.Client(retry=None) as c, pytest.raises(hopsafe.TransportError) as e:
         c.get(cut.url)
     assert e.value.url == cut.url
+
+
+# AsyncClient reads these bodies the same way: into the bytes it returns, off the event loop.
+
+
+@pytest.mark.parametrize("size", [DIRECT - 1, DIRECT, 600_000])
+def test_async_a_content_length_body_arrives_whole_and_in_order(lab: Lab, size: int) -> None:
+    body = pattern(size)
+    _, url = lab.script([{"body": body.decode()}])
+
+    async def main() -> tuple[bytes, bytes]:
+        async with lab.async_client() as c:
+            first = (await c.get(url)).content
+            return first, (await c.get(lab.origins["a"] + f"/bytes/{size}")).content
+
+    first, again = asyncio.run(main())
+    assert type(first) is bytes
+    assert first == body
+    assert again == b"x" * size
+
+
+def test_async_max_body_size_caps_a_large_content_length_body(lab: Lab) -> None:
+    size = 1 << 20
+    url = lab.origins["a"] + f"/bytes/{size}"
+
+    async def get(cap: int) -> bytes:
+        async with lab.async_client(max_body_size=cap) as c:
+            return (await c.get(url)).content
+
+    assert len(asyncio.run(get(size))) == size
+    with pytest.raises(hopsafe.ResponseTooLargeError) as e:
+        asyncio.run(get(size - 1))
+    assert e.value.url == url
+
+
+def test_async_a_large_body_cut_short_fails_typed(cut: RawServer) -> None:
+    async def main() -> None:
+        async with hopsafe.AsyncClient(retry=None) as c:
+            await c.get(cut.url)
+
+    with pytest.raises(hopsafe.TransportError) as e:
+        asyncio.run(main())
+    assert e.value.url == cut.url
+
+
+def test_async_cancelling_a_large_read_leaves_the_client_working(lab: Lab) -> None:
+    async def main() -> bytes:
+        async with lab.async_client() as c:
+            task = asyncio.ensure_future(c.get(lab.origins["a"] + f"/bytes/{32 << 20}"))
+            await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return (await c.get(lab.origins["a"] + f"/bytes/{DIRECT}")).content
+
+    assert asyncio.run(main()) == b"x" * DIRECT

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import threading
 import urllib.request
 
@@ -259,3 +260,49 @@ def test_a_stream_failing_mid_body_raises_typed(lab: Lab) -> None:
     with lab.client() as c, pytest.raises(hopsafe.TransportError), c.stream("GET", url) as r:
         for _ in r.iter_bytes():
             pass
+
+
+def test_an_async_large_download_arrives_byte_exact(lab: Lab) -> None:
+    # Chunks already here are taken without a trip through the event loop, the others
+    # awaited: the body must come out whole and in order either way.
+    size = 24 << 20
+    _, url = lab.script([{"body_bytes": size}])
+
+    async def main() -> tuple[str, int, int]:
+        digest = hashlib.sha256()
+        count = largest = 0
+        async with lab.async_client() as c, c.stream("GET", url) as r:
+            async for chunk in r.aiter_bytes():
+                assert type(chunk) is bytes and chunk
+                digest.update(chunk)
+                count += len(chunk)
+                largest = max(largest, len(chunk))
+            assert r.is_closed
+        return digest.hexdigest(), count, largest
+
+    digest, count, largest = asyncio.run(main())
+    assert count == size
+    assert largest <= 1 << 20
+    assert digest == hashlib.sha256(pattern(size)).hexdigest()
+
+
+def test_an_async_stream_cut_short_raises_typed(lab: Lab) -> None:
+    def announce_4_mib_send_1(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % (4 << 20))
+        conn.sendall(b"x" * (1 << 20))
+
+    server = RawServer(announce_4_mib_send_1)
+
+    async def main() -> int:
+        got = 0
+        async with hopsafe.AsyncClient(retry=None) as c, c.stream("GET", server.url) as r:
+            with pytest.raises(hopsafe.TransportError):
+                async for chunk in r.aiter_bytes():
+                    got += len(chunk)
+            assert r.is_closed
+        return got
+
+    try:
+        assert asyncio.run(main()) <= 1 << 20
+    finally:
+        server.close()

@@ -259,7 +259,11 @@ class Response:
         body = self._open_body("iterate")
         self._consumed = True
         while True:
-            chunk = self._chunk(*await wait(body, body.start_next))
+            # A chunk already here is taken without a trip through the event loop.
+            ready = body.try_next()
+            if ready is None:
+                ready = await wait(body, body.start_next)
+            chunk = self._chunk(*ready)
             if chunk is None:
                 return
             yield chunk
