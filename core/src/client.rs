@@ -94,6 +94,22 @@ impl Client {
         self.inner.metrics.snapshot()
     }
 
+    /// A client with this one's settings, cookie jar and counters, and a connection pool of
+    /// its own. For calls driven by their caller ([`crate::runtime::CallerDriven`]): the
+    /// connections such calls open make progress only while their caller drives them, so they
+    /// must not be shared with calls that run on another runtime.
+    pub fn with_own_connections(&self) -> Result<Client> {
+        let config = self.inner.config.clone();
+        let transport = crate::transport::build(&config.transport)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                metrics: self.inner.metrics.clone(),
+            }),
+        })
+    }
+
     /// Sends a request, following redirects and retrying as configured. The request is
     /// checked and prepared when this is called; nothing is sent until the future is polled.
     pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response>> + Send + '_ {

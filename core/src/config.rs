@@ -89,9 +89,10 @@ impl Config {
 }
 
 /// What every clone of a client shares: its configuration, its connection pool and its
-/// counters.
+/// counters (the counters, and the cookie jar in the configuration, are also shared with
+/// [`crate::Client::with_own_connections`]).
 pub(crate) struct Inner {
     pub config: Config,
     pub transport: Transport,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }

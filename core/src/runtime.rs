@@ -68,6 +68,20 @@ impl CallerDriven {
         self.runtime().block_on(fut)
     }
 
+    /// Lets the tasks woken by something just dropped here run (a response dropped before
+    /// its end: its connection is then closed now, not at the next call). Brief: it never
+    /// waits for the network. Does nothing inside an async context, where it cannot block.
+    pub fn settle(&self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        self.block_on(async {
+            for _ in 0..2 {
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+
     /// The handle that spawns tasks here (they run while some thread blocks on it).
     pub fn handle(&self) -> &tokio::runtime::Handle {
         self.runtime().handle()

@@ -82,3 +82,27 @@ fn timers_fire_while_the_caller_drives() {
     let err = rt.block_on(resp.bytes()).unwrap_err();
     assert_eq!(err.name(), "Timeout", "{err}");
 }
+
+#[test]
+fn a_client_with_its_own_connections_shares_settings_cookies_and_counters() {
+    let srv = lab();
+    let c = builder(&srv).cookie_store(true).build().unwrap();
+    let blocking = c.with_own_connections().unwrap();
+    let rt = CallerDriven::new().unwrap();
+    let (_, url) = script(
+        &srv,
+        "a",
+        vec![
+            Step::redirect(302, "/s/{id}/1").with_header("set-cookie", "s=1; Path=/"),
+            Step::ok(),
+        ],
+    );
+    rt.block_on(blocking.get(&url).send()).unwrap();
+    // The counters are the same ones, and so is the jar the redirect filled.
+    assert_eq!(c.metrics().redirects.len(), 1);
+    let (id, url) = script(&srv, "a", vec![Step::ok()]);
+    let shared = hopsafe::runtime::shared();
+    shared.block_on(c.get(&url).send()).unwrap();
+    let sent = srv.records(&id)[0].headers.get("cookie").cloned();
+    assert_eq!(sent, Some(vec!["s=1".to_owned()]));
+}

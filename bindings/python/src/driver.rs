@@ -43,13 +43,7 @@ impl Driver {
     /// never waits for the network. Skipped inside an async context (a hook's thread).
     pub(crate) fn settle(&self) {
         if let Driver::Caller(rt) = self {
-            if tokio::runtime::Handle::try_current().is_err() {
-                rt.block_on(async {
-                    for _ in 0..2 {
-                        tokio::task::yield_now().await;
-                    }
-                });
-            }
+            rt.settle();
         }
     }
 

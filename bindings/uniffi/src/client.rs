@@ -13,6 +13,7 @@ use tracing::instrument::{WithDispatch, WithSubscriber};
 use crate::body::BodySource;
 use crate::config::{BindingPlatform, ClientConfig};
 use crate::error::HopsafeError;
+use crate::runner::{Blocking, Runner};
 use crate::stream::StreamedResponse;
 use crate::types::{HttpRequest, HttpResponse};
 
@@ -82,6 +83,8 @@ impl<T> Future for AbortOnDrop<T> {
 #[derive(Debug, uniffi::Object)]
 pub struct HopsafeClient {
     inner: hopsafe::Client,
+    /// The blocking calls' side, made on the first one (see `runner.rs`).
+    blocking: std::sync::OnceLock<Blocking>,
     /// The listener's dispatcher, set around each call (see `listener.rs`).
     listener: Option<tracing::Dispatch>,
 }
@@ -102,6 +105,7 @@ impl HopsafeClient {
     ) -> Result<Arc<Self>, HopsafeError> {
         Ok(Arc::new(HopsafeClient {
             inner: config.build(platform, redirect_hook)?,
+            blocking: std::sync::OnceLock::new(),
             listener: listener.map(crate::listener::dispatch),
         }))
     }
@@ -122,18 +126,21 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.traced(self.work(request, cancel));
+        let work = self.traced(work_with(self.inner.clone(), request, None, cancel));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
-    /// Like `request`, blocking the calling thread. Do not call it from an async context.
+    /// Like `request`, blocking the calling thread, which does the network work itself (on
+    /// connections of the client's blocking calls). Do not call it from an async context.
     #[uniffi::method(default(cancel = None))]
     pub fn request_blocking(
         &self,
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.traced(self.work(request, cancel)))
+        let blocking = self.blocking()?;
+        let work = work_with(blocking.client.clone(), request, None, cancel);
+        blocking.runner.block_on(self.traced(work))
     }
 
     /// Like `request`, with the body read from `body` while the request is sent
@@ -147,7 +154,7 @@ impl HopsafeClient {
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.traced(self.work_with(request, Some(body), cancel));
+        let work = self.traced(work_with(self.inner.clone(), request, Some(body), cancel));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -159,7 +166,12 @@ impl HopsafeClient {
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        hopsafe::runtime::block_on(self.traced(self.work_with(request, Some(body), cancel)))
+        hopsafe::runtime::block_on(self.traced(work_with(
+            self.inner.clone(),
+            request,
+            Some(body),
+            cancel,
+        )))
     }
 
     /// Sends a request like `request`, but returns as soon as the response head is in: the
@@ -175,7 +187,14 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
         hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.traced(self.open_work_with(request, None, cancel, hand_over));
+        let work = self.traced(open_work_with(
+            self.inner.clone(),
+            Runner::Shared,
+            request,
+            None,
+            cancel,
+            hand_over,
+        ));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -189,11 +208,19 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
         hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.traced(self.open_work_with(request, Some(body), cancel, hand_over));
+        let work = self.traced(open_work_with(
+            self.inner.clone(),
+            Runner::Shared,
+            request,
+            Some(body),
+            cancel,
+            hand_over,
+        ));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
-    /// Like `open`, blocking the calling thread until the response head is in.
+    /// Like `open`, blocking the calling thread (which does the network work itself, as in
+    /// `request_blocking`) until the response head is in.
     #[uniffi::method(default(cancel = None, hand_over = false))]
     pub fn open_blocking(
         &self,
@@ -201,8 +228,10 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
         hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let work = self.open_work_with(request, None, cancel, hand_over);
-        hopsafe::runtime::block_on(self.traced(work))
+        let blocking = self.blocking()?;
+        let (client, runner) = (blocking.client.clone(), blocking.runner.clone());
+        let work = open_work_with(client, runner, request, None, cancel, hand_over);
+        blocking.runner.block_on(self.traced(work))
     }
 }
 
@@ -215,68 +244,63 @@ impl HopsafeClient {
         }
     }
 
-    /// The whole call as a `'static` future: validate, send, read the body; racing `cancel`.
-    fn work(
-        &self,
-        request: HttpRequest,
-        cancel: Option<Arc<CancelHandle>>,
-    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
-        self.work_with(request, None, cancel)
-    }
-
-    /// Validate, send (the body, if any, pulled from a foreign source), and stop at the
-    /// response head and what of the body came with it; racing `cancel`.
-    fn open_work_with(
-        &self,
-        request: HttpRequest,
-        source: Option<Arc<dyn BodySource>>,
-        cancel: Option<Arc<CancelHandle>>,
-        hand_over: bool,
-    ) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
-        let client = self.inner.clone();
-        async move {
-            let rx = cancel.as_ref().map(|c| c.tx.subscribe());
-            let exchange = async {
-                let core = with_source(request, source)?;
-                let resp = client.execute(core).await?;
-                Ok(StreamedResponse::new(resp, hand_over).await)
-            };
-            match rx {
-                None => exchange.await,
-                Some(rx) => tokio::select! {
-                    biased;
-                    () = CancelHandle::cancelled(rx) => Err(HopsafeError::cancelled()),
-                    r = exchange => r,
-                },
-            }
+    /// The blocking calls' side of this client, made on first use.
+    fn blocking(&self) -> Result<&Blocking, HopsafeError> {
+        if let Some(b) = self.blocking.get() {
+            return Ok(b);
         }
+        let made = Blocking::of(&self.inner)?;
+        Ok(self.blocking.get_or_init(|| made))
     }
+}
 
-    /// `work` with the body, if any, pulled from a foreign source.
-    fn work_with(
-        &self,
-        request: HttpRequest,
-        source: Option<Arc<dyn BodySource>>,
-        cancel: Option<Arc<CancelHandle>>,
-    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
-        let client = self.inner.clone();
-        async move {
-            // Holding `cancel` keeps its sender alive for the whole call.
-            let rx = cancel.as_ref().map(|c| c.tx.subscribe());
-            let exchange = async {
-                let core = with_source(request, source)?;
-                let resp = client.execute(core).await?;
-                HttpResponse::read(resp).await
-            };
-            match rx {
-                None => exchange.await,
-                Some(rx) => tokio::select! {
-                    biased;
-                    () = CancelHandle::cancelled(rx) => Err(HopsafeError::cancelled()),
-                    r = exchange => r,
-                },
-            }
-        }
+/// Validate, send (the body, if any, pulled from a foreign source), and stop at the response
+/// head and what of the body came with it (its connection on `runner`); racing `cancel`.
+fn open_work_with(
+    client: hopsafe::Client,
+    runner: Runner,
+    request: HttpRequest,
+    source: Option<Arc<dyn BodySource>>,
+    cancel: Option<Arc<CancelHandle>>,
+    hand_over: bool,
+) -> impl Future<Output = Result<StreamedResponse, HopsafeError>> + Send + 'static {
+    let exchange = async move {
+        let core = with_source(request, source)?;
+        let resp = client.execute(core).await?;
+        Ok(StreamedResponse::new(resp, hand_over, runner).await)
+    };
+    racing(exchange, cancel)
+}
+
+/// The whole call as a `'static` future: validate, send (the body, if any, pulled from a
+/// foreign source), read the body; racing `cancel`.
+fn work_with(
+    client: hopsafe::Client,
+    request: HttpRequest,
+    source: Option<Arc<dyn BodySource>>,
+    cancel: Option<Arc<CancelHandle>>,
+) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+    let exchange = async move {
+        let core = with_source(request, source)?;
+        let resp = client.execute(core).await?;
+        HttpResponse::read(resp).await
+    };
+    racing(exchange, cancel)
+}
+
+/// `exchange`, failing with `Cancelled` as soon as `cancel` is cancelled.
+async fn racing<T>(
+    exchange: impl Future<Output = Result<T, HopsafeError>>,
+    cancel: Option<Arc<CancelHandle>>,
+) -> Result<T, HopsafeError> {
+    // Holding `cancel` keeps its sender alive for the whole call.
+    let Some(rx) = cancel.as_ref().map(|c| c.tx.subscribe()) else {
+        return exchange.await;
+    };
+    tokio::select! {
+        biased;
+        () = CancelHandle::cancelled(rx) => Err(HopsafeError::cancelled()),
+        r = exchange => r,
     }
 }
 
@@ -296,3 +320,7 @@ fn with_source(
     }
     Ok(core)
 }
+
+#[cfg(test)]
+#[path = "blocking_tests.rs"]
+mod blocking_tests;

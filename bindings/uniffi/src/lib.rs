@@ -17,6 +17,7 @@ mod hook;
 mod listener;
 mod metrics;
 mod readahead;
+mod runner;
 mod stream;
 mod types;
 

@@ -9,9 +9,9 @@ use futures_util::FutureExt;
 use tokio::sync::{watch, Mutex};
 
 use crate::blob::Blob;
-use crate::client::AbortOnDrop;
 use crate::error::HopsafeError;
 use crate::readahead::{take_arrived, Ahead};
+use crate::runner::Runner;
 use crate::types::{headers, history, Header, Hop};
 
 /// A response whose body has not been read yet: the body is read from `body`.
@@ -44,8 +44,8 @@ pub struct StreamedResponse {
 impl StreamedResponse {
     /// The head of a core response; its body moves into the `ResponseBody`, with what of it
     /// has already arrived taken ahead (never waiting for more), handed over in `first` when
-    /// `hand_over`. Call it on the runtime.
-    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool) -> Self {
+    /// `hand_over`. Call it on `runner`, the runtime of the response's connection.
+    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool, runner: Runner) -> Self {
         let (first, state) = match take_arrived(&mut resp).await {
             Ahead::More(bytes) if hand_over => (bytes, None),
             Ahead::More(bytes) => {
@@ -69,11 +69,14 @@ impl StreamedResponse {
             first: (!first.is_empty()).then(|| Blob(first.to_vec())),
             ended,
             // A body taken whole drops the response here: its connection goes back to the pool.
-            body: Arc::new(ResponseBody::new(match state {
-                Some(_) if ended => State::Ended,
-                Some(state) => state,
-                None => State::Open(Box::new(resp)),
-            })),
+            body: Arc::new(ResponseBody::new(
+                match state {
+                    Some(_) if ended => State::Ended,
+                    Some(state) => state,
+                    None => State::Open(Box::new(resp)),
+                },
+                runner,
+            )),
         }
     }
 }
@@ -100,6 +103,8 @@ enum State {
 pub struct ResponseBody {
     state: Arc<Mutex<State>>,
     cancel: watch::Sender<bool>,
+    /// Where the connection lives: reads go there.
+    runner: Runner,
 }
 
 #[uniffi::export]
@@ -116,7 +121,7 @@ impl ResponseBody {
         // transfer: a chunk half read cannot be handed to anyone anyway.
         let mut unfinished = CancelOnDrop(Some(self));
         let read = Self::read(self.state.clone(), self.cancel.subscribe());
-        let out = AbortOnDrop(hopsafe::runtime::shared().spawn(read)).await?;
+        let out = self.runner.run(read).await?;
         unfinished.0 = None;
         out
     }
@@ -127,7 +132,8 @@ impl ResponseBody {
         if let Some(ready) = self.try_read() {
             return ready;
         }
-        hopsafe::runtime::block_on(Self::read(self.state.clone(), self.cancel.subscribe()))
+        let read = Self::read(self.state.clone(), self.cancel.subscribe());
+        self.runner.block_on(read)
     }
 
     /// Aborts the transfer: a read in progress and every later one throw `Cancelled`, the
@@ -141,7 +147,11 @@ impl ResponseBody {
             }
         };
         match self.state.try_lock() {
-            Ok(mut state) => close(&mut state),
+            Ok(mut state) => {
+                close(&mut state);
+                drop(state);
+                self.runner.settle();
+            }
             Err(_) => {
                 let state = self.state.clone();
                 hopsafe::runtime::shared().spawn(async move { close(&mut *state.lock().await) });
@@ -151,10 +161,11 @@ impl ResponseBody {
 }
 
 impl ResponseBody {
-    fn new(state: State) -> Self {
+    fn new(state: State, runner: Runner) -> Self {
         ResponseBody {
             state: Arc::new(Mutex::new(state)),
             cancel: watch::Sender::new(false),
+            runner,
         }
     }
 
@@ -239,6 +250,20 @@ fn settle(
         Err(e) => {
             *state = State::Failed(e.to_string());
             Err(e.into())
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    /// The last reference gone before the end, on a caller-driven runtime: the connection is
+    /// closed now, not at the next blocking call (on the shared runtime that happens anyway).
+    fn drop(&mut self) {
+        if let (Runner::Caller(_), Ok(mut state)) = (&self.runner, self.state.try_lock()) {
+            if matches!(*state, State::Open(_)) {
+                *state = State::Cancelled;
+                drop(state);
+                self.runner.settle();
+            }
         }
     }
 }
