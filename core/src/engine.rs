@@ -5,11 +5,10 @@
 //! those modules; this file only sequences them.
 
 use std::borrow::Cow;
-use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::future::Either;
+use futures_util::future::BoxFuture;
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
@@ -38,27 +37,25 @@ type Deadline = Option<(Instant, Duration)>;
 type Answer = (http::response::Parts, RespBody, u32);
 
 /// The call as a future. The request is taken apart before the future is made, so the
-/// future holds the chain once instead of the request and the chain (callers move it around:
-/// every byte of its state is copied each time).
-pub(crate) fn execute(
-    inner: &Inner,
-    mut req: Request,
-) -> impl Future<Output = Result<Response>> + Send + '_ {
+/// future holds the chain once instead of the request and the chain. It is boxed once here:
+/// its state is large (every hop, retry and read), and each layer above (`send`, the
+/// caller's own future) would otherwise copy all of it as it moves the call around.
+pub(crate) fn execute(inner: &Inner, mut req: Request) -> BoxFuture<'_, Result<Response>> {
     // Credentials leave the URL first, so no error, hop or log can show them.
     take_userinfo(&mut req.url, &mut req.headers);
     let total = req.options.timeout.or(inner.config.timeout);
     let options = std::mem::take(&mut req.options);
-    let chain = start(inner, &options.idempotency_key, req).map(|chain| {
-        // The origin only: a path or query can carry a token.
-        let span =
-            tracing::debug_span!("hopsafe.request", method = %chain.method, origin = %chain.origin);
-        execute_chain(inner, chain, options, total).instrument(span)
-    });
-    // Not `async move { chain?.await }`: that would hold the future twice (captured, then
-    // moved out to be awaited).
-    match chain {
-        Ok(run) => Either::Left(run),
-        Err(e) => Either::Right(std::future::ready(Err(e))),
+    match start(inner, &options.idempotency_key, req) {
+        Ok(chain) => {
+            // The origin only: a path or query can carry a token.
+            let span = tracing::debug_span!(
+                "hopsafe.request",
+                method = %chain.method,
+                origin = %chain.origin
+            );
+            Box::pin(execute_chain(inner, chain, options, total).instrument(span))
+        }
+        Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }
 
