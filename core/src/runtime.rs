@@ -106,3 +106,54 @@ impl std::fmt::Debug for CallerDriven {
         f.write_str("CallerDriven")
     }
 }
+
+/// Where a binding runs one client's calls: the shared runtime, or a runtime its blocking
+/// callers drive. A response body goes with its client's driver (its connection lives there).
+#[derive(Clone, Debug)]
+pub enum Driver {
+    /// [`shared`], which makes progress on its own threads.
+    Shared,
+    /// A [`CallerDriven`] runtime: its connections make progress only while a caller blocks
+    /// on it, so every call of the client must go through it.
+    Caller(std::sync::Arc<CallerDriven>),
+}
+
+impl Driver {
+    /// A new caller-driven runtime.
+    pub fn caller() -> std::io::Result<Driver> {
+        Ok(Driver::Caller(std::sync::Arc::new(CallerDriven::new()?)))
+    }
+
+    /// Runs `fut` to completion, blocking the calling thread (outside any async context).
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Driver::Shared => block_on(fut),
+            Driver::Caller(rt) => rt.block_on(fut),
+        }
+    }
+
+    /// The handle that spawns tasks on this driver's runtime.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        match self {
+            Driver::Shared => shared().handle().clone(),
+            Driver::Caller(rt) => rt.handle().clone(),
+        }
+    }
+
+    /// [`CallerDriven::settle`] for a caller-driven runtime; nothing for the shared one,
+    /// which acts on a drop by itself.
+    pub fn settle(&self) {
+        if let Driver::Caller(rt) = self {
+            rt.settle();
+        }
+    }
+
+    /// Whether work spawned here runs without a caller driving it (the shared runtime).
+    pub fn runs_alone(&self) -> bool {
+        matches!(self, Driver::Shared)
+    }
+}

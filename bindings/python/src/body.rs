@@ -5,8 +5,8 @@ use pyo3::types::PyBytes;
 
 use hopsafe_bridge as bridge;
 
-use crate::driver::Driver;
 use crate::{fill_then_wake, Slot};
+use hopsafe::runtime::Driver;
 
 /// A response body to read (`Client.stream()`): chunk by chunk, or whole (capped by the
 /// client's `max_body_size`). Blocking reads release the GIL while they wait; `close()`

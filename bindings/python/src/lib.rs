@@ -5,7 +5,7 @@
 //! metadata and the body, an error as a JSON document. This file only translates; the Python
 //! API (`python/hopsafe/__init__.py`) builds the arguments and raises the exception classes. Network work runs with
 //! the GIL released: a blocking `Client`'s on the calling thread, an `AsyncClient`'s on the
-//! core's shared tokio runtime (see `driver.rs`).
+//! core's shared tokio runtime (`hopsafe::runtime::Driver`).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -13,12 +13,11 @@ use pyo3::types::{PyBytes, PyString};
 use hopsafe_bridge as bridge;
 
 mod body;
-mod driver;
 mod exit;
 mod hook;
 mod meta;
 use body::{Filled, NativeBody, NativeChunkHandle};
-use driver::Driver;
+use hopsafe::runtime::Driver;
 use hopsafe_bridge::{build_request, Outcome};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
@@ -40,9 +39,11 @@ impl NativeClient {
         redirect_hook: Option<Py<PyAny>>,
         blocking: bool,
     ) -> (Option<NativeClient>, Option<String>) {
+        // A blocking client does its network work on the calling thread (no hand-off to a
+        // runtime thread and back per call); an async one on the core's shared runtime.
         let driver = if blocking {
-            match hopsafe::runtime::CallerDriven::new() {
-                Ok(rt) => Driver::Caller(std::sync::Arc::new(rt)),
+            match Driver::caller() {
+                Ok(driver) => driver,
                 Err(_) => return (None, Some(bridge::internal_json())),
             }
         } else {

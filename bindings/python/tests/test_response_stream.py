@@ -125,14 +125,19 @@ def test_an_sse_event_arrives_before_the_server_sends_the_next(lab: Lab) -> None
     assert events == [["event: tick", "data: 1"], ["event: tick", "data: 2"]]
 
 
-def test_the_gil_is_released_while_a_chunk_is_awaited(lab: Lab) -> None:
-    size = 300_000
-    sid, url = lab.script([{"body_bytes": size, "hold_after": 1000}])
+HELD_SIZE = 300_000
+
+
+def read_held_body_in_a_thread(lab: Lab, c: hopsafe.Client) -> tuple[str, threading.Thread, list[int]]:
+    """Starts a thread streaming a body the server holds after its first 1000 bytes; returns
+    once the thread has its first chunk (and waits in the core for the rest). Returns the
+    script id (to release the rest), the thread and the sizes of the chunks it read."""
+    sid, url = lab.script([{"body_bytes": HELD_SIZE, "hold_after": 1000}])
     got: list[int] = []
     first = threading.Event()
 
     def read() -> None:
-        with lab.client() as c, c.stream("GET", url) as r:
+        with c.stream("GET", url) as r:
             for chunk in r.iter_bytes():
                 got.append(len(chunk))
                 first.set()
@@ -140,35 +145,29 @@ def test_the_gil_is_released_while_a_chunk_is_awaited(lab: Lab) -> None:
     t = threading.Thread(target=read)
     t.start()
     assert first.wait(30)
-    # This thread runs Python (urllib) while the reader waits in the core for the rest.
-    release(lab, sid)
-    t.join(30)
-    assert sum(got) == size
+    return sid, t, got
+
+
+def test_the_gil_is_released_while_a_chunk_is_awaited(lab: Lab) -> None:
+    with lab.client() as c:
+        sid, t, got = read_held_body_in_a_thread(lab, c)
+        # This thread runs Python (urllib) while the reader waits in the core for the rest.
+        release(lab, sid)
+        t.join(30)
+    assert sum(got) == HELD_SIZE
 
 
 def test_a_thread_waiting_on_a_held_body_does_not_hold_up_the_clients_other_calls(lab: Lab) -> None:
     # A blocking client's calls run on the threads that make them: while one thread waits in
     # the core for the rest of a held body, another thread's requests on the same client
     # (other connections of its pool) still go through.
-    size = 300_000
-    sid, url = lab.script([{"body_bytes": size, "hold_after": 1000}])
-    got: list[int] = []
-    first = threading.Event()
     with lab.client() as c:
-        def read() -> None:
-            with c.stream("GET", url) as r:
-                for chunk in r.iter_bytes():
-                    got.append(len(chunk))
-                    first.set()
-
-        t = threading.Thread(target=read)
-        t.start()
-        assert first.wait(30)
+        sid, t, got = read_held_body_in_a_thread(lab, c)
         for _ in range(20):
             assert c.get(f"{lab.origins['a']}/echo").status_code == 200
         release(lab, sid)
         t.join(30)
-    assert sum(got) == size
+    assert sum(got) == HELD_SIZE
 
 
 def test_leaving_the_block_early_aborts_the_transfer(endless: RawServer) -> None:

@@ -13,9 +13,10 @@ use tracing::instrument::{WithDispatch, WithSubscriber};
 use crate::body::BodySource;
 use crate::config::{BindingPlatform, ClientConfig};
 use crate::error::HopsafeError;
-use crate::runner::{Blocking, Runner};
+use crate::runner::Blocking;
 use crate::stream::StreamedResponse;
 use crate::types::{HttpRequest, HttpResponse};
+use hopsafe::runtime::Driver;
 
 /// Cancels the requests it was passed to. Kotlin coroutine cancellation works without it;
 /// Swift task cancellation does not reach Rust, so the Swift `send` extension wires a
@@ -189,7 +190,7 @@ impl HopsafeClient {
     ) -> Result<StreamedResponse, HopsafeError> {
         let work = self.traced(open_work_with(
             self.inner.clone(),
-            Runner::Shared,
+            Driver::Shared,
             request,
             None,
             cancel,
@@ -210,7 +211,7 @@ impl HopsafeClient {
     ) -> Result<StreamedResponse, HopsafeError> {
         let work = self.traced(open_work_with(
             self.inner.clone(),
-            Runner::Shared,
+            Driver::Shared,
             request,
             Some(body),
             cancel,
@@ -258,7 +259,7 @@ impl HopsafeClient {
 /// head and what of the body came with it (its connection on `runner`); racing `cancel`.
 fn open_work_with(
     client: hopsafe::Client,
-    runner: Runner,
+    runner: Driver,
     request: HttpRequest,
     source: Option<Arc<dyn BodySource>>,
     cancel: Option<Arc<CancelHandle>>,

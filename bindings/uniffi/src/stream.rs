@@ -11,8 +11,8 @@ use tokio::sync::{watch, Mutex};
 use crate::blob::Blob;
 use crate::error::HopsafeError;
 use crate::readahead::{take_arrived, Ahead};
-use crate::runner::Runner;
 use crate::types::{headers, history, Header, Hop};
+use hopsafe::runtime::Driver;
 
 /// A response whose body has not been read yet: the body is read from `body`.
 #[derive(Debug, uniffi::Record)]
@@ -45,7 +45,7 @@ impl StreamedResponse {
     /// The head of a core response; its body moves into the `ResponseBody`, with what of it
     /// has already arrived taken ahead (never waiting for more), handed over in `first` when
     /// `hand_over`. Call it on `runner`, the runtime of the response's connection.
-    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool, runner: Runner) -> Self {
+    pub(crate) async fn new(mut resp: hopsafe::Response, hand_over: bool, runner: Driver) -> Self {
         let (first, state) = match take_arrived(&mut resp).await {
             Ahead::More(bytes) if hand_over => (bytes, None),
             Ahead::More(bytes) => {
@@ -104,7 +104,7 @@ pub struct ResponseBody {
     state: Arc<Mutex<State>>,
     cancel: watch::Sender<bool>,
     /// Where the connection lives: reads go there.
-    runner: Runner,
+    runner: Driver,
 }
 
 #[uniffi::export]
@@ -121,7 +121,7 @@ impl ResponseBody {
         // transfer: a chunk half read cannot be handed to anyone anyway.
         let mut unfinished = CancelOnDrop(Some(self));
         let read = Self::read(self.state.clone(), self.cancel.subscribe());
-        let out = self.runner.run(read).await?;
+        let out = crate::runner::run_async(&self.runner, read).await?;
         unfinished.0 = None;
         out
     }
@@ -161,7 +161,7 @@ impl ResponseBody {
 }
 
 impl ResponseBody {
-    fn new(state: State, runner: Runner) -> Self {
+    fn new(state: State, runner: Driver) -> Self {
         ResponseBody {
             state: Arc::new(Mutex::new(state)),
             cancel: watch::Sender::new(false),
@@ -258,7 +258,7 @@ impl Drop for ResponseBody {
     /// The last reference gone before the end, on a caller-driven runtime: the connection is
     /// closed now, not at the next blocking call (on the shared runtime that happens anyway).
     fn drop(&mut self) {
-        if let (Runner::Caller(_), Ok(mut state)) = (&self.runner, self.state.try_lock()) {
+        if let (Driver::Caller(_), Ok(mut state)) = (&self.runner, self.state.try_lock()) {
             if matches!(*state, State::Open(_)) {
                 *state = State::Cancelled;
                 drop(state);

@@ -21,7 +21,7 @@ fn open_with(url: &str, hand_over: bool) -> StreamedResponse {
     hopsafe::runtime::block_on(async move {
         let client = hopsafe::Client::builder().build().expect("client");
         let resp = client.get(&url).send().await.expect("head");
-        StreamedResponse::new(resp, hand_over, crate::runner::Runner::Shared).await
+        StreamedResponse::new(resp, hand_over, hopsafe::runtime::Driver::Shared).await
     })
 }
 
