@@ -144,6 +144,8 @@ impl NativeClient {
             let reason = e.to_string();
             py.detach(|| driver.block_on(tx.fail_async(reason)));
             abort.abort();
+            // A caller-driven runtime ends the aborted upload now, not at the next call.
+            py.detach(|| driver.settle());
             return Err(e);
         }
         drop(tx);
