@@ -84,8 +84,11 @@ impl BodyReader {
                 }
                 resp.unread(rest);
             }
-            // Timers the body read may set up need the runtime's context (no task is spawned).
-            let _rt = hopsafe::runtime::shared().enter();
+            // Timers the body read may set up need a runtime's context (no task is spawned):
+            // the caller's, when it entered the one that drives the body, else the shared one.
+            let _rt = tokio::runtime::Handle::try_current()
+                .is_err()
+                .then(|| hopsafe::runtime::shared().enter());
             if whole {
                 // Take what has arrived; at its end the core's read_all (which applies
                 // max_body_size) returns it at once. Otherwise put it all back.

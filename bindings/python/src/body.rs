@@ -24,7 +24,7 @@ impl NativeBody {
     /// Blocks with the GIL released.
     fn next<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
         // Bytes (or the end) already here need no trip to the runtime.
-        if let Some(chunk) = self.reader.try_next() {
+        if let Some(chunk) = self.ready(false) {
             return chunk_py(chunk, py);
         }
         let reader = self.reader.clone();
@@ -35,13 +35,13 @@ impl NativeBody {
     /// What `next` gives when that needs no waiting (bytes, the end or the error are already
     /// here), else `None`. Never blocks.
     fn try_next<'py>(&self, py: Python<'py>) -> Option<ChunkPy<'py>> {
-        self.reader.try_next().map(|chunk| chunk_py(chunk, py))
+        self.ready(false).map(|chunk| chunk_py(chunk, py))
     }
 
     /// The rest of the body as `(bytes, None)` or `(None, error JSON)`, capped by
     /// `max_body_size`. Blocks with the GIL released.
     fn read<'py>(&self, py: Python<'py>) -> ChunkPy<'py> {
-        if let Some(chunk) = self.reader.try_read_all() {
+        if let Some(chunk) = self.ready(true) {
             return chunk_py(chunk, py);
         }
         let reader = self.reader.clone();
@@ -100,6 +100,17 @@ impl Drop for NativeBody {
 }
 
 impl NativeBody {
+    /// The next chunk (or with `whole` the rest of the body) when it is already here, else
+    /// `None`. Run with this body's runtime entered: the timers a read may set up belong to
+    /// the runtime that drives its connection (a blocking client never starts the shared one).
+    fn ready(&self, whole: bool) -> Option<bridge::Chunk> {
+        let _rt = self.driver.handle().enter();
+        match whole {
+            true => self.reader.try_read_all(),
+            false => self.reader.try_next(),
+        }
+    }
+
     /// The reader, for a read that runs on its own (the shared runtime drives the body), or
     /// the error document when a blocking client's body is asked for one.
     fn owned_by_runtime(&self) -> Result<std::sync::Arc<bridge::BodyReader>, String> {

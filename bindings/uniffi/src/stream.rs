@@ -183,8 +183,9 @@ impl ResponseBody {
         let State::Open(resp) = &mut *state else {
             return None;
         };
-        // Timers the body read may set up need the runtime's context (no task is spawned).
-        let _rt = hopsafe::runtime::shared().enter();
+        // Timers the body read may set up belong to the runtime that drives the connection
+        // (no task is spawned).
+        let _rt = self.runner.handle().enter();
         let read = resp.chunk().now_or_never()?;
         Some(settle(&mut state, read))
     }
