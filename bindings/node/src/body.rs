@@ -72,6 +72,8 @@ impl ResponseBody {
     #[napi(catch_unwind)]
     pub fn try_next(&self, env: &Env) -> Option<NativeChunk> {
         let reader = lock(&self.reader).clone()?;
+        // Timers the read sets up belong to the runtime that drives the body.
+        let _rt = hopsafe::runtime::single_worker().enter();
         reader.try_next().map(|c| streamed_chunk(env, c))
     }
 
@@ -80,6 +82,7 @@ impl ResponseBody {
     #[napi(catch_unwind)]
     pub fn try_read_all(&self) -> Option<NativeChunk> {
         let reader = lock(&self.reader).clone()?;
+        let _rt = hopsafe::runtime::single_worker().enter();
         reader.try_read_all().map(whole_chunk)
     }
 
@@ -90,7 +93,7 @@ impl ResponseBody {
     pub fn read_into<'env>(&self, env: &'env Env, mut buf: Buffer) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<NativeRead, ReadResolver>()?;
         let reader = lock(&self.reader).clone();
-        hopsafe::runtime::shared().spawn(async move {
+        hopsafe::runtime::single_worker().spawn(async move {
             let read = match reader {
                 Some(r) => r.next_into(&mut buf).await,
                 None => Err(bridge::internal_json()),
@@ -128,7 +131,7 @@ impl ResponseBody {
     fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<NativeChunk, ChunkResolver>()?;
         let reader = lock(&self.reader).clone();
-        hopsafe::runtime::shared().spawn(async move {
+        hopsafe::runtime::single_worker().spawn(async move {
             let chunk = match reader {
                 Some(r) if whole => r.read_all().await,
                 Some(r) => r.next().await,

@@ -1,8 +1,10 @@
 //! The native layer of the `hopsafe` npm package: a thin translation between JS and the core.
 //!
 //! Requests and responses cross as a JSON document plus the body bytes; `index.js` builds the
-//! documents and throws the error classes. Every request runs as a task on the core's shared
-//! tokio runtime (`hopsafe::runtime::shared()`); napi's own tokio runtime is not enabled. The
+//! documents and throws the error classes. Every request runs as a task on the core's
+//! one-worker tokio runtime (`hopsafe::runtime::single_worker()`: JS calls come from one
+//! thread, and one worker halves the thread switches per request against the shared
+//! two-worker runtime); napi's own tokio runtime is not enabled. The
 //! task settles a napi deferred, which hands the result back to the JS thread through a
 //! threadsafe function that is released as soon as it fires, so the event loop never blocks
 //! and no handle outlives a request. Every entry point catches panics (`catch_unwind`).
@@ -112,7 +114,7 @@ impl NativeClient {
         let client = self.client.clone();
         let req = bridge::build_request_with(&client, &request, body);
         let slot = sink.reader.clone();
-        let task = hopsafe::runtime::shared().spawn(async move {
+        let task = hopsafe::runtime::single_worker().spawn(async move {
             let outcome = match bridge::run(client, req, bridge::Read::Stream).await {
                 bridge::Outcome::Open { meta, body } => {
                     *lock(&slot) = Some(body);
@@ -166,7 +168,7 @@ impl BodyWriter {
         let (deferred, promise) = env.create_deferred::<bool, BoolResolver>()?;
         let tx = lock(&self.tx).clone();
         let data = chunk.to_vec();
-        hopsafe::runtime::shared().spawn(async move {
+        hopsafe::runtime::single_worker().spawn(async move {
             let taken = match tx {
                 Some(tx) => tx.send(data).await,
                 None => false,
@@ -187,7 +189,7 @@ impl BodyWriter {
     #[napi(catch_unwind)]
     pub fn fail(&self, reason: String) {
         if let Some(tx) = lock(&self.tx).take() {
-            tx.fail_in_background(reason);
+            hopsafe::runtime::single_worker().spawn(tx.fail_async(reason));
         }
     }
 }

@@ -21,12 +21,14 @@ const threadNames = () => readdirSync('/proc/self/task').map((t) => {
 })
 
 describe('runtime', () => {
-  it('runs requests on the core runtime only (no napi tokio runtime)', async () => {
+  it('runs requests on the core one-worker runtime only (no napi or shared tokio runtime)', async () => {
     const client = new Client()
     await Promise.all(Array.from({ length: 20 }, () => client.get(lab.origins.a + '/echo')))
+    const res = await client.get(lab.origins.a + '/echo')
+    for await (const _ of res.body) { /* a streamed read: try_next on the JS thread */ }
     const names = threadNames()
-    assert.ok(names.some((n) => n.startsWith('hopsafe-rt')), names.join(','))
-    assert.ok(!names.some((n) => n.startsWith('tokio-runtime')), names.join(','))
+    assert.equal(names.filter((n) => n === 'hopsafe-io').length, 1, names.join(','))
+    assert.ok(!names.some((n) => n.startsWith('hopsafe-rt') || n.startsWith('tokio-runtime')), names.join(','))
   })
 
   it('drops the connection when the signal aborts', async () => {
