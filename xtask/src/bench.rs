@@ -272,12 +272,47 @@ fn rust(base: &str, quick: bool) -> Result<(Value, Vec<Value>)> {
     Ok((v, by_client))
 }
 
+/// The sections `--only` may name, in run order.
+const SECTIONS: &[&str] = &[
+    "rust",
+    "python",
+    "node",
+    "kotlin",
+    "stream",
+    "kotlin-stream",
+    "swift-stream",
+    "nginx",
+];
+
+/// `--quick` and `--only a,b` from `args`; anything else (`--help` included) is an error
+/// that names the accepted arguments, before anything is built or run.
+fn parse_args(args: &[String]) -> Result<(bool, Option<Vec<&str>>)> {
+    let usage = || {
+        format!(
+            "usage: cargo xtask bench [--quick] [--only {}]",
+            SECTIONS.join(",")
+        )
+    };
+    let (mut quick, mut only) = (false, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--only" => {
+                let list: Vec<&str> = it.next().ok_or_else(usage)?.split(',').collect();
+                if let Some(bad) = list.iter().find(|s| !SECTIONS.contains(s)) {
+                    return Err(format!("unknown bench section {bad:?}\n{}", usage()));
+                }
+                only = Some(list);
+            }
+            _ => return Err(usage()),
+        }
+    }
+    Ok((quick, only))
+}
+
 pub fn bench(args: &[String]) -> Result {
-    let quick = args.iter().any(|a| a == "--quick");
-    let only: Option<Vec<&str>> = args
-        .windows(2)
-        .find(|w| w[0] == "--only")
-        .map(|w| w[1].split(',').collect());
+    let (quick, only) = parse_args(args)?;
     let want = |x: &str| only.as_ref().is_none_or(|o| o.contains(&x));
     run(cargo()
         .args(["build", "--quiet", "--release", "-p", "hopsafe-bench"])
@@ -369,4 +404,28 @@ pub fn bench(args: &[String]) -> Result {
     println!("{md}");
     eprintln!("written to {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_args;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_quick_and_only_and_refuses_the_rest() {
+        let a = args(&["--quick", "--only", "node,rust"]);
+        assert_eq!(parse_args(&a), Ok((true, Some(vec!["node", "rust"]))));
+        assert_eq!(parse_args(&[]), Ok((false, None)));
+        for bad in [
+            &["--help"][..],
+            &["--only"],
+            &["--only", "nodes"],
+            &["quick"],
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad:?} was accepted");
+        }
+    }
 }
