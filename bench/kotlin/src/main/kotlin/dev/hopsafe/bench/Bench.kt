@@ -2,7 +2,7 @@
 // them (the hopsafe-okhttp and hopsafe-ktor adapters), in one JVM, same loopback server as
 // the other languages.
 //   java -Djna.library.path=target/release -cp ... dev.hopsafe.bench.BenchKt BASE_URL [--quick]
-//        [--server-pid PID]
+//        [--server-pid PID] [--clients a,b] [--workloads "POST 1 KiB,..."]
 // prints one JSON object: "results", one {"client", "rps": {workload: median}, "spread":
 // {workload: interquartile range / median}, "peak_rss_kib": null, "error"} per client;
 // "others_cores", the CPU the rest of the machine (not this JVM, not the server PID) used
@@ -293,7 +293,8 @@ private fun json(s: String): String =
     }
 
 /**
- * `BASE_URL [--quick] [--server-pid PID]`: runs every workload on every client and prints the
+ * `BASE_URL [--quick] [--server-pid PID] [--clients ...] [--workloads ...]`: runs every
+ * workload (or those named) on every client (or those named) and prints the
  * JSON results. Each workload runs in many short rounds, one per client in turn with the order
  * rotated each round (so a burst of load from elsewhere, a GC or a JIT compile lands on one
  * round of a few clients, not on one client's whole row), after one unmeasured round; the
@@ -307,7 +308,7 @@ fun main(args: Array<String>) {
     val rounds = if (quick) 9 else 15
     val n = (if (quick) 3000 else 25000) / rounds
     val echo = "$base/echo"
-    val workloads =
+    val all =
         listOf(
             Workload("sequential GET", "GET", echo, null, n, 1),
             Workload("64 concurrent GET", "GET", echo, null, n * 4, CONCURRENCY),
@@ -315,7 +316,9 @@ fun main(args: Array<String>) {
             Workload("POST 1 KiB + 307", "POST", "$base/r/307", KIB, n, 1),
             Workload("10 MiB download", "GET", "$base/bytes/$BIG", null, if (quick) 1 else 2, 1),
         )
-    val peers = peers()
+    fun only(flag: String) = args.indexOf(flag).takeIf { it > 0 }?.let { args[it + 1].split(",") }
+    val peers = peers().filter { p -> only("--clients")?.contains(p.name) ?: true }
+    val workloads = all.filter { w -> only("--workloads")?.contains(w.name) ?: true }
     val errors = mutableMapOf<String, String>()
     val rps = peers.associate { it.name to mutableMapOf<String, MutableList<Double>>() }
 
