@@ -360,7 +360,12 @@ pub fn bench(args: &[String]) -> Result {
         ));
     }
     if want("kotlin") {
-        md.push_str(&crate::bench_kotlin::section(&srv.base, quick, table)?);
+        md.push_str(&crate::bench_kotlin::section(
+            &srv.base,
+            srv.child.id(),
+            quick,
+            table,
+        )?);
     }
     if want("stream") {
         md.push_str(&crate::bench_stream::section(&srv.base, quick)?);

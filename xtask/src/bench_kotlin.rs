@@ -67,19 +67,36 @@ fn build() -> Result<Vec<String>> {
     ])
 }
 
-/// Builds the release cdylib and the bench, runs it against `base` and returns one result
-/// per client (`client`, `rps`, `peak_rss_kib`, `error`), as the other languages' benches do.
-pub fn run_bench(base: &str, quick: bool) -> Result<Vec<Value>> {
+/// One run of `Bench.kt`: a result per client (`client`, `rps`, `spread`, `peak_rss_kib`,
+/// `error`, as the other languages' benches give), and what the rest of the machine did.
+pub struct Run {
+    pub results: Vec<Value>,
+    /// CPU the machine spent outside the bench JVM and the server meanwhile, in cores.
+    pub others_cores: f64,
+    /// `/proc/loadavg` (1, 5, 15 min) at the start and at the end.
+    pub load: String,
+}
+
+/// Builds the release cdylib and the bench, runs it against `base` (served by process
+/// `server_pid`).
+pub fn run_bench(base: &str, server_pid: u32, quick: bool) -> Result<Run> {
     let java = build()?;
     let mut cmd = Command::new("java");
     cmd.args(&java).args(["dev.hopsafe.bench.BenchKt", base]);
+    cmd.args(["--server-pid", &server_pid.to_string()]);
     if quick {
         cmd.arg("--quick");
     }
     eprintln!("  {} (one JVM)...", CLIENTS.join(", "));
     let text = output(&mut cmd)?;
-    match serde_json::from_str(text.trim()) {
-        Ok(Value::Array(results)) => Ok(results),
+    let v: Value = serde_json::from_str(text.trim())
+        .map_err(|e| format!("the kotlin bench printed {text:?}: {e}"))?;
+    match (&v["results"], v["others_cores"].as_f64()) {
+        (Value::Array(results), Some(others_cores)) => Ok(Run {
+            results: results.clone(),
+            others_cores,
+            load: v["load"].as_str().unwrap_or("?").to_owned(),
+        }),
         _ => Err(format!("the kotlin bench printed {text:?}")),
     }
 }
@@ -87,10 +104,15 @@ pub fn run_bench(base: &str, quick: bool) -> Result<Vec<Value>> {
 /// The Kotlin section of `bench/results.md`, rendered with `table`.
 pub fn section(
     base: &str,
+    server_pid: u32,
     quick: bool,
     table: impl Fn(&str, &[Value], &str) -> String,
 ) -> Result<String> {
-    let results = run_bench(base, quick)?;
+    let Run {
+        results,
+        others_cores,
+        load,
+    } = run_bench(base, server_pid, quick)?;
     let mut md = table(
         "Kotlin/JVM: hopsafe (blocking, suspend) vs OkHttp 5 (execute, enqueue) and Ktor 3 (CIO); hopsafe under OkHttp and Ktor (`+hopsafe`: the ratio is native hopsafe over the adapter, its overhead)",
         &results,
@@ -104,12 +126,40 @@ pub fn section(
         let row = format!("| peak RSS |{}\n", " not measured |".repeat(results.len()));
         md.insert_str(end + 2, &row);
     }
+    let rounds = if quick { 9 } else { 15 };
     md.insert_str(
         md.trim_end().len(),
-        "\n\nAll clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client). 64 concurrent: `hopsafe` (`requestBlocking`), `okhttp` (`execute`) and `okhttp+hopsafe` (`execute` on hopsafe-okhttp's `Call.Factory`) on 64 platform threads; `hopsafe-async` (suspend `send`), `okhttp-async` (`enqueue` bridged to a coroutine), `ktor` (Ktor `HttpClient` on its CIO engine) and `ktor+hopsafe` (Ktor `HttpClient` on the hopsafe-ktor engine) as 64 coroutines on `Dispatchers.Default`. The adapters and `hopsafe`/`hopsafe-async` share one hopsafe client. OkHttp keeps up to 64 idle connections; OkHttp and Ktor (told to follow a 307 for every method) follow the 307 with method and body (checked against the server's echo before timing).",
+        &format!("\n\nAll clients share one JVM (JDK from PATH, default flags) and are interleaved round by round after a warm-up (so no peak RSS per client): per workload one unmeasured round, then {rounds} short rounds, one per client in turn, the order rotated each round; the median round is shown, and below how far the rounds spread. While it ran, the rest of the machine used {others_cores:.2} of its cores (load average, the bench's own threads included: {load}). 64 concurrent: `hopsafe` (`requestBlocking`), `okhttp` (`execute`) and `okhttp+hopsafe` (`execute` on hopsafe-okhttp's `Call.Factory`) on 64 platform threads; `hopsafe-async` (suspend `send`), `okhttp-async` (`enqueue` bridged to a coroutine), `ktor` (Ktor `HttpClient` on its CIO engine) and `ktor+hopsafe` (Ktor `HttpClient` on the hopsafe-ktor engine) as 64 coroutines on `Dispatchers.Default`. The adapters and `hopsafe`/`hopsafe-async` share one hopsafe client. OkHttp keeps up to 64 idle connections; OkHttp and Ktor (told to follow a 307 for every method) follow the 307 with method and body (checked against the server's echo before timing)."),
     );
+    md.push_str(&spread_table(&results));
     md.push_str(&adapter_table(&results));
     Ok(md)
+}
+
+/// Per workload and client, the interquartile range of the rounds over their median: how far
+/// apart the rounds were (a ratio between two clients is not trustworthy to better than that).
+fn spread_table(results: &[Value]) -> String {
+    let mut md = String::from(
+        "Round-to-round spread (interquartile range over median; a ratio is no better than the spreads of its two clients):\n\n| workload |",
+    );
+    for r in results {
+        md.push_str(&format!(" {} |", r["client"].as_str().unwrap_or("?")));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(results.len()));
+    md.push('\n');
+    for w in crate::bench::WORKLOADS {
+        md.push_str(&format!("| {w} |"));
+        for r in results {
+            match r["spread"][w].as_f64() {
+                Some(s) => md.push_str(&format!(" {:.0}% |", s * 100.0)),
+                None => md.push_str(" — |"),
+            }
+        }
+        md.push('\n');
+    }
+    md.push('\n');
+    md
 }
 
 /// The adapters' overhead: per workload, the rate of native hopsafe and of the peer alone

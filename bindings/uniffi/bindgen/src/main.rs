@@ -8,6 +8,10 @@
 //! hand. The groups come from `hopsafe::Error::HIERARCHY`, the names from the binding rule
 //! (`<core name>Exception`, set through `uniffi.toml`'s renames). Anything not as expected
 //! fails the generation, so a uniffi upgrade that changes the template cannot go unnoticed.
+//! In the same file it keeps one call status per thread instead of one per call (see
+//! `call_status.rs`).
+
+mod call_status;
 
 use std::path::{Path, PathBuf};
 
@@ -36,7 +40,7 @@ fn main() {
         if !text.contains(&format!("sealed class {ROOT}: kotlin.Exception()")) {
             continue;
         }
-        match group_leaves(&text) {
+        match group_leaves(&text).and_then(|t| call_status::reuse_per_thread(&t)) {
             Ok(patched) => {
                 if let Err(e) = std::fs::write(&file, patched) {
                     fail(&format!("{}: {e}", file.display()));

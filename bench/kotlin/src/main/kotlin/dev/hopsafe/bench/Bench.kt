@@ -2,8 +2,11 @@
 // them (the hopsafe-okhttp and hopsafe-ktor adapters), in one JVM, same loopback server as
 // the other languages.
 //   java -Djna.library.path=target/release -cp ... dev.hopsafe.bench.BenchKt BASE_URL [--quick]
-// prints one JSON array: {"client", "rps": {workload: median}, "peak_rss_kib": null, "error"}
-// per client. Clients:
+//        [--server-pid PID] [--clients a,b] [--workloads "POST 1 KiB,..."]
+// prints one JSON object: "results", one {"client", "rps": {workload: median}, "spread":
+// {workload: interquartile range / median}, "peak_rss_kib": null, "error"} per client;
+// "others_cores", the CPU the rest of the machine (not this JVM, not the server PID) used
+// meanwhile, in cores; "load", /proc/loadavg at the start and the end. Clients:
 //   hopsafe       requestBlocking; concurrency = 64 platform threads
 //   okhttp        Call.execute();  concurrency = 64 platform threads
 //   hopsafe-async the suspend send; concurrency = 64 coroutines on Dispatchers.Default
@@ -238,11 +241,41 @@ private fun verify(
     check(size == BIG) { "10 MiB download returned $size bytes" }
 }
 
-/** The median of [v] (not empty). */
-private fun median(v: List<Double>): Double {
+/** The [q] quantile of [v] (not empty), interpolated. */
+private fun quantile(
+    v: List<Double>,
+    q: Double,
+): Double {
     val s = v.sorted()
-    val mid = s.size / 2
-    return if (s.size % 2 == 1) s[mid] else (s[mid - 1] + s[mid]) / 2
+    val at = q * (s.size - 1)
+    val lo = at.toInt()
+    val hi = minOf(lo + 1, s.size - 1)
+    return s[lo] + (s[hi] - s[lo]) * (at - lo)
+}
+
+/** CPU time so far in clock ticks: of the whole machine (busy, all cores) and of process [pid]. */
+private object Cpu {
+    fun machine(): Long =
+        java.io
+            .File("/proc/stat")
+            .readLines()
+            .first()
+            .split(" ")
+            .filter { it.isNotEmpty() }
+            .drop(1)
+            // user nice system idle iowait irq softirq steal: all but idle and iowait.
+            .let { f -> listOf(0, 1, 2, 5, 6, 7).sumOf { f[it].toLong() } }
+
+    fun process(pid: Long): Long =
+        try {
+            // utime and stime, the 14th and 15th fields, the 12th and 13th after the name.
+            val f = java.io.File("/proc/$pid/stat").readText().substringAfterLast(") ").split(" ")
+            f[11].toLong() + f[12].toLong()
+        } catch (_: java.io.IOException) {
+            0
+        }
+
+    fun load(): String = java.io.File("/proc/loadavg").readText().split(" ").take(3).joinToString(" ")
 }
 
 /** [s] as a JSON string literal. */
@@ -259,22 +292,33 @@ private fun json(s: String): String =
         append('"')
     }
 
-/** `BASE_URL [--quick]`: runs every workload on every client and prints the JSON results. */
+/**
+ * `BASE_URL [--quick] [--server-pid PID] [--clients ...] [--workloads ...]`: runs every
+ * workload (or those named) on every client (or those named) and prints the
+ * JSON results. Each workload runs in many short rounds, one per client in turn with the order
+ * rotated each round (so a burst of load from elsewhere, a GC or a JIT compile lands on one
+ * round of a few clients, not on one client's whole row), after one unmeasured round; the
+ * median round is reported, with the interquartile range to show how much the rounds agree.
+ */
 fun main(args: Array<String>) {
-    val base = args.firstOrNull() ?: error("usage: BenchKt BASE_URL [--quick]")
+    val base = args.firstOrNull() ?: error("usage: BenchKt BASE_URL [--quick] [--server-pid PID]")
     val quick = "--quick" in args
-    val n = if (quick) 1000 else 5000
-    val rounds = if (quick) 3 else 5
+    val serverPid = args.indexOf("--server-pid").takeIf { it > 0 }?.let { args[it + 1].toLong() }
+    // Requests per client per workload in all: the same as 3 (5) rounds of 1000 (5000) were.
+    val rounds = if (quick) 9 else 15
+    val n = (if (quick) 3000 else 25000) / rounds
     val echo = "$base/echo"
-    val workloads =
+    val all =
         listOf(
             Workload("sequential GET", "GET", echo, null, n, 1),
             Workload("64 concurrent GET", "GET", echo, null, n * 4, CONCURRENCY),
             Workload("POST 1 KiB", "POST", echo, KIB, n, 1),
             Workload("POST 1 KiB + 307", "POST", "$base/r/307", KIB, n, 1),
-            Workload("10 MiB download", "GET", "$base/bytes/$BIG", null, if (quick) 3 else 10, 1),
+            Workload("10 MiB download", "GET", "$base/bytes/$BIG", null, if (quick) 1 else 2, 1),
         )
-    val peers = peers()
+    fun only(flag: String) = args.indexOf(flag).takeIf { it > 0 }?.let { args[it + 1].split(",") }
+    val peers = peers().filter { p -> only("--clients")?.contains(p.name) ?: true }
+    val workloads = all.filter { w -> only("--workloads")?.contains(w.name) ?: true }
     val errors = mutableMapOf<String, String>()
     val rps = peers.associate { it.name to mutableMapOf<String, MutableList<Double>>() }
 
@@ -294,28 +338,47 @@ fun main(args: Array<String>) {
         attempt(peer, "check") { verify(peer, base) }
         // Warm the pool and let the JIT compile the request paths before anything is timed.
         for (w in workloads) {
-            attempt(peer, "warm-up ${w.name}") { measure(peer, w.copy(total = maxOf(w.total / 4, 2))) }
+            attempt(peer, "warm-up ${w.name}") { measure(peer, w.copy(total = maxOf(w.total * 3 / 4, 2))) }
         }
     }
+    val load = Cpu.load()
+    val wall = System.nanoTime()
+    val machine = Cpu.machine()
+    val self = Cpu.process(ProcessHandle.current().pid())
+    val server = serverPid?.let(Cpu::process) ?: 0
     for (w in workloads) {
-        repeat(rounds) {
-            for (peer in peers) {
-                attempt(peer, w.name) { rps.getValue(peer.name).getOrPut(w.name) { mutableListOf() }.add(measure(peer, w)) }
+        for (round in 0..rounds) {
+            for (i in peers.indices) {
+                val peer = peers[(i + round) % peers.size]
+                attempt(peer, w.name) {
+                    val r = measure(peer, w)
+                    // Round 0 only warms this workload up.
+                    if (round > 0) rps.getValue(peer.name).getOrPut(w.name) { mutableListOf() }.add(r)
+                }
             }
         }
     }
-    val out =
+    val seconds = (System.nanoTime() - wall) / 1e9
+    val own = Cpu.process(ProcessHandle.current().pid()) - self + (serverPid?.let(Cpu::process) ?: 0) - server
+    val others = ((Cpu.machine() - machine - own) / 100.0 / seconds).coerceAtLeast(0.0)
+
+    fun stats(
+        peer: Peer,
+        f: (List<Double>) -> Double,
+    ): String =
+        rps
+            .getValue(peer.name)
+            .filterValues { it.size == rounds }
+            .entries
+            .joinToString(",", "{", "}") { (w, v) -> "${json(w)}:${f(v)}" }
+    val results =
         peers.joinToString(",", "[", "]") { peer ->
-            val medians =
-                rps
-                    .getValue(peer.name)
-                    .filterValues { it.size == rounds }
-                    .entries
-                    .joinToString(",", "{", "}") { (w, v) -> "${json(w)}:${median(v)}" }
+            val medians = stats(peer) { quantile(it, 0.5) }
+            val spread = stats(peer) { (quantile(it, 0.75) - quantile(it, 0.25)) / quantile(it, 0.5) }
             val error = errors[peer.name]?.let(::json) ?: "null"
-            """{"client":${json(peer.name)},"rps":$medians,"peak_rss_kib":null,"error":$error}"""
+            """{"client":${json(peer.name)},"rps":$medians,"spread":$spread,"peak_rss_kib":null,"error":$error}"""
         }
-    println(out)
+    println("""{"results":$results,"others_cores":$others,"load":${json("$load / ${Cpu.load()}")}}""")
     threads.shutdown()
     System.exit(0)
 }

@@ -47,4 +47,26 @@ class RedirectHookTest {
             assertThrows<RedirectRejectedException> { runBlocking { c.send(HttpRequest("GET", url)) } }
         }
     }
+
+    @Test
+    fun `a hook of a blocking call may call hopsafe and fail without failing the call`() {
+        // The hook runs on the calling thread, inside its call into Rust: the failure of a call
+        // made there must stay its own (each call into Rust has its own status while it runs).
+        val caller = Thread.currentThread()
+        var inner: Throwable? = null
+        val hook =
+            redirectHook {
+                check(Thread.currentThread() == caller) { "the hook of a blocking call runs on its thread" }
+                inner = runCatching { HopsafeClient(ClientConfig(sdkName = "acme-android")) }.exceptionOrNull()
+                RedirectDecision.Follow
+            }
+        client(hook).use { c ->
+            repeat(2) {
+                val resp = c.requestBlocking(HttpRequest("GET", TestServer.redirect(a, 302, "$a/echo")))
+                assertEquals(200, resp.status.toInt())
+                assertTrue(inner is InvalidConfigException, "the hook's own call failed: $inner")
+                inner = null
+            }
+        }
+    }
 }
