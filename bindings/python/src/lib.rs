@@ -15,6 +15,7 @@ use hopsafe_bridge as bridge;
 mod body;
 mod exit;
 mod hook;
+mod logs;
 mod meta;
 use body::{Filled, NativeBody, NativeChunkHandle};
 use hopsafe::runtime::Driver;
@@ -436,7 +437,7 @@ fn refresh_logging() {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The core's hop and retry events go to the `hopsafe.*` loggers of Python's `logging`.
-    LOG_CACHE.get_or_init(|| pyo3_log::try_init().ok());
+    LOG_CACHE.get_or_init(logs::install);
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;
