@@ -431,6 +431,7 @@ static LOG_CACHE: std::sync::OnceLock<Option<pyo3_log::ResetHandle>> = std::sync
 fn refresh_logging() {
     if let Some(Some(handle)) = LOG_CACHE.get() {
         handle.reset();
+        logs::forget();
     }
 }
 
