@@ -1,8 +1,8 @@
 //! `hopsafe._native`: the thin layer between Python and the hopsafe core.
 //!
 //! A request crosses as native values (method, URL, header pairs, the body bytes) plus a JSON
-//! document of its other settings when any is set; a response comes back as a `dict` of its
-//! metadata and the body, an error as a JSON document. This file only translates; the Python
+//! document of its other settings when any is set; a response comes back as a `NativeMeta`
+//! (fields converted when read) and the body, an error as a JSON document. This file only translates; the Python
 //! API (`python/hopsafe/__init__.py`) builds the arguments and raises the exception classes. Network work runs with
 //! the GIL released: a blocking `Client`'s on the calling thread, an `AsyncClient`'s on the
 //! core's shared tokio runtime (`hopsafe::runtime::Driver`).
@@ -15,6 +15,7 @@ use hopsafe_bridge as bridge;
 mod body;
 mod exit;
 mod hook;
+mod logs;
 mod meta;
 use body::{Filled, NativeBody, NativeChunkHandle};
 use hopsafe::runtime::Driver;
@@ -65,7 +66,7 @@ impl NativeClient {
     }
 
     /// Sends a request and waits, with the GIL released. Returns (ok, meta, body): `meta` is
-    /// the response's `dict` (or, when `ok` is false, the error JSON); the body is `bytes`, or
+    /// the response's `NativeMeta` (or, when `ok` is false, the error JSON); the body is `bytes`, or
     /// with `stream` a `NativeBody` to read (the call returns at headers). `options` is the
     /// JSON of the other settings (`timeout`, `retry`...), `None` when none is set.
     #[allow(clippy::too_many_arguments)]
@@ -93,7 +94,7 @@ impl NativeClient {
         match whole {
             bridge::Whole::Done(outcome) => into_py(outcome, py, driver),
             bridge::Whole::Sized { meta, body } => {
-                let meta = meta::to_dict(py, &meta)?.into_any();
+                let meta = meta::to_py(py, meta)?;
                 Ok(match body::read_sized(py, body, driver)? {
                     Ok(bytes) => (true, meta, bytes),
                     Err(doc) => err_triple(py, &doc),
@@ -332,25 +333,23 @@ impl NativeHandle {
         };
         match done {
             Done::Outcome(outcome) => into_py(outcome, py, &Driver::Shared).map(Some),
-            Done::Filled { meta, filled } => Ok(Some((
-                true,
-                meta::to_dict(py, &meta)?.into_any(),
-                filled.into_bytes(py),
-            ))),
+            Done::Filled { meta, filled } => {
+                Ok(Some((true, meta::to_py(py, meta)?, filled.into_bytes(py))))
+            }
         }
     }
 }
 
 type Triple<'py> = (bool, Bound<'py, PyAny>, Bound<'py, PyAny>);
 
-/// An outcome as the `(ok, meta, body)` tuple Python receives: `meta` is a `dict` (the error
+/// An outcome as the `(ok, meta, body)` tuple Python receives: `meta` is a `NativeMeta` (the error
 /// JSON when not ok); `body` is `bytes` (copied once from the core's buffer) or a `NativeBody`
 /// still to be read, on `driver`.
 fn into_py<'py>(outcome: Outcome, py: Python<'py>, driver: &Driver) -> PyResult<Triple<'py>> {
     Ok(match outcome {
         Outcome::Ok { meta, body } => (
             true,
-            meta::to_dict(py, &meta)?.into_any(),
+            meta::to_py(py, meta)?,
             PyBytes::new(py, &body).into_any(),
         ),
         Outcome::Open { meta, body } => {
@@ -359,7 +358,7 @@ fn into_py<'py>(outcome: Outcome, py: Python<'py>, driver: &Driver) -> PyResult<
                 driver: driver.clone(),
             };
             let body = Bound::new(py, body)?;
-            (true, meta::to_dict(py, &meta)?.into_any(), body.into_any())
+            (true, meta::to_py(py, meta)?, body.into_any())
         }
         Outcome::Err(doc) => err_triple(py, &doc),
     })
@@ -432,13 +431,14 @@ static LOG_CACHE: std::sync::OnceLock<Option<pyo3_log::ResetHandle>> = std::sync
 fn refresh_logging() {
     if let Some(Some(handle)) = LOG_CACHE.get() {
         handle.reset();
+        logs::forget();
     }
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The core's hop and retry events go to the `hopsafe.*` loggers of Python's `logging`.
-    LOG_CACHE.get_or_init(|| pyo3_log::try_init().ok());
+    LOG_CACHE.get_or_init(logs::install);
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;
@@ -446,6 +446,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeBody>()?;
     m.add_class::<NativeChunkHandle>()?;
     m.add_class::<NativePolicy>()?;
+    m.add_class::<meta::NativeMeta>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     m.add_function(wrap_pyfunction!(stop_wakeups, m)?)?;

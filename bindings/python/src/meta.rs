@@ -1,40 +1,96 @@
-//! A response's metadata as the `dict` `hopsafe.Response` reads (built here instead of
-//! parsed from JSON in Python).
+//! A response's metadata as the `NativeMeta` object `hopsafe.Response` reads: one native
+//! object per response, each field turned into a Python value only when asked for (no
+//! `dict` of every field, no header list nobody reads).
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use hopsafe_bridge::meta::{dropped, lossy};
 use hopsafe_bridge::Meta;
 
-/// `{"status_code", "url", "method", "http_version", "headers": [(name, value)...],
-/// "history": [hop dict...], "idempotency_key", "attempts", "write_accepted"}`.
-pub(crate) fn to_dict<'py>(py: Python<'py>, m: &Meta) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("status_code", m.status)?;
-    d.set_item("url", &m.url)?;
-    d.set_item("method", &m.method)?;
-    d.set_item("http_version", &m.http_version)?;
-    let headers = PyList::empty(py);
-    for (k, v) in &m.headers {
-        headers.append((k.as_str(), lossy(v)))?;
+/// A response's status, URL, method, version, headers, redirect history, idempotency key,
+/// attempts and write-accepted flag.
+#[pyclass(frozen, module = "hopsafe._native")]
+pub(crate) struct NativeMeta {
+    meta: Meta,
+}
+
+#[pymethods]
+impl NativeMeta {
+    #[getter]
+    fn status_code(&self) -> u16 {
+        self.meta.status
     }
-    d.set_item("headers", headers)?;
-    let history = PyList::empty(py);
-    for h in &m.history {
-        let hop = PyDict::new(py);
-        hop.set_item("method", h.method.as_str())?;
-        hop.set_item("url", h.url.as_str())?;
-        hop.set_item("status_code", h.status.as_u16())?;
-        hop.set_item("location", &h.location)?;
-        hop.set_item("idempotency_key", &h.idempotency_key)?;
-        hop.set_item("attempts", h.attempts)?;
-        hop.set_item("dropped", dropped(h))?;
-        history.append(hop)?;
+
+    #[getter]
+    fn url(&self) -> &str {
+        &self.meta.url
     }
-    d.set_item("history", history)?;
-    d.set_item("idempotency_key", &m.idempotency_key)?;
-    d.set_item("attempts", m.attempts)?;
-    d.set_item("write_accepted", m.write_accepted)?;
-    Ok(d)
+
+    #[getter]
+    fn method(&self) -> &str {
+        &self.meta.method
+    }
+
+    #[getter]
+    fn http_version(&self) -> &str {
+        &self.meta.http_version
+    }
+
+    /// The headers as `[(name, value)...]` in order, names in lower case (new list per call).
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let headers = PyList::empty(py);
+        for (k, v) in &self.meta.headers {
+            let value = match std::str::from_utf8(v.as_bytes()) {
+                Ok(s) => PyString::new(py, s),
+                Err(_) => PyString::new(py, &lossy(v)),
+            };
+            headers.append((k.as_str(), value))?;
+        }
+        Ok(headers)
+    }
+
+    /// The redirects followed, each a dict `{"method", "url", "status_code", "location",
+    /// "idempotency_key", "attempts", "dropped"}` (new list per call).
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let history = PyList::empty(py);
+        for h in &self.meta.history {
+            let hop = PyDict::new(py);
+            hop.set_item("method", h.method.as_str())?;
+            hop.set_item("url", h.url.as_str())?;
+            hop.set_item("status_code", h.status.as_u16())?;
+            hop.set_item("location", &h.location)?;
+            hop.set_item("idempotency_key", &h.idempotency_key)?;
+            hop.set_item("attempts", h.attempts)?;
+            hop.set_item("dropped", dropped(h))?;
+            history.append(hop)?;
+        }
+        Ok(history)
+    }
+
+    /// Whether any redirect was followed.
+    #[getter]
+    fn redirected(&self) -> bool {
+        !self.meta.history.is_empty()
+    }
+
+    #[getter]
+    fn idempotency_key(&self) -> Option<&str> {
+        self.meta.idempotency_key.as_deref()
+    }
+
+    #[getter]
+    fn attempts(&self) -> u32 {
+        self.meta.attempts
+    }
+
+    #[getter]
+    fn write_accepted(&self) -> bool {
+        self.meta.write_accepted
+    }
+}
+
+/// `m` as a Python `NativeMeta`.
+pub(crate) fn to_py<'py>(py: Python<'py>, m: Meta) -> PyResult<Bound<'py, PyAny>> {
+    Ok(Bound::new(py, NativeMeta { meta: m })?.into_any())
 }

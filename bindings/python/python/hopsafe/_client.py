@@ -275,7 +275,7 @@ class _Base:
 
     @staticmethod
     def _result(ok: bool, meta: Any, body: Any) -> Response:
-        # meta: the response's dict, or the error's JSON document when not ok.
+        # meta: the response's NativeMeta, or the error's JSON document when not ok.
         if not ok:
             raise from_native(_json.loads(meta))
         return Response(meta, body)
@@ -300,6 +300,18 @@ class Client(_Base):
     ) -> Response:
         """Sends a request, following redirects and retrying as configured, and reads the
         whole body (``ResponseTooLargeError`` past ``max_body_size``)."""
+        if (headers is None and json is _UNSET and params is None and follow_redirects is None
+                and max_redirects is None and idempotency_key is None and timeout is None
+                and retry is None and (content is None or type(content) is bytes)
+                and type(method) is str and type(url) is str):
+            # The common call has nothing to convert: straight to the core (what _send does).
+            native = self._native
+            if native is None:
+                raise HopsafeError("the client is closed")
+            ok, meta, body = native.send(method.upper(), url, [], None, content)
+            if not ok:
+                raise from_native(_json.loads(meta))
+            return Response(meta, body)
         return self._send(method, url, headers, content, json, params, follow_redirects,
                           max_redirects, idempotency_key, timeout, retry, False)
 

@@ -17,6 +17,13 @@ class Headers(Mapping[str, str]):
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = [(k.lower(), v) for k, v in (items or [])]
 
+    @classmethod
+    def _lowered(cls, items: list[tuple[str, str]]) -> Headers:
+        """Headers from pairs whose names are already in lower case (the core's), kept as is."""
+        headers = cls.__new__(cls)
+        headers._items = items
+        return headers
+
     def __getitem__(self, name: str) -> str:
         values = self.get_list(name)
         if not values:
@@ -120,17 +127,20 @@ class Response:
     ``close()``, before the end aborts the transfer.
     """
 
-    def __init__(self, meta: dict[str, Any], content: Any) -> None:
-        self.status_code: int = meta["status_code"]
-        self.url: str = meta["url"]
-        self.method: str = meta["method"]
-        self.http_version: str = meta.get("http_version", "")
-        self.headers = Headers([(k, v) for k, v in meta["headers"]])
-        self.history: list[Hop] = [Hop._from(h) for h in meta["history"]]
-        self.idempotency_key: str | None = meta.get("idempotency_key")
-        self.attempts: int = meta.get("attempts", 1)
+    def __init__(self, meta: Any, content: Any) -> None:
+        # meta: the native metadata (_native.NativeMeta); headers and history are converted
+        # on first use.
+        self.status_code: int = meta.status_code
+        self.url: str = meta.url
+        self.method: str = meta.method
+        self.http_version: str = meta.http_version
+        self.idempotency_key: str | None = meta.idempotency_key
+        self.attempts: int = meta.attempts
         # A hop turned the write into a GET: HTTPStatusError reports it as write_accepted.
-        self._write_accepted = bool(meta.get("write_accepted", False))
+        self._write_accepted: bool = meta.write_accepted
+        self._meta = meta
+        self._headers: Headers | None = None
+        self._history: list[Hop] | None = None if meta.redirected else []
         if isinstance(content, bytes):
             self._content: bytes | None = content
             self._body: Any = None
@@ -139,6 +149,28 @@ class Response:
             self._body = content
         self._consumed = False
         self._closed = self._body is None
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (case-insensitive, multi-valued)."""
+        if self._headers is None:
+            self._headers = Headers._lowered(self._meta.headers())
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
+
+    @property
+    def history(self) -> list[Hop]:
+        """The redirects followed, in order."""
+        if self._history is None:
+            self._history = [Hop._from(h) for h in self._meta.history()]
+        return self._history
+
+    @history.setter
+    def history(self, value: list[Hop]) -> None:
+        self._history = value
 
     @property
     def content(self) -> bytes:

@@ -15,9 +15,24 @@ class NativeBody:
 class NativeChunkHandle:
     def result(self) -> tuple[bytes | None, str | None] | None: ...
 
+class NativeMeta:
+    status_code: int
+    url: str
+    method: str
+    http_version: str
+    idempotency_key: str | None
+    attempts: int
+    write_accepted: bool
+    # Whether any redirect was followed (history() is not empty).
+    redirected: bool
+    # [(name, value)...], names in lower case; a new list per call.
+    def headers(self) -> list[tuple[str, str]]: ...
+    # One dict per hop; a new list per call.
+    def history(self) -> list[dict[str, Any]]: ...
+
 class NativeHandle:
     def cancel(self) -> None: ...
-    def result(self) -> tuple[bool, Any, bytes | NativeBody] | None: ...
+    def result(self) -> tuple[bool, NativeMeta | str, bytes | NativeBody] | None: ...
 
 class NativeBodyWriter:
     def send_blocking(self, chunk: bytes) -> bool: ...
@@ -31,16 +46,16 @@ class NativeClient:
     ) -> tuple[NativeClient | None, str | None]: ...
     # The client's counters as JSON (the core's MetricsSnapshot, snake_case keys).
     def metrics(self) -> str: ...
-    # meta: the response's dict when ok, else the error's JSON document. options: the JSON
+    # meta: the response's NativeMeta when ok, else the error's JSON document. options: the JSON
     # of the settings beyond method, URL and headers, None when none is set.
     def send(
         self, method: str, url: str, headers: list[tuple[str, str]], options: str | None,
         body: bytes | None, stream: bool = False,
-    ) -> tuple[bool, Any, bytes | NativeBody]: ...
+    ) -> tuple[bool, NativeMeta | str, bytes | NativeBody]: ...
     def send_stream(
         self, method: str, url: str, headers: list[tuple[str, str]], options: str | None,
         chunks: Iterator[bytes], stream: bool = False,
-    ) -> tuple[bool, Any, bytes | NativeBody]: ...
+    ) -> tuple[bool, NativeMeta | str, bytes | NativeBody]: ...
     def start(
         self, method: str, url: str, headers: list[tuple[str, str]], options: str | None,
         body: bytes | None, wake: Callable[[], object], stream: bool = False,
