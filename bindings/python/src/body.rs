@@ -5,6 +5,7 @@ use pyo3::types::PyBytes;
 
 use hopsafe_bridge as bridge;
 
+use crate::wake::Wake;
 use crate::{fill_then_wake, Slot};
 use hopsafe::runtime::Driver;
 
@@ -49,8 +50,9 @@ impl NativeBody {
         chunk_py(chunk, py)
     }
 
-    /// Like `next`, without blocking: `wake()` is called once the chunk is in the handle.
-    fn start_next(&self, wake: Py<PyAny>) -> NativeChunkHandle {
+    /// Like `next`, without blocking: the loop is woken (`wake` as for `NativeClient.start`)
+    /// once the chunk is in the handle.
+    fn start_next(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
         let reader = self.owned_by_runtime();
         NativeChunkHandle {
             slot: fill_then_wake(
@@ -60,13 +62,13 @@ impl NativeBody {
                         Err(doc) => bridge::Chunk::Err(doc),
                     }
                 },
-                wake,
+                Wake::extract(wake, py),
             ),
         }
     }
 
-    /// Like `read`, without blocking: `wake()` is called once the body is in the handle.
-    fn start_read(&self, wake: Py<PyAny>) -> NativeChunkHandle {
+    /// Like `read`, without blocking: the loop is woken once the body is in the handle.
+    fn start_read(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
         let reader = self.owned_by_runtime();
         NativeChunkHandle {
             slot: fill_then_wake(
@@ -76,7 +78,7 @@ impl NativeBody {
                         Err(doc) => bridge::Chunk::Err(doc),
                     }
                 },
-                wake,
+                Wake::extract(wake, py),
             ),
         }
     }

@@ -1,6 +1,7 @@
 //! Interpreter exit: no runtime thread calls into Python once it has begun.
 //!
-//! An `AsyncClient` call wakes its event loop from a thread of the runtime's blocking pool.
+//! An `AsyncClient` call on a loop that cannot watch a socket (`wake.rs`) wakes it from a
+//! thread of the runtime's blocking pool.
 //! If that happens while CPython finalizes, the thread can take the GIL after finalization
 //! started (CPython then ends it, or aborts on releasing it: "PyGILState_Release: thread state
 //! ... must be current"). So an `atexit` hook (run before finalization, GIL held) stops new

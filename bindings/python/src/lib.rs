@@ -17,9 +17,11 @@ mod exit;
 mod hook;
 mod logs;
 mod meta;
+mod wake;
 use body::{Filled, NativeBody, NativeChunkHandle};
 use hopsafe::runtime::Driver;
 use hopsafe_bridge::{build_request, Outcome};
+use wake::{NativeLoopWaker, Wake};
 
 /// A configured hopsafe client (connection pool included). Thread-safe.
 #[pyclass(frozen, module = "hopsafe._native")]
@@ -155,12 +157,13 @@ impl NativeClient {
     }
 
     /// Starts a request on the runtime and returns its handle. When it ends (or is aborted),
-    /// `wake()` is called once, from a thread of the runtime's blocking pool (AsyncClient
-    /// passes a function that calls `loop.call_soon_threadsafe`); what it raises is ignored.
+    /// the caller's loop is woken once: `wake` is `(NativeLoopWaker, token)`, or a callable
+    /// called from a thread of the runtime's blocking pool (what it raises is ignored).
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (method, url, headers, options, body, wake, stream=false))]
     fn start(
         &self,
+        py: Python<'_>,
         method: &str,
         url: &str,
         headers: Vec<(String, String)>,
@@ -171,13 +174,15 @@ impl NativeClient {
     ) -> NativeHandle {
         let body = body.map(hopsafe::Body::from);
         let req = bridge::build_request_parts(&self.client, method, url, &headers, options, body);
-        self.start_with(req, wake, stream)
+        self.start_with(req, Wake::extract(wake, py), stream)
     }
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (method, url, headers, options, wake, stream=false))]
     fn start_stream(
         &self,
+        py: Python<'_>,
         method: &str,
         url: &str,
         headers: Vec<(String, String)>,
@@ -188,7 +193,7 @@ impl NativeClient {
         let (tx, body) = bridge::body_channel(4);
         let req =
             bridge::build_request_parts(&self.client, method, url, &headers, options, Some(body));
-        let handle = self.start_with(req, wake, stream);
+        let handle = self.start_with(req, Wake::extract(wake, py), stream);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
         };
@@ -200,7 +205,7 @@ impl NativeClient {
     fn start_with(
         &self,
         req: Result<hopsafe::Request, hopsafe::Error>,
-        wake: Py<PyAny>,
+        wake: Wake,
         stream: bool,
     ) -> NativeHandle {
         let req = match self.driver.runs_alone() {
@@ -252,28 +257,18 @@ fn read_mode(stream: bool) -> bridge::Read {
 
 pub(crate) type Slot<T> = std::sync::Arc<std::sync::Mutex<Option<T>>>;
 
-/// Runs `fut` on the core runtime, puts its output in the returned slot, then calls `wake()`
-/// once, from a thread of the runtime's blocking pool (what it raises is ignored).
+/// Runs `fut` on the core runtime, puts its output in the returned slot, then wakes the
+/// caller's event loop once (`wake.rs`).
 pub(crate) fn fill_then_wake<T: Send + 'static>(
     fut: impl std::future::Future<Output = T> + Send + 'static,
-    wake: Py<PyAny>,
+    wake: Wake,
 ) -> Slot<T> {
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
     let filled = slot.clone();
     hopsafe::runtime::shared().spawn(async move {
         let out = fut.await;
         *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
-        // Calling Python needs its thread state: taken on the blocking pool, so a runtime
-        // worker never waits for it. Skipped once the interpreter is shutting down.
-        // The JoinHandle is dropped: the call runs detached.
-        drop(tokio::task::spawn_blocking(move || {
-            let _waking = exit::Waking::start()?;
-            Python::try_attach(|py| {
-                // A closed loop raises here; nobody awaits the read any more.
-                let _ = wake.call0(py);
-            });
-            Some(())
-        }));
+        wake.fire();
     });
     slot
 }
@@ -447,6 +442,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeChunkHandle>()?;
     m.add_class::<NativePolicy>()?;
     m.add_class::<meta::NativeMeta>()?;
+    m.add_class::<NativeLoopWaker>()?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     m.add_function(wrap_pyfunction!(stop_wakeups, m)?)?;

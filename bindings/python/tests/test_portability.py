@@ -1,5 +1,6 @@
-"""AsyncClient needs nothing from its event loop but call_soon_threadsafe: it runs on a loop
-that cannot watch file descriptors (as Windows' Proactor loop cannot), cancellation included."""
+"""AsyncClient wakes its event loop through a socket the loop watches, and needs nothing but
+call_soon_threadsafe on a loop that cannot watch file descriptors (as Windows' Proactor loop
+cannot), cancellation included on both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import Lab
+from hopsafe import _wake
 
 
 class NoFdWatchingLoop(asyncio.SelectorEventLoop):
@@ -43,6 +45,33 @@ def test_async_client_runs_on_a_loop_without_fd_watching(lab: Lab) -> None:
                 await task
 
     loop = NoFdWatchingLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_async_client_wakes_a_selector_loop_through_its_socket(lab: Lab) -> None:
+    async def main() -> None:
+        async with lab.async_client() as c:
+            _, url = lab.script([{"status": 307, "location": "{b}/s/{id}/1"}, {"status": 200}])
+            rs = await asyncio.gather(*(c.post(url, content=f"order-{i}") for i in range(64)))
+            assert [r.json()["body"] for r in rs] == [f"order-{i}" for i in range(64)]
+            waker = _wake._wakers[asyncio.get_running_loop()]
+            assert isinstance(waker, _wake._LoopWaker)
+            async with c.stream("GET", url.replace("/0", "/1")) as r:
+                assert b"".join([chunk async for chunk in r.aiter_bytes()])
+            _, slow = lab.script([{"status": 200, "faults": ["delay_ms:5000"]}])
+            task = asyncio.ensure_future(c.get(slow))
+            await asyncio.sleep(0.2)
+            assert len(waker._waiting) == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The cancelled call's token is gone at once; nothing else waits.
+            assert waker._waiting == {}
+
+    loop = asyncio.SelectorEventLoop()
     try:
         loop.run_until_complete(main())
     finally:

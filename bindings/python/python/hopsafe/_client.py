@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from . import _native
 from ._errors import HopsafeError, from_native
 from ._models import Metrics, Response
+from ._wake import Wait
 
 # No runtime thread may wake an event loop once the interpreter finalizes (src/exit.rs).
 atexit.register(_native.stop_wakeups)
@@ -443,28 +444,18 @@ class AsyncClient(_Base):
                                   follow_redirects, max_redirects, idempotency_key, timeout, retry)
         if self._native is None:
             raise HopsafeError("the client is closed")
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def ready() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        def wake() -> None:
-            # Called once by the native side, from one of its threads, when the request ends:
-            # call_soon_threadsafe works on every event loop (Proactor included).
-            loop.call_soon_threadsafe(ready)
-
+        wait = Wait()
         pump: asyncio.Task[BaseException | None] | None = None
         if streamed:
-            handle, writer = self._native.start_stream(*req, wake, stream)
-            pump = asyncio.ensure_future(_pump(content, writer, loop))  # type: ignore[arg-type]
+            handle, writer = self._native.start_stream(*req, wait.wake, stream)
+            pump = asyncio.ensure_future(_pump(content, writer, asyncio.get_running_loop()))  # type: ignore[arg-type]
         else:
             assert body is None or isinstance(body, bytes)
-            handle = self._native.start(*req, body, wake, stream)
+            handle = self._native.start(*req, body, wait.wake, stream)
         try:
-            await done
+            await wait.done
         except asyncio.CancelledError:
+            wait.cancel()
             handle.cancel()
             if pump is not None:
                 pump.cancel()

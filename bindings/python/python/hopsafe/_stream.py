@@ -7,6 +7,8 @@ import asyncio
 import codecs
 from typing import Any
 
+from ._wake import Wait
+
 
 def text_decoder(encoding: str) -> codecs.IncrementalDecoder:
     try:
@@ -52,17 +54,12 @@ class LineSplitter:
 async def wait(body: Any, start: Any) -> tuple[bytes | None, str | None]:
     """Runs one native read without blocking the event loop; a cancelled wait closes the
     body (the transfer is aborted)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def ready() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    handle = start(lambda: loop.call_soon_threadsafe(ready))
+    wait = Wait()
+    handle = start(wait.wake)
     try:
-        await done
+        await wait.done
     except asyncio.CancelledError:
+        wait.cancel()
         body.close()
         raise
     result = handle.result()
