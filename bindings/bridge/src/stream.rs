@@ -41,10 +41,11 @@ impl BodySender {
         let _ = self.tx.send(Err(failure(&reason))).await;
     }
 
-    /// [`BodySender::fail_async`] without waiting: delivered by a task on the core's runtime (the
-    /// body cannot end cleanly in the meantime, since this sender lives on in that task).
-    pub fn fail_in_background(self, reason: String) {
-        hopsafe::runtime::shared().spawn(self.fail_async(reason));
+    /// [`BodySender::fail_async`] without waiting: delivered by a task on `rt`, the runtime
+    /// that runs the request (the body cannot end cleanly in the meantime, since this sender
+    /// lives on in that task).
+    pub fn fail_in_background(self, rt: &tokio::runtime::Handle, reason: String) {
+        rt.spawn(self.fail_async(reason));
     }
 }
 

@@ -189,7 +189,7 @@ impl BodyWriter {
     #[napi(catch_unwind)]
     pub fn fail(&self, reason: String) {
         if let Some(tx) = lock(&self.tx).take() {
-            hopsafe::runtime::single_worker().spawn(tx.fail_async(reason));
+            tx.fail_in_background(hopsafe::runtime::single_worker().handle(), reason);
         }
     }
 }

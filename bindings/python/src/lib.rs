@@ -301,7 +301,7 @@ impl NativeBodyWriter {
     /// `BodyStream`. Never blocks.
     fn fail(&self, reason: String) {
         if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            tx.fail_in_background(reason);
+            tx.fail_in_background(hopsafe::runtime::shared().handle(), reason);
         }
     }
 }
