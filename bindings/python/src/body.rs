@@ -53,34 +53,12 @@ impl NativeBody {
     /// Like `next`, without blocking: the loop is woken (`wake` as for `NativeClient.start`)
     /// once the chunk is in the handle.
     fn start_next(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
-        let reader = self.owned_by_runtime();
-        NativeChunkHandle {
-            slot: fill_then_wake(
-                async move {
-                    match reader {
-                        Ok(reader) => reader.next().await,
-                        Err(doc) => bridge::Chunk::Err(doc),
-                    }
-                },
-                Wake::extract(wake, py),
-            ),
-        }
+        self.start_reading(false, Wake::extract(wake, py))
     }
 
     /// Like `read`, without blocking: the loop is woken once the body is in the handle.
     fn start_read(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
-        let reader = self.owned_by_runtime();
-        NativeChunkHandle {
-            slot: fill_then_wake(
-                async move {
-                    match reader {
-                        Ok(reader) => reader.read_all().await,
-                        Err(doc) => bridge::Chunk::Err(doc),
-                    }
-                },
-                Wake::extract(wake, py),
-            ),
-        }
+        self.start_reading(true, Wake::extract(wake, py))
     }
 
     /// Aborts the transfer unless the body was read to the end; later reads fail.
@@ -102,6 +80,22 @@ impl Drop for NativeBody {
 }
 
 impl NativeBody {
+    /// The next chunk (`whole`: the rest of the body) read on the runtime into a handle, then
+    /// the loop woken.
+    fn start_reading(&self, whole: bool, wake: Wake) -> NativeChunkHandle {
+        let reader = self.owned_by_runtime();
+        let read = async move {
+            match reader {
+                Ok(reader) if whole => reader.read_all().await,
+                Ok(reader) => reader.next().await,
+                Err(doc) => bridge::Chunk::Err(doc),
+            }
+        };
+        NativeChunkHandle {
+            slot: fill_then_wake(read, wake),
+        }
+    }
+
     /// The next chunk (or with `whole` the rest of the body) when it is already here, else
     /// `None`. Run with this body's runtime entered: the timers a read may set up belong to
     /// the runtime that drives its connection (a blocking client never starts the shared one).
