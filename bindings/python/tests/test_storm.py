@@ -40,6 +40,21 @@ def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def fd_kinds() -> tuple[int, int]:
+    """(sockets, other descriptors) open in this process."""
+    sockets = other = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the listing's own descriptor, closed since
+            continue
+        if target.startswith("socket:"):
+            sockets += 1
+        else:
+            other += 1
+    return sockets, other
+
+
 def _status(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
@@ -213,10 +228,10 @@ def test_sync_client_shared_by_256_threads_through_redirects_is_exact(lab: Lab) 
     with concurrent.futures.ThreadPoolExecutor(max_workers=THREADS) as pool:
         first = list(pool.map(one, range(half)))
         gc.collect()
-        fds_mid, rss_mid = fd_count(), rss_kib()
+        (socks_mid, fds_mid), rss_mid = fd_kinds(), rss_kib()
         second = list(pool.map(one, range(half, LOAD)))
         gc.collect()
-        fds_end, rss_end = fd_count(), rss_kib()
+        (socks_end, fds_end), rss_end = fd_kinds(), rss_kib()
     keys = first + second
     client.close()
 
@@ -226,13 +241,17 @@ def test_sync_client_shared_by_256_threads_through_redirects_is_exact(lab: Lab) 
     assert w["applications"] == LOAD and w["deliveries"] == LOAD, w
     assert set(w["keys"].values()) == {1}
     assert set(w["keys"]) == {f'"{k}"' for k in keys}
-    # Flat: the second thousand requests reuse the pool (at most one connection per thread
-    # and origin) and the memory of the first.
-    assert fds_end <= fds_mid + 16, f"fds grew between rounds: {fds_mid} -> {fds_end}"
+    # Flat: the second 5,000 requests reuse the pool and the memory of the first. How many
+    # connections the pool holds depends on how many threads the scheduler lets overlap (a
+    # slow machine overlaps more), so sockets are held to the pool's bound, one per thread
+    # and origin, far below one per request; every other descriptor stays flat.
+    assert socks_end <= 2 * THREADS + 8, f"more sockets than the pool may hold: {socks_mid} -> {socks_end}"
+    assert fds_end <= fds_mid + 4, f"non-socket fds grew between rounds: {fds_mid} -> {fds_end}"
     assert rss_end - rss_mid < 64 * 1024, f"memory grew between rounds: {rss_mid} -> {rss_end} KiB"
     fds_after = settle(fd_count, fds_before + 2)
     threads_after = settle(thread_count, threads_before + 1)
-    print(f"\nthreads load: {LOAD} POSTs by {THREADS} threads; fds {fds_before} -> {fds_mid} -> {fds_end} "
-          f"-> {fds_after} after close; rss {rss_mid} -> {rss_end} KiB; threads {threads_before} -> {threads_after}")
+    print(f"\nthreads load: {LOAD} POSTs by {THREADS} threads; sockets {socks_mid} -> {socks_end}, "
+          f"other fds {fds_mid} -> {fds_end}; all fds {fds_before} -> {fds_after} after close; "
+          f"rss {rss_mid} -> {rss_end} KiB; threads {threads_before} -> {threads_after}")
     assert fds_after <= fds_before + 2, f"fds leaked: {fds_before} -> {fds_after}"
     assert threads_after <= threads_before + 1, f"threads leaked: {threads_before} -> {threads_after}"
