@@ -52,13 +52,13 @@ impl NativeBody {
 
     /// Like `next`, without blocking: the loop is woken (`wake` as for `NativeClient.start`)
     /// once the chunk is in the handle.
-    fn start_next(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
-        self.start_reading(false, Wake::extract(wake, py))
+    fn start_next(&self, py: Python<'_>, wake: Py<PyAny>) -> PyResult<NativeChunkHandle> {
+        Ok(self.start_reading(false, Wake::extract(wake, py)?))
     }
 
     /// Like `read`, without blocking: the loop is woken once the body is in the handle.
-    fn start_read(&self, py: Python<'_>, wake: Py<PyAny>) -> NativeChunkHandle {
-        self.start_reading(true, Wake::extract(wake, py))
+    fn start_read(&self, py: Python<'_>, wake: Py<PyAny>) -> PyResult<NativeChunkHandle> {
+        Ok(self.start_reading(true, Wake::extract(wake, py)?))
     }
 
     /// Aborts the transfer unless the body was read to the end; later reads fail.

@@ -171,10 +171,11 @@ impl NativeClient {
         body: Option<Vec<u8>>,
         wake: Py<PyAny>,
         stream: bool,
-    ) -> NativeHandle {
+    ) -> PyResult<NativeHandle> {
+        let wake = Wake::extract(wake, py)?;
         let body = body.map(hopsafe::Body::from);
         let req = bridge::build_request_parts(&self.client, method, url, &headers, options, body);
-        self.start_with(req, Wake::extract(wake, py), stream)
+        Ok(self.start_with(req, wake, stream))
     }
 
     /// Like `start`, with a body fed through the returned writer while the request runs.
@@ -189,15 +190,16 @@ impl NativeClient {
         options: Option<&str>,
         wake: Py<PyAny>,
         stream: bool,
-    ) -> (NativeHandle, NativeBodyWriter) {
+    ) -> PyResult<(NativeHandle, NativeBodyWriter)> {
+        let wake = Wake::extract(wake, py)?;
         let (tx, body) = bridge::body_channel(4);
         let req =
             bridge::build_request_parts(&self.client, method, url, &headers, options, Some(body));
-        let handle = self.start_with(req, Wake::extract(wake, py), stream);
+        let handle = self.start_with(req, wake, stream);
         let writer = NativeBodyWriter {
             tx: std::sync::Mutex::new(Some(tx)),
         };
-        (handle, writer)
+        Ok((handle, writer))
     }
 }
 

@@ -22,12 +22,19 @@ pub(crate) enum Wake {
 }
 
 impl Wake {
-    /// `(NativeLoopWaker, token)` or a callable.
-    pub(crate) fn extract(wake: Py<PyAny>, py: Python<'_>) -> Wake {
-        match wake.extract::<(PyRef<'_, NativeLoopWaker>, u64)>(py) {
-            Ok((waker, token)) => Wake::Loop(waker.shared.clone(), token),
-            Err(_) => Wake::Call(wake),
+    /// `(NativeLoopWaker, token)` or a callable; anything else is a `TypeError`, raised
+    /// before the call starts (it could never be woken).
+    pub(crate) fn extract(wake: Py<PyAny>, py: Python<'_>) -> PyResult<Wake> {
+        if let Ok((waker, token)) = wake.extract::<(PyRef<'_, NativeLoopWaker>, u64)>(py) {
+            return Ok(Wake::Loop(waker.shared.clone(), token));
         }
+        if wake.bind(py).is_callable() {
+            return Ok(Wake::Call(wake));
+        }
+        let kind = wake.bind(py).get_type().name()?;
+        Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "wake must be a (NativeLoopWaker, int) pair or a callable, not {kind}"
+        )))
     }
 
     /// Wakes the loop. Called on a runtime thread, once the call's result is in its slot.

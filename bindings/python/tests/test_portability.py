@@ -76,3 +76,23 @@ def test_async_client_wakes_a_selector_loop_through_its_socket(lab: Lab) -> None
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("wake", [None, 7, ("not a waker", 1)])
+def test_native_start_refuses_a_wake_it_could_never_call(lab: Lab, wake: Any) -> None:
+    """A wrong `wake` raises TypeError before anything is sent, instead of a call that
+    finishes with nobody to tell (an await that never returns)."""
+    sid, url = lab.script([{"status": 200}])
+
+    async def main() -> None:
+        async with lab.async_client() as c:
+            native = c._native
+            with pytest.raises(TypeError, match="wake must be"):
+                native.start("GET", url, [], None, None, wake)
+            with pytest.raises(TypeError, match="wake must be"):
+                native.start_stream("POST", url, [], None, wake)
+            # The client still works, and nothing reached the server.
+            assert lab.records(sid) == []
+            assert (await c.get(url)).status_code == 200
+
+    asyncio.run(main())
