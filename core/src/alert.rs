@@ -90,7 +90,7 @@ where
         let _ = OPENED.try_with(|opened| *opened.borrow_mut() = Some(slot.clone()));
         Box::pin(async move {
             Ok(Watched {
-                io: connecting.await?,
+                io: Box::new(connecting.await?),
                 slot,
                 per_response,
             })
@@ -100,7 +100,10 @@ where
 
 /// A connection that notes the TLS alert it reads.
 pub(crate) struct Watched<T> {
-    io: T,
+    /// Boxed: the stream (2.2 KiB with its TLS states) would otherwise be moved through
+    /// hyper-util's connect future by value, whose stack frame then took 40 KiB of every
+    /// runtime worker's stack (against 13 KiB for reqwest, which boxes its streams too).
+    io: Box<T>,
     slot: AlertSlot,
     /// Whether the slot goes with the connection info of each response (TLS origins).
     per_response: bool,

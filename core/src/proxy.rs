@@ -317,14 +317,19 @@ impl Service<Uri> for ProxyConnector {
 /// A connection to an origin, a tunnel, or a forwarding proxy; TLS when the proxy is an
 /// `https://` one (the origin's own TLS, if any, runs on top).
 pub(crate) struct Conn {
-    io: MaybeHttpsStream<TokioIo<TcpStream>>,
+    /// Boxed, as the origin's own TLS stream wraps this one: 16 bytes instead of 1.1 KiB
+    /// moved through every connect future's frame.
+    io: Box<MaybeHttpsStream<TokioIo<TcpStream>>>,
     /// Requests go to a forwarding proxy: hyper writes them in absolute-form.
     forwarded: bool,
 }
 
 impl Conn {
     fn new(io: MaybeHttpsStream<TokioIo<TcpStream>>, forwarded: bool) -> Conn {
-        Conn { io, forwarded }
+        Conn {
+            io: Box::new(io),
+            forwarded,
+        }
     }
 }
 
