@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::{check_status, sys, Env, Result};
@@ -31,9 +31,12 @@ unsafe impl Send for Deferred {}
 /// The queue a JS thread's calls end into.
 struct Queue {
     tsfn: sys::napi_threadsafe_function,
-    /// Results not yet delivered; `None` once the environment is torn down (never call the
-    /// threadsafe function then: Node finalizes it).
+    /// Results not yet delivered; `None` once the environment is torn down.
     ended: Mutex<Option<Vec<(Deferred, Settle)>>>,
+    /// Whether the threadsafe function may be called: false once the environment is torn
+    /// down (Node finalizes it then). Held (shared) across a call, so the wake-up is not made
+    /// under `ended`'s lock, which the woken JS thread takes at once.
+    alive: RwLock<bool>,
     /// Calls made and not yet settled (changed on the JS thread only).
     pending: AtomicUsize,
 }
@@ -81,6 +84,7 @@ impl Queue {
         let queue = Arc::new(Queue {
             tsfn,
             ended: Mutex::new(Some(Vec::new())),
+            alive: RwLock::new(true),
             pending: AtomicUsize::new(0),
         });
         // Registered after the threadsafe function's own teardown hook, so it runs first
@@ -111,6 +115,7 @@ impl Queue {
 /// The environment is being torn down: results still to come are dropped.
 unsafe extern "C" fn teardown(arg: *mut c_void) {
     let queue = unsafe { Arc::from_raw(arg as *const Queue) };
+    *queue.alive.write().unwrap_or_else(|p| p.into_inner()) = false;
     // The promises are gone with the environment (their `napi_deferred`s with them).
     drop(lock(&queue.ended).take());
     let _ = QUEUE.try_with(|q| q.borrow_mut().take());
@@ -196,15 +201,21 @@ impl Call {
         let Some(deferred) = self.deferred.take() else {
             return;
         };
-        let mut ended = lock(&self.queue.ended);
-        let Some(ended) = ended.as_mut() else {
-            // The environment is gone: nobody awaits the promise.
-            return;
-        };
-        ended.push((deferred, settle));
-        // Only the first result since the last drain wakes the JS thread: the drain takes all.
-        // Called under the lock, so `teardown` cannot finalize the function meanwhile.
-        if ended.len() == 1 {
+        {
+            let mut ended = lock(&self.queue.ended);
+            let Some(ended) = ended.as_mut() else {
+                // The environment is gone: nobody awaits the promise.
+                return;
+            };
+            ended.push((deferred, settle));
+            // Only the first result since the last drain wakes the JS thread: the drain takes
+            // all.
+            if ended.len() > 1 {
+                return;
+            }
+        }
+        let alive = self.queue.alive.read().unwrap_or_else(|p| p.into_inner());
+        if *alive {
             unsafe {
                 sys::napi_call_threadsafe_function(
                     self.queue.tsfn,
