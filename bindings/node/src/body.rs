@@ -9,6 +9,7 @@ use napi_derive::napi;
 use hopsafe_bridge as bridge;
 
 use crate::lock;
+use crate::wake::Call;
 
 /// A response body, read by `index.js` into a `ReadableStream` (one chunk per pull) or whole
 /// (capped by `maxBodySize`). `close()`, or dropping it, aborts the transfer unless the body
@@ -39,10 +40,6 @@ pub struct NativeRead {
     pub n: u32,
     pub error: Option<String>,
 }
-
-type ReadResolver = Box<dyn FnOnce(Env) -> Result<NativeRead> + Send>;
-
-type ChunkResolver = Box<dyn FnOnce(Env) -> Result<NativeChunk> + Send>;
 
 #[napi]
 impl ResponseBody {
@@ -91,7 +88,7 @@ impl ResponseBody {
     /// end. Do not touch `buf` until the promise settles.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeRead>")]
     pub fn read_into<'env>(&self, env: &'env Env, mut buf: Buffer) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<NativeRead, ReadResolver>()?;
+        let (call, promise) = Call::new(env)?;
         let reader = lock(&self.reader).clone();
         hopsafe::runtime::single_worker().spawn(async move {
             let read = match reader {
@@ -99,7 +96,7 @@ impl ResponseBody {
                 None => Err(bridge::internal_json()),
             };
             // The JS buffer is released on the JS thread, with the result.
-            deferred.resolve(Box::new(move |_env| {
+            call.finish(move |_env| {
                 drop(buf);
                 Ok(match read {
                     Ok(n) => NativeRead {
@@ -113,7 +110,7 @@ impl ResponseBody {
                         error: Some(doc),
                     },
                 })
-            }));
+            });
         });
         Ok(promise)
     }
@@ -129,7 +126,7 @@ impl ResponseBody {
 
 impl ResponseBody {
     fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<NativeChunk, ChunkResolver>()?;
+        let (call, promise) = Call::new(env)?;
         let reader = lock(&self.reader).clone();
         hopsafe::runtime::single_worker().spawn(async move {
             let chunk = match reader {
@@ -137,13 +134,13 @@ impl ResponseBody {
                 Some(r) => r.next().await,
                 None => bridge::Chunk::Err(bridge::internal_json()),
             };
-            deferred.resolve(Box::new(move |env| {
+            call.finish(move |env| {
                 Ok(if whole {
                     whole_chunk(chunk)
                 } else {
                     streamed_chunk(&env, chunk)
                 })
-            }));
+            });
         });
         Ok(promise)
     }

@@ -5,14 +5,15 @@
 //! one-worker tokio runtime (`hopsafe::runtime::single_worker()`: JS calls come from one
 //! thread, and one worker halves the thread switches per request against the shared
 //! two-worker runtime); napi's own tokio runtime is not enabled. The
-//! task settles a napi deferred, which hands the result back to the JS thread through a
-//! threadsafe function that is released as soon as it fires, so the event loop never blocks
-//! and no handle outlives a request. Every entry point catches panics (`catch_unwind`).
+//! task settles the call's promise through the JS thread's one shared threadsafe function
+//! (`wake.rs`: calls that end before the JS thread runs share one wake-up), so the event loop
+//! never blocks and stays alive only while a call is pending. Every entry point catches
+//! panics (`catch_unwind`).
 
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Buffer, Object};
-use napi::{Env, JsDeferred, Result};
+use napi::{Env, Result};
 use napi_derive::napi;
 
 use hopsafe_bridge as bridge;
@@ -21,6 +22,7 @@ mod body;
 mod hook;
 mod metrics;
 mod trace;
+mod wake;
 pub use body::{NativeChunk, NativeRead, ResponseBody};
 pub use hook::redirect_hook_reply;
 pub use metrics::NativeMetrics;
@@ -106,9 +108,9 @@ impl NativeClient {
         cancel: &CancelHandle,
         sink: &ResponseBody,
     ) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred()?;
+        let (call, promise) = wake::Call::new(env)?;
         let settle = Settle {
-            deferred: Some(deferred),
+            call: Some(call),
             cancelled: cancel.state.clone(),
         };
         let client = self.client.clone();
@@ -146,8 +148,6 @@ impl Default for BodyWriter {
     }
 }
 
-type BoolResolver = Box<dyn FnOnce(Env) -> Result<bool> + Send>;
-
 #[napi]
 impl BodyWriter {
     /// A writer whose body is not sent yet (pass it to `sendStream`).
@@ -165,7 +165,7 @@ impl BodyWriter {
     /// before the next.
     #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
     pub fn write<'env>(&self, env: &'env Env, chunk: Buffer) -> Result<Object<'env>> {
-        let (deferred, promise) = env.create_deferred::<bool, BoolResolver>()?;
+        let (call, promise) = wake::Call::new(env)?;
         let tx = lock(&self.tx).clone();
         let data = chunk.to_vec();
         hopsafe::runtime::single_worker().spawn(async move {
@@ -173,7 +173,7 @@ impl BodyWriter {
                 Some(tx) => tx.send(data).await,
                 None => false,
             };
-            deferred.resolve(Box::new(move |_env| Ok(taken)));
+            call.finish(move |_env| Ok(taken));
         });
         Ok(promise)
     }
@@ -198,37 +198,33 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-type Resolver = Box<dyn FnOnce(Env) -> Result<NativeResult> + Send>;
-
-/// Owns a request's deferred promise: resolves it with the outcome, or, if it is dropped
+/// Owns a request's promise: resolves it with the outcome, or, if it is dropped
 /// unresolved (the task was aborted or failed), with a `Cancelled` document when the request
 /// was cancelled and an internal-error document otherwise (so no promise, and no threadsafe
-/// function keeping the event loop alive, is ever left pending).
+/// keeping the event loop alive, is ever left pending).
 struct Settle {
-    deferred: Option<JsDeferred<NativeResult, Resolver>>,
+    call: Option<wake::Call>,
     cancelled: Arc<Mutex<CancelState>>,
 }
 
 impl Settle {
     fn resolve(mut self, outcome: bridge::Outcome) {
-        if let Some(d) = self.deferred.take() {
-            d.resolve(Box::new(move |_env| Ok(to_result(outcome))));
+        if let Some(c) = self.call.take() {
+            c.finish(move |_env| Ok(to_result(outcome)));
         }
     }
 }
 
 impl Drop for Settle {
     fn drop(&mut self) {
-        if let Some(d) = self.deferred.take() {
+        if let Some(c) = self.call.take() {
             let cancelled = lock(&self.cancelled).0;
             let meta = if cancelled {
                 bridge::cancelled_json()
             } else {
                 bridge::internal_json()
             };
-            d.resolve(Box::new(move |_env| {
-                Ok(to_result(bridge::Outcome::Err(meta)))
-            }));
+            c.finish(move |_env| Ok(to_result(bridge::Outcome::Err(meta))));
         }
     }
 }
