@@ -24,7 +24,7 @@ use crate::idempotency::{self, assign_key_in, AssignedKey, KeyChoice, IDEMPOTENC
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
 use crate::redirect::{self, Policy, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
-use crate::request::{Request, RequestOptions};
+use crate::request::{copy_with_room, to_mut_with_room, Request, RequestOptions};
 use crate::response::{Response, ResponseBody, SentHeaders};
 use crate::retry::{self, Backoff, Failure, RetryPolicy};
 use crate::sdk_identity;
@@ -120,8 +120,8 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
     };
     let mut headers = Cow::Borrowed(&cfg.base_headers);
     if !req.headers.is_empty() {
-        let headers = headers.to_mut();
-        headers.reserve(req.headers.len());
+        // Room for the request's own names, a key and hyper's `Host`.
+        let headers = to_mut_with_room(&mut headers, req.headers.keys_len() + 2);
         for name in req.headers.keys() {
             headers.remove(name);
         }
@@ -442,7 +442,8 @@ async fn send_once(inner: &Inner, chain: &mut Chain<'_>, uri: http::Uri) -> tran
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
-    *req.headers_mut() = HeaderMap::clone(&chain.headers);
+    // Room for the `Host` hyper adds (and a cookie or proxy credential).
+    *req.headers_mut() = copy_with_room(&chain.headers, 1);
     if let Some(jar) = &inner.config.cookies {
         jar.add_to(&chain.url, req.headers_mut());
     }
