@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
+use crate::header_copy::to_mut_with_room;
 use crate::origin::{Origin, TrustedOrigin};
-use crate::request::to_mut_with_room;
 
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
