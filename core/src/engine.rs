@@ -5,10 +5,12 @@
 //! those modules; this file only sequences them.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either};
+use futures_util::FutureExt;
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt;
@@ -19,6 +21,7 @@ use crate::body::{ReplayCopyError, Replayable};
 use crate::config::{Inner, REDIRECT_BODY_DRAIN_LIMIT};
 use crate::credentials::{redact_userinfo, take_userinfo};
 use crate::error::{Error, Result, TimeoutPhase};
+use crate::header_copy::{copy_with_room, to_mut_with_room};
 use crate::history::{DropReason, DroppedHeader, Hop};
 use crate::idempotency::{self, assign_key_in, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
 use crate::location::{resolve_location, single_location, LocationError};
@@ -120,8 +123,8 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
     };
     let mut headers = Cow::Borrowed(&cfg.base_headers);
     if !req.headers.is_empty() {
-        let headers = headers.to_mut();
-        headers.reserve(req.headers.len());
+        // Room for the request's own names, a key and hyper's `Host`.
+        let headers = to_mut_with_room(&mut headers, req.headers.keys_len() + 2);
         for name in req.headers.keys() {
             headers.remove(name);
         }
@@ -437,46 +440,60 @@ async fn send_with_retries(
     }
 }
 
-async fn send_once(inner: &Inner, chain: &mut Chain<'_>, uri: http::Uri) -> transport::Sent {
+/// One attempt. The request is built and handed to the transport when this is called, and
+/// the rest is a combinator over the transport's future rather than an `async fn`: an
+/// `async fn` would keep its arguments and locals (the URI, the request) in its state, and
+/// every future above it, each moved as it is made, would carry them.
+// The closure returns `transport::Sent`, as every transport does (and as this function did
+// as an `async fn`, where the lint does not look); its size is the crate's `Error`.
+#[allow(clippy::result_large_err)]
+fn send_once<'a, 'c: 'a>(
+    inner: &'a Inner,
+    chain: &'a mut Chain<'c>,
+    uri: http::Uri,
+) -> impl Future<Output = transport::Sent> + Send + 'a {
     let body = chain.body.next_send(inner.config.replay_limit);
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
-    *req.headers_mut() = HeaderMap::clone(&chain.headers);
+    // Room for the `Host` hyper adds (and a cookie or proxy credential).
+    *req.headers_mut() = copy_with_room(&chain.headers, 1);
     if let Some(jar) = &inner.config.cookies {
         jar.add_to(&chain.url, req.headers_mut());
     }
+    let chain: &'a Chain<'c> = chain;
     let connect_timeout = inner.config.transport.connect_timeout;
     let sent = inner.transport.send(req, &chain.url, connect_timeout);
-    let result = match inner.config.read_timeout {
-        None => sent.await,
-        Some(d) => match tokio::time::timeout(d, sent).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(SendError {
-                    error: Error::Timeout {
-                        url: chain.url.to_string(),
-                        phase: TimeoutPhase::Read,
-                        after: d,
-                        history: Vec::new(),
-                    },
-                    failure: Failure::AfterSend,
-                })
-            }
-        },
+    let read_timeout = inner.config.read_timeout;
+    let sent = match read_timeout {
+        None => Either::Left(sent.map(Ok)),
+        Some(d) => Either::Right(tokio::time::timeout(d, sent)),
     };
-    if let (Some(jar), Ok(resp)) = (&inner.config.cookies, &result) {
-        jar.remember(&chain.url, resp.headers());
-    }
-    result.map_err(|mut failed| {
-        // The caller's own stream broke the upload: say so, not "connection failed".
-        if let Some(reason) = chain.body.stream_failure() {
-            failed.error = Error::BodyStream {
-                reason,
-                history: Vec::new(),
-            };
+    sent.map(move |timed| {
+        let Ok(result) = timed else {
+            return Err(SendError {
+                error: Error::Timeout {
+                    url: chain.url.to_string(),
+                    phase: TimeoutPhase::Read,
+                    after: read_timeout.unwrap_or_default(),
+                    history: Vec::new(),
+                },
+                failure: Failure::AfterSend,
+            });
+        };
+        if let (Some(jar), Ok(resp)) = (&inner.config.cookies, &result) {
+            jar.remember(&chain.url, resp.headers());
         }
-        failed
+        result.map_err(|mut failed| {
+            // The caller's own stream broke the upload: say so, not "connection failed".
+            if let Some(reason) = chain.body.stream_failure() {
+                failed.error = Error::BodyStream {
+                    reason,
+                    history: Vec::new(),
+                };
+            }
+            failed
+        })
     })
 }
 

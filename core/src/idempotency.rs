@@ -15,10 +15,15 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
+use crate::header_copy::to_mut_with_room;
 use crate::origin::{Origin, TrustedOrigin};
 
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// Room for the key and one name the request gains later (hyper's `Host`) when adding the
+/// key copies the client's base headers.
+const ROOM: usize = 2;
 
 /// How the key is written on the wire (`"quoted"` or `"bare"` in the serde form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -125,7 +130,7 @@ pub(crate) fn assign_key_in(
     let generate = match choice {
         KeyChoice::Use(k) => {
             let value = encode_key(k, config.format)?;
-            headers.to_mut().insert(IDEMPOTENCY_KEY, value);
+            to_mut_with_room(headers, ROOM).insert(IDEMPOTENCY_KEY, value);
             return Ok(supplied(k));
         }
         KeyChoice::Generate => true,
@@ -136,7 +141,7 @@ pub(crate) fn assign_key_in(
         return Ok(None);
     }
     let (key, value) = generated_key(config.format);
-    headers.to_mut().insert(IDEMPOTENCY_KEY, value);
+    to_mut_with_room(headers, ROOM).insert(IDEMPOTENCY_KEY, value);
     Ok(Some(AssignedKey {
         value: key,
         supplied_by_caller: false,

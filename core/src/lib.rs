@@ -76,6 +76,7 @@ pub mod credentials;
 mod decode;
 mod engine;
 pub mod error;
+mod header_copy;
 pub mod history;
 pub mod idempotency;
 pub mod location;

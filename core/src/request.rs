@@ -69,8 +69,12 @@ impl Request {
 /// Parses an absolute http or https URL. Credentials in the URL are allowed (the engine
 /// turns them into origin-scoped `Authorization: Basic`); errors never echo them.
 pub fn parse_url(input: &str) -> Result<Url> {
+    let trimmed = input.trim();
+    if let Some(url) = same_origin_fast_path(trimmed) {
+        return Ok(url);
+    }
     let shown = || redact_userinfo(input).into_owned();
-    let url = Url::parse(input.trim()).map_err(|e| Error::InvalidUrl {
+    let url = Url::parse(trimmed).map_err(|e| Error::InvalidUrl {
         input: shown(),
         reason: e.to_string(),
     })?;
@@ -87,7 +91,55 @@ pub fn parse_url(input: &str) -> Result<Url> {
             reason: "no host".into(),
         });
     }
+    remember_origin(&url);
     Ok(url)
+}
+
+thread_local! {
+    /// The origin (`scheme://host[:port]`, path `/`) of the last URL this thread parsed in
+    /// full: the next URL written with the same origin text only has its path, query and
+    /// fragment parsed (most calls go to the origin of the one before).
+    static LAST_ORIGIN: std::cell::RefCell<Option<Url>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `input` parsed against the last origin when it starts with that origin's serialization
+/// followed by a path: the WHATWG parser resolves such a path-absolute reference with the
+/// base's scheme, host and port, which is what parsing the whole string gives, since a
+/// serialized origin parses back to itself. `None` (parse in full) for anything else,
+/// including `//` or `/\` after the origin (an authority) and tabs or newlines (which the
+/// parser removes, so they could make one).
+fn same_origin_fast_path(input: &str) -> Option<Url> {
+    LAST_ORIGIN.with_borrow(|last| {
+        let base = last.as_ref()?;
+        let rest = input.strip_prefix(&base[..url::Position::BeforePath])?;
+        let after = rest.strip_prefix('/')?;
+        if after.starts_with(['/', '\\']) || rest.contains(['\t', '\n', '\r']) {
+            return None;
+        }
+        base.join(rest).ok()
+    })
+}
+
+/// Keeps the origin of a URL parsed in full for [`same_origin_fast_path`] (never its
+/// credentials, path or query: only URLs without credentials are kept, and only their origin).
+fn remember_origin(url: &Url) {
+    if !url.username().is_empty() || url.password().is_some() {
+        return;
+    }
+    LAST_ORIGIN.with_borrow_mut(|last| {
+        let origin = &url[..url::Position::BeforePath];
+        if last
+            .as_ref()
+            .is_some_and(|l| &l[..url::Position::BeforePath] == origin)
+        {
+            return;
+        }
+        let mut base = url.clone();
+        base.set_fragment(None);
+        base.set_query(None);
+        base.set_path("/");
+        *last = Some(base);
+    })
 }
 
 /// Parses a method token (case is kept: `get` is not `GET`, as in RFC 9110; bindings
@@ -145,6 +197,55 @@ mod tests {
             Err(Error::InvalidHeader { .. })
         ));
         assert!(parse_header("x-ok", "a\tb c").is_ok());
+    }
+
+    #[test]
+    fn urls_after_a_known_origin_parse_exactly_as_in_full() {
+        let origins = [
+            "http://127.0.0.1:8080",
+            "https://api.example.com",
+            "http://[::1]:9",
+            "https://xn--bcher-kva.example",
+        ];
+        let tails = [
+            "",
+            "/",
+            "/a/b?q=1#f",
+            "/../x/./y",
+            "//evil.test/x",
+            "/\\evil.test/",
+            "/\t/evil.test",
+            "/a\nb",
+            "/%2e%2e/x",
+            "/a b?c d#e f",
+            "/bücher?ä#ö",
+            "?q",
+            "#f",
+            ":81/x",
+            ".evil/x",
+            "@evil.test/",
+            "/a\\b",
+            "/x\u{1}",
+            "/?",
+            "/#",
+        ];
+        for origin in origins {
+            for tail in tails {
+                let input = format!("{origin}{tail}");
+                // Prime the thread's origin, then parse through whichever path applies.
+                parse_url(&format!("{origin}/prime?secret=1")).unwrap();
+                let got = parse_url(&input).map(|u| u.to_string()).ok();
+                let want = Url::parse(&input).map(|u| u.to_string()).ok();
+                assert_eq!(got, want, "{input:?}");
+            }
+        }
+        // Only the origin is kept between calls, never a query.
+        parse_url("http://a.test/p?token=s3cret").unwrap();
+        let kept = LAST_ORIGIN.with_borrow(|l| l.as_ref().map(Url::to_string));
+        assert_eq!(kept.as_deref(), Some("http://a.test/"));
+        parse_url("http://u:pw@b.test/").unwrap();
+        let kept = LAST_ORIGIN.with_borrow(|l| l.as_ref().map(Url::to_string));
+        assert_eq!(kept.as_deref(), Some("http://a.test/"));
     }
 
     #[test]

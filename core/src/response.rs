@@ -181,10 +181,12 @@ impl Response {
         }
         // A body that arrives in one chunk is returned as it is, without a copy; a longer one
         // is gathered into one buffer sized from `Content-Length` (bounded, since a server can
-        // announce more than it sends), so it is not copied again each time it grows.
-        let presize = self
-            .plain_content_length()
-            .map_or(0, |n| usize::try_from(n.min(PRESIZE_MAX)).unwrap_or(0));
+        // announce more than it sends), so it is not copied again each time it grows. The
+        // size is looked up only then: most bodies come in one chunk.
+        let presize = |resp: &Self| {
+            resp.plain_content_length()
+                .map_or(0, |n| usize::try_from(n.min(PRESIZE_MAX)).unwrap_or(0))
+        };
         let mut first: Option<Bytes> = None;
         let mut out = BytesMut::new();
         let mut total = 0u64;
@@ -194,7 +196,7 @@ impl Response {
                 return Err(self.too_large(limit));
             }
             if let Some(f) = first.take() {
-                out.reserve(presize.max(f.len() + chunk.len()));
+                out.reserve(presize(self).max(f.len() + chunk.len()));
                 out.extend_from_slice(&f);
                 out.extend_from_slice(&chunk);
             } else if out.is_empty() {

@@ -87,25 +87,38 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    /// Sends one request; `url` and `connect_timeout` describe failures.
-    pub(crate) async fn send(
+    /// Sends one request; `url` and `connect_timeout` describe failures. The request is
+    /// handed over before the future is made (hyper-util only boxes it; nothing happens
+    /// until the future is polled), so the future does not carry it.
+    pub(crate) fn send<'a>(
         &self,
         req: WireRequest,
-        url: &Url,
+        url: &'a Url,
         connect_timeout: Option<Duration>,
-    ) -> Sent {
-        match self {
-            Transport::Wire(wire) => {
-                let sending = wire.client.request(wire.authorize(req));
-                match crate::alert::watching(sending).await {
+    ) -> impl std::future::Future<Output = Sent> + Send + 'a {
+        let sending = match self {
+            Transport::Wire(wire) => Sending::Wire(wire.client.request(wire.authorize(req))),
+            #[cfg(test)]
+            Transport::Memory(answer) => Sending::Memory(answer(req)),
+        };
+        async move {
+            match sending {
+                Sending::Wire(sending) => match crate::alert::watching(sending).await {
                     (Ok(resp), _) => Ok(resp.map(RespBody::Wire)),
                     (Err(e), opened) => Err(classify(e, url, connect_timeout, opened)),
-                }
+                },
+                #[cfg(test)]
+                Sending::Memory(answered) => answered.await,
             }
-            #[cfg(test)]
-            Transport::Memory(answer) => answer(req).await,
         }
     }
+}
+
+/// A request handed to a transport, not yet answered.
+enum Sending {
+    Wire(hyper_util::client::legacy::ResponseFuture),
+    #[cfg(test)]
+    Memory(futures_util::future::BoxFuture<'static, Sent>),
 }
 
 impl Wire {
