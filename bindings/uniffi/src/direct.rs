@@ -1,4 +1,4 @@
-//! `request_blocking` for Kotlin without JNA `Structure`s: plain C functions taking and
+//! `request_blocking` and `open_blocking` for Kotlin without JNA `Structure`s: plain C functions taking and
 //! returning primitives and a `byte[]`, bound with JNA direct mapping (`Direct.kt`).
 //!
 //! uniffi's Kotlin passes and returns each `RustBuffer` by value, as a JNA `Structure`: a
@@ -45,6 +45,48 @@ pub unsafe extern "C" fn hopsafe_kt_request_blocking(
     request_len: i32,
     out: *mut i64,
 ) -> i32 {
+    // SAFETY: the caller's guarantees are `answer`'s.
+    unsafe {
+        answer(client, cancel, request, request_len, out, |c, r, x| {
+            c.request_blocking(r, x)
+        })
+    }
+}
+
+/// `HopsafeClient.open_blocking` (`hand_over` != 0), as `hopsafe_kt_request_blocking`: the
+/// answer holds a serialised `StreamedResponse` (its body a handle the answer hands over).
+///
+/// # Safety
+/// As for `hopsafe_kt_request_blocking`.
+#[no_mangle]
+pub unsafe extern "C" fn hopsafe_kt_open_blocking(
+    client: u64,
+    cancel: u64,
+    hand_over: i8,
+    request: *const u8,
+    request_len: i32,
+    out: *mut i64,
+) -> i32 {
+    // SAFETY: the caller's guarantees are `answer`'s.
+    unsafe {
+        answer(client, cancel, request, request_len, out, |c, r, x| {
+            c.open_blocking(r, x, hand_over != 0)
+        })
+    }
+}
+
+/// Lifts the handles and the request, runs `call`, writes its result to `out`.
+///
+/// # Safety
+/// As for `hopsafe_kt_request_blocking`.
+unsafe fn answer<T: Lower<UniFfiTag>>(
+    client: u64,
+    cancel: u64,
+    request: *const u8,
+    request_len: i32,
+    out: *mut i64,
+    call: impl FnOnce(&HopsafeClient, HttpRequest, Option<Arc<CancelHandle>>) -> Result<T, HopsafeError>,
+) -> i32 {
     let call = AssertUnwindSafe(|| {
         // Take both handles over first, so they are released on every path.
         let client =
@@ -60,9 +102,9 @@ pub unsafe extern "C" fn hopsafe_kt_request_blocking(
         let client = client.map_err(|e| e.to_string())?;
         let cancel = cancel.transpose().map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
-        Ok::<_, String>(match client.request_blocking(request, cancel) {
-            Ok(resp) => {
-                <crate::types::HttpResponse as Lower<UniFfiTag>>::write(resp, &mut buf);
+        Ok::<_, String>(match call(&client, request, cancel) {
+            Ok(value) => {
+                T::write(value, &mut buf);
                 (OK, buf)
             }
             Err(e) => {

@@ -6,7 +6,8 @@ import java.nio.ByteBuffer
 import java.nio.ByteOrder
 
 /**
- * [HopsafeClient.requestBlocking] without JNA `Structure`s (the generated method calls this;
+ * [HopsafeClient.requestBlocking] and [HopsafeClient.openBlocking] without JNA `Structure`s (the
+ * generated methods call these;
  * see `bindings/uniffi/src/direct.rs`): the request goes in as a `ByteArray`, the answer comes
  * back as the address and length of a Rust buffer, read in place and freed. Both are uniffi's
  * own serialisation, read and written by the generated converters.
@@ -23,16 +24,38 @@ internal object DirectCalls {
         client: Long,
         request: HttpRequest,
         cancel: CancelHandle?,
-    ): HttpResponse {
+    ): HttpResponse =
+        call(request, FfiConverterTypeHttpResponse::read) { bytes, out ->
+            DirectLib.hopsafe_kt_request_blocking(client, cancel?.uniffiCloneHandle() ?: 0L, bytes, bytes.size, out)
+        }
+
+    /** Opens [request] on the client with handle clone [client] (taken over by Rust). */
+    fun openBlocking(
+        client: Long,
+        request: HttpRequest,
+        cancel: CancelHandle?,
+        handOver: Boolean,
+    ): StreamedResponse =
+        call(request, FfiConverterTypeStreamedResponse::read) { bytes, out ->
+            val hand: Byte = if (handOver) 1 else 0
+            DirectLib.hopsafe_kt_open_blocking(client, cancel?.uniffiCloneHandle() ?: 0L, hand, bytes, bytes.size, out)
+        }
+
+    /** [request] serialised, passed to [native], and its answer read with [read] and freed. */
+    private inline fun <T> call(
+        request: HttpRequest,
+        read: (ByteBuffer) -> T,
+        native: (ByteArray, LongArray) -> Int,
+    ): T {
         val bytes = ByteArray(FfiConverterTypeHttpRequest.allocationSize(request).toInt())
         FfiConverterTypeHttpRequest.write(request, ByteBuffer.wrap(bytes))
         val out = answer.get()
-        val code = DirectLib.hopsafe_kt_request_blocking(client, cancel?.uniffiCloneHandle() ?: 0L, bytes, bytes.size, out)
+        val code = native(bytes, out)
         val (ptr, len, capacity) = Triple(out[0], out[1], out[2])
         try {
             val buf = Pointer(ptr).getByteBuffer(0, len).order(ByteOrder.BIG_ENDIAN)
             return when (code) {
-                OK -> FfiConverterTypeHttpResponse.read(buf)
+                OK -> read(buf)
                 ERROR -> throw FfiConverterTypeHopsafeError.read(buf)
                 else -> throw InternalException(ByteArray(len.toInt()).also { buf.get(it) }.decodeToString())
             }
@@ -54,6 +77,15 @@ internal object DirectLib {
     external fun hopsafe_kt_request_blocking(
         client: Long,
         cancel: Long,
+        request: ByteArray,
+        requestLen: Int,
+        out: LongArray,
+    ): Int
+
+    external fun hopsafe_kt_open_blocking(
+        client: Long,
+        cancel: Long,
+        handOver: Byte,
         request: ByteArray,
         requestLen: Int,
         out: LongArray,

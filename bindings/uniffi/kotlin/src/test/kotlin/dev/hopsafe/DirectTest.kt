@@ -9,7 +9,7 @@ import java.security.MessageDigest
 import java.util.concurrent.Callable
 import java.util.concurrent.Executors
 
-/** `requestBlocking` goes through `DirectCalls` (the direct-mapped call of `direct.rs`). */
+/** `requestBlocking` and `openBlocking` go through `DirectCalls` (the direct calls of `direct.rs`). */
 class DirectTest {
     private val a = TestServer.origin("a")
     private val client = HopsafeClient(ClientConfig(maxRedirects = 1u))
@@ -44,6 +44,21 @@ class DirectTest {
         assertThrows<CancelledException> {
             client.requestBlocking(HttpRequest("GET", "$a/echo"), CancelHandle().also { it.cancel() })
         }
+    }
+
+    @Test
+    fun `openBlocking hands over a small body and streams a large one`() {
+        client.openBlocking(HttpRequest("GET", "$a/echo"), handOver = true).use { resp ->
+            assertEquals(200, resp.status.toInt())
+            assertTrue(resp.ended)
+            assertTrue("\"path\":\"/echo\"" in resp.first!!.decodeToString())
+        }
+        val size = 5 shl 20
+        val id = TestServer.script("""[{"status":200,"body_bytes":$size}]""")
+        client.openBlocking(HttpRequest("GET", "$a/s/$id/0")).use { resp ->
+            assertArrayEquals(pattern(0, size), resp.body.inputStream().readBytes())
+        }
+        assertThrows<InvalidMethodException> { client.openBlocking(HttpRequest("GE T", "$a/echo")) }
     }
 
     @Test
