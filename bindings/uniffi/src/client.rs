@@ -237,6 +237,16 @@ impl HopsafeClient {
 }
 
 impl HopsafeClient {
+    /// A client with the core's defaults, for tests.
+    #[cfg(test)]
+    pub(crate) fn plain() -> Arc<Self> {
+        Arc::new(HopsafeClient {
+            inner: hopsafe::Client::builder().build().expect("client"),
+            blocking: std::sync::OnceLock::new(),
+            listener: None,
+        })
+    }
+
     /// `work` with the listener's dispatcher set while it runs (unchanged without a listener).
     fn traced<F: Future>(&self, work: F) -> Either<WithDispatch<F>, F> {
         match &self.listener {

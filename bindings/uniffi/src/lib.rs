@@ -12,6 +12,7 @@ mod blob;
 mod body;
 mod client;
 mod config;
+mod direct;
 mod error;
 mod hook;
 mod listener;

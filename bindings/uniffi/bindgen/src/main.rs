@@ -9,9 +9,11 @@
 //! (`<core name>Exception`, set through `uniffi.toml`'s renames). Anything not as expected
 //! fails the generation, so a uniffi upgrade that changes the template cannot go unnoticed.
 //! In the same file it keeps one call status per thread instead of one per call (see
-//! `call_status.rs`).
+//! `call_status.rs`), and sends `requestBlocking` through the binding's direct call (see
+//! `direct_calls.rs`).
 
 mod call_status;
+mod direct_calls;
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +42,10 @@ fn main() {
         if !text.contains(&format!("sealed class {ROOT}: kotlin.Exception()")) {
             continue;
         }
-        match group_leaves(&text).and_then(|t| call_status::reuse_per_thread(&t)) {
+        match group_leaves(&text)
+            .and_then(|t| call_status::reuse_per_thread(&t))
+            .and_then(|t| direct_calls::request_blocking(&t))
+        {
             Ok(patched) => {
                 if let Err(e) = std::fs::write(&file, patched) {
                     fail(&format!("{}: {e}", file.display()));

@@ -1,0 +1,154 @@
+//! `request_blocking` and `open_blocking` for Kotlin without JNA `Structure`s: plain C functions taking and
+//! returning primitives and a `byte[]`, bound with JNA direct mapping (`Direct.kt`).
+//!
+//! uniffi's Kotlin passes and returns each `RustBuffer` by value, as a JNA `Structure`: a
+//! reflective object with native memory under JNA's cleaner. A blocking request made three
+//! (the request, the optional cancel handle, the response) plus one per `rustbuffer_alloc`,
+//! and a profile of 64 threads of small GETs put more CPU in them than in hopsafe's Rust.
+//! Here the request comes in a Java array and the answer goes back as address and length of a
+//! Rust buffer, which Kotlin reads in place and frees with [`hopsafe_kt_free`]. The bytes are
+//! uniffi's own serialisation of `HttpRequest`, `HttpResponse` and `HopsafeError`, read and
+//! written by uniffi's converters on both sides, so nothing is translated twice. Swift does
+//! not call these.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use uniffi::{Handle, Lift, Lower};
+
+use crate::client::{CancelHandle, HopsafeClient};
+use crate::error::HopsafeError;
+use crate::types::HttpRequest;
+use crate::UniFfiTag;
+
+/// The call returned an `HttpResponse`.
+const OK: i32 = 0;
+/// The call failed with a `HopsafeError`.
+const ERROR: i32 = 1;
+/// The binding itself failed (bad input or a panic): the buffer holds a UTF-8 message.
+const INTERNAL: i32 = 2;
+
+/// `HopsafeClient.request_blocking` for the client handle `client` and the cancel handle
+/// `cancel` (0 = none), both clones the call takes over as uniffi's calls do, and the
+/// request serialised by uniffi in `request[..request_len]`. Writes the answer's address,
+/// length and capacity to `out[0..3]` (free it with `hopsafe_kt_free`) and returns `OK`,
+/// `ERROR` or `INTERNAL` for what it holds. Never unwinds.
+///
+/// # Safety
+/// `client` (and `cancel` when not 0) must be handles from uniffi's `clone` functions of
+/// those types, `request` must be readable for `request_len` bytes and `out` writable for 3.
+#[no_mangle]
+pub unsafe extern "C" fn hopsafe_kt_request_blocking(
+    client: u64,
+    cancel: u64,
+    request: *const u8,
+    request_len: i32,
+    out: *mut i64,
+) -> i32 {
+    // SAFETY: the caller's guarantees are `answer`'s.
+    unsafe {
+        answer(client, cancel, request, request_len, out, |c, r, x| {
+            c.request_blocking(r, x)
+        })
+    }
+}
+
+/// `HopsafeClient.open_blocking` (`hand_over` != 0), as `hopsafe_kt_request_blocking`: the
+/// answer holds a serialised `StreamedResponse` (its body a handle the answer hands over).
+///
+/// # Safety
+/// As for `hopsafe_kt_request_blocking`.
+#[no_mangle]
+pub unsafe extern "C" fn hopsafe_kt_open_blocking(
+    client: u64,
+    cancel: u64,
+    hand_over: i8,
+    request: *const u8,
+    request_len: i32,
+    out: *mut i64,
+) -> i32 {
+    // SAFETY: the caller's guarantees are `answer`'s.
+    unsafe {
+        answer(client, cancel, request, request_len, out, |c, r, x| {
+            c.open_blocking(r, x, hand_over != 0)
+        })
+    }
+}
+
+/// Lifts the handles and the request, runs `call`, writes its result to `out`.
+///
+/// # Safety
+/// As for `hopsafe_kt_request_blocking`.
+unsafe fn answer<T: Lower<UniFfiTag>>(
+    client: u64,
+    cancel: u64,
+    request: *const u8,
+    request_len: i32,
+    out: *mut i64,
+    call: impl FnOnce(&HopsafeClient, HttpRequest, Option<Arc<CancelHandle>>) -> Result<T, HopsafeError>,
+) -> i32 {
+    let call = AssertUnwindSafe(|| {
+        // Take both handles over first, so they are released on every path.
+        let client =
+            <Arc<HopsafeClient> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(client));
+        let cancel = (cancel != 0).then(|| {
+            <Arc<CancelHandle> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(cancel))
+        });
+        let len = usize::try_from(request_len).map_err(|e| e.to_string())?;
+        // SAFETY: the caller guarantees `request_len` readable bytes.
+        let mut bytes = unsafe { std::slice::from_raw_parts(request, len) };
+        let request = <HttpRequest as Lift<UniFfiTag>>::try_read(&mut bytes)
+            .map_err(|e| format!("cannot read the request: {e}"))?;
+        let client = client.map_err(|e| e.to_string())?;
+        let cancel = cancel.transpose().map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        Ok::<_, String>(match call(&client, request, cancel) {
+            Ok(value) => {
+                T::write(value, &mut buf);
+                (OK, buf)
+            }
+            Err(e) => {
+                <HopsafeError as Lower<UniFfiTag>>::write(e, &mut buf);
+                (ERROR, buf)
+            }
+        })
+    });
+    let (code, buf) = match catch_unwind(call) {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(message)) => (INTERNAL, message.into_bytes()),
+        Err(panic) => (INTERNAL, panic_message(&*panic).into_bytes()),
+    };
+    let mut buf = std::mem::ManuallyDrop::new(buf);
+    // SAFETY: the caller guarantees 3 writable slots.
+    unsafe {
+        out.write(buf.as_mut_ptr() as i64);
+        out.add(1).write(buf.len() as i64);
+        out.add(2).write(buf.capacity() as i64);
+    }
+    code
+}
+
+/// Frees an answer of [`hopsafe_kt_request_blocking`] (its address, length and capacity).
+///
+/// # Safety
+/// The three values must be one answer's, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn hopsafe_kt_free(ptr: i64, len: i64, capacity: i64) {
+    // SAFETY: the caller passes back what `hopsafe_kt_request_blocking` leaked. Dropping a
+    // `Vec<u8>` cannot panic.
+    drop(unsafe { Vec::from_raw_parts(ptr as *mut u8, len as usize, capacity as usize) });
+}
+
+/// The text of a panic payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    format!("hopsafe panicked: {text}")
+}
+
+#[cfg(test)]
+#[path = "direct_tests.rs"]
+mod direct_tests;

@@ -1,0 +1,86 @@
+//! The direct entry point against real sockets: a response and a large body come back as
+//! uniffi writes them, a failure as the serialised `HopsafeError`, bad input as a message.
+
+use std::sync::Arc;
+
+use hopsafe_testserver::{Step, TestServer};
+use uniffi::{Lift, Lower};
+
+use super::{hopsafe_kt_free, hopsafe_kt_request_blocking, ERROR, INTERNAL, OK};
+use crate::client::HopsafeClient;
+use crate::types::{HttpRequest, HttpResponse};
+use crate::UniFfiTag;
+
+fn client_handle() -> u64 {
+    <Arc<HopsafeClient> as Lower<UniFfiTag>>::lower(HopsafeClient::plain()).as_raw()
+}
+
+/// Calls the entry point with `bytes`; returns the code and a copy of the answer.
+fn call(bytes: &[u8]) -> (i32, Vec<u8>) {
+    let mut out = [0i64; 3];
+    let len = i32::try_from(bytes.len()).unwrap();
+    // SAFETY: a fresh client handle, no cancel handle, `bytes` and `out` as documented.
+    let code = unsafe {
+        hopsafe_kt_request_blocking(client_handle(), 0, bytes.as_ptr(), len, out.as_mut_ptr())
+    };
+    // SAFETY: the answer just returned, read and freed once.
+    let answer = unsafe {
+        let answer = std::slice::from_raw_parts(out[0] as *const u8, out[1] as usize).to_vec();
+        hopsafe_kt_free(out[0], out[1], out[2]);
+        answer
+    };
+    (code, answer)
+}
+
+fn serialised(method: &str, url: &str) -> Vec<u8> {
+    let request = HttpRequest {
+        method: method.into(),
+        url: url.into(),
+        headers: Vec::new(),
+        body: None,
+        idempotency_key: None,
+        follow_redirects: None,
+        max_redirects: None,
+        timeout_ms: None,
+        retry: None,
+    };
+    let mut buf = Vec::new();
+    <HttpRequest as Lower<UniFfiTag>>::write(request, &mut buf);
+    buf
+}
+
+#[test]
+fn a_large_body_comes_back_whole() {
+    let srv = hopsafe::runtime::block_on(TestServer::start()).expect("test server");
+    let len = 3 << 20;
+    let step = Step {
+        body_bytes: Some(len),
+        ..Step::default()
+    };
+    let url = srv.url("a", &format!("/s/{}/0", srv.script(vec![step])));
+    let (code, answer) = call(&serialised("GET", &url));
+    assert_eq!(code, OK, "{}", String::from_utf8_lossy(&answer));
+    let mut rest = answer.as_slice();
+    let resp = <HttpResponse as Lift<UniFfiTag>>::try_read(&mut rest).expect("a response");
+    assert_eq!(
+        (resp.status, resp.body.0.len(), rest.len()),
+        (200, len as usize, 0)
+    );
+}
+
+#[test]
+fn a_failure_is_the_serialised_error() {
+    let (code, answer) = call(&serialised("GET", "not a url"));
+    assert_eq!(code, ERROR);
+    // uniffi writes an error as its variant's index (from 1, InvalidUrl first), then fields.
+    assert_eq!(answer[..4], 1i32.to_be_bytes());
+}
+
+#[test]
+fn bytes_that_are_no_request_are_an_internal_error() {
+    let (code, answer) = call(&[0, 0, 0, 9, b'G']);
+    assert_eq!(code, INTERNAL);
+    assert!(String::from_utf8(answer)
+        .unwrap()
+        .starts_with("cannot read the request"));
+}
