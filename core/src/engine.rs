@@ -464,22 +464,25 @@ fn send_once<'a, 'c: 'a>(
     let chain: &'a Chain<'c> = chain;
     let connect_timeout = inner.config.transport.connect_timeout;
     let sent = inner.transport.send(req, &chain.url, connect_timeout);
-    let read_timeout = inner.config.read_timeout;
-    let sent = match read_timeout {
-        None => Either::Left(sent.map(Ok)),
-        Some(d) => Either::Right(tokio::time::timeout(d, sent)),
+    // `Err(d)`: the head did not come within the read timeout `d`.
+    let sent = match inner.config.read_timeout {
+        None => Either::Left(sent.map(Ok::<_, Duration>)),
+        Some(d) => Either::Right(tokio::time::timeout(d, sent).map(move |r| r.map_err(|_| d))),
     };
     sent.map(move |timed| {
-        let Ok(result) = timed else {
-            return Err(SendError {
-                error: Error::Timeout {
-                    url: chain.url.to_string(),
-                    phase: TimeoutPhase::Read,
-                    after: read_timeout.unwrap_or_default(),
-                    history: Vec::new(),
-                },
-                failure: Failure::AfterSend,
-            });
+        let result = match timed {
+            Ok(result) => result,
+            Err(after) => {
+                return Err(SendError {
+                    error: Error::Timeout {
+                        url: chain.url.to_string(),
+                        phase: TimeoutPhase::Read,
+                        after,
+                        history: Vec::new(),
+                    },
+                    failure: Failure::AfterSend,
+                })
+            }
         };
         if let (Some(jar), Ok(resp)) = (&inner.config.cookies, &result) {
             jar.remember(&chain.url, resp.headers());
