@@ -44,12 +44,7 @@ private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler
 /// `text` (the generated Kotlin) with the call status kept per thread; an error when the
 /// helper is not rendered as expected (a uniffi upgrade changed it) or is there twice.
 pub fn reuse_per_thread(text: &str) -> Result<String, String> {
-    match text.matches(TEMPLATE).count() {
-        1 => Ok(text.replace(TEMPLATE, REUSED)),
-        n => Err(format!(
-            "expected uniffiRustCallWithError as uniffi 0.32 renders it once, found it {n} times"
-        )),
-    }
+    crate::replace_once(text, "uniffiRustCallWithError", TEMPLATE, REUSED)
 }
 
 #[cfg(test)]

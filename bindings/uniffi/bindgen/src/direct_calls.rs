@@ -54,22 +54,9 @@ const OPEN_DIRECT: &str = "    @Throws(HopsafeException::class)override fun `ope
 /// `text` (the generated Kotlin) with `requestBlocking` and `openBlocking` calling
 /// `DirectCalls`; an error when a method is not rendered as expected (a uniffi upgrade
 /// changed it) or is there twice.
-pub fn request_blocking(text: &str) -> Result<String, String> {
-    let mut text = text.to_owned();
-    for (name, old, new) in [
-        ("requestBlocking", TEMPLATE, DIRECT),
-        ("openBlocking", OPEN_TEMPLATE, OPEN_DIRECT),
-    ] {
-        match text.matches(old).count() {
-            1 => text = text.replace(old, new),
-            n => {
-                return Err(format!(
-                    "expected {name} as uniffi 0.32 renders it once, found it {n} times"
-                ))
-            }
-        }
-    }
-    Ok(text)
+pub fn blocking_calls_direct(text: &str) -> Result<String, String> {
+    let text = crate::replace_once(text, "requestBlocking", TEMPLATE, DIRECT)?;
+    crate::replace_once(&text, "openBlocking", OPEN_TEMPLATE, OPEN_DIRECT)
 }
 
 #[cfg(test)]
@@ -79,7 +66,7 @@ mod tests {
     #[test]
     fn the_method_is_replaced_and_nothing_else() {
         let text = format!("before\n{TEMPLATE}between\n{OPEN_TEMPLATE}after\n");
-        let out = request_blocking(&text).unwrap();
+        let out = blocking_calls_direct(&text).unwrap();
         assert_eq!(
             out,
             format!("before\n{DIRECT}between\n{OPEN_DIRECT}after\n")
@@ -90,8 +77,8 @@ mod tests {
 
     #[test]
     fn a_method_it_does_not_recognise_is_an_error() {
-        assert!(request_blocking("override fun `requestBlocking`() {}").is_err());
-        assert!(request_blocking(&TEMPLATE.repeat(2)).is_err());
-        assert!(request_blocking(TEMPLATE).is_err());
+        assert!(blocking_calls_direct("override fun `requestBlocking`() {}").is_err());
+        assert!(blocking_calls_direct(&TEMPLATE.repeat(2)).is_err());
+        assert!(blocking_calls_direct(TEMPLATE).is_err());
     }
 }

@@ -9,7 +9,7 @@
 //! (`<core name>Exception`, set through `uniffi.toml`'s renames). Anything not as expected
 //! fails the generation, so a uniffi upgrade that changes the template cannot go unnoticed.
 //! In the same file it keeps one call status per thread instead of one per call (see
-//! `call_status.rs`), and sends `requestBlocking` through the binding's direct call (see
+//! `call_status.rs`), and sends `requestBlocking` and `openBlocking` through the binding's direct call (see
 //! `direct_calls.rs`).
 
 mod call_status;
@@ -44,7 +44,7 @@ fn main() {
         }
         match group_leaves(&text)
             .and_then(|t| call_status::reuse_per_thread(&t))
-            .and_then(|t| direct_calls::request_blocking(&t))
+            .and_then(|t| direct_calls::blocking_calls_direct(&t))
         {
             Ok(patched) => {
                 if let Err(e) = std::fs::write(&file, patched) {
@@ -57,6 +57,17 @@ fn main() {
     }
     if done == 0 {
         fail(&format!("no generated Kotlin under {out} declares {ROOT}"));
+    }
+}
+
+/// `text` with `old`, uniffi's rendering of `what`, replaced by `new`; an error unless `old`
+/// is there exactly once (a uniffi upgrade rendered it differently, or it is there twice).
+fn replace_once(text: &str, what: &str, old: &str, new: &str) -> Result<String, String> {
+    match text.matches(old).count() {
+        1 => Ok(text.replace(old, new)),
+        n => Err(format!(
+            "expected {what} as uniffi 0.32 renders it once, found it {n} times"
+        )),
     }
 }
 

@@ -7,10 +7,9 @@ import java.nio.ByteOrder
 
 /**
  * [HopsafeClient.requestBlocking] and [HopsafeClient.openBlocking] without JNA `Structure`s (the
- * generated methods call these;
- * see `bindings/uniffi/src/direct.rs`): the request goes in as a `ByteArray`, the answer comes
- * back as the address and length of a Rust buffer, read in place and freed. Both are uniffi's
- * own serialisation, read and written by the generated converters.
+ * generated methods call these; see `bindings/uniffi/src/direct.rs`): the request goes in as a
+ * `ByteArray`, the answer comes back as the address and length of a Rust buffer, read in place
+ * and freed. Both are uniffi's own serialisation, read and written by the generated converters.
  */
 internal object DirectCalls {
     private const val OK = 0
