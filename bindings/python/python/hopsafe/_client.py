@@ -309,10 +309,7 @@ class Client(_Base):
             native = self._native
             if native is None:
                 raise HopsafeError("the client is closed")
-            ok, meta, body = native.send(method.upper(), url, [], None, content)
-            if not ok:
-                raise from_native(_json.loads(meta))
-            return Response(meta, body)
+            return self._result(*native.send(method.upper(), url, [], None, content))
         return self._send(method, url, headers, content, json, params, follow_redirects,
                           max_redirects, idempotency_key, timeout, retry, False)
 
