@@ -95,18 +95,17 @@ impl Queue {
         Ok(queue)
     }
 
-    /// Counts `n` more (positive) or fewer pending calls; keeps the event loop alive while
-    /// any is pending. JS thread only.
-    fn count(&self, env: sys::napi_env, more: bool, n: usize) {
-        let before = if more {
-            self.pending.fetch_add(n, Ordering::Relaxed)
-        } else {
-            self.pending.fetch_sub(n, Ordering::Relaxed)
-        };
+    /// One more pending call; the first keeps the event loop alive. JS thread only.
+    fn started(&self, env: sys::napi_env) {
         // Failures here only mean Node is exiting.
-        if more && before == 0 {
+        if self.pending.fetch_add(1, Ordering::Relaxed) == 0 {
             unsafe { sys::napi_ref_threadsafe_function(env, self.tsfn) };
-        } else if !more && before == n {
+        }
+    }
+
+    /// `n` fewer pending calls; with none left, the event loop may exit. JS thread only.
+    fn settled(&self, env: sys::napi_env, n: usize) {
+        if self.pending.fetch_sub(n, Ordering::Relaxed) == n {
             unsafe { sys::napi_unref_threadsafe_function(env, self.tsfn) };
         }
     }
@@ -145,7 +144,7 @@ unsafe extern "C" fn drain(
     for (deferred, settle) in ended {
         unsafe { settle_one(env, deferred.0, settle) };
     }
-    queue.count(env, false, n);
+    queue.settled(env, n);
 }
 
 /// Resolves one promise with what `settle` makes, or rejects it with the error.
@@ -179,7 +178,7 @@ impl Call {
         let mut deferred = ptr::null_mut();
         let mut promise = ptr::null_mut();
         check_status!(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
-        queue.count(env.raw(), true, 1);
+        queue.started(env.raw());
         let call = Call {
             queue,
             deferred: Some(Deferred(deferred)),

@@ -419,23 +419,16 @@ fn core_version() -> &'static str {
     hopsafe::VERSION
 }
 
-/// The handle that drops pyo3-log's cached logger levels (none if another logger was installed
-/// first).
-static LOG_CACHE: std::sync::OnceLock<Option<pyo3_log::ResetHandle>> = std::sync::OnceLock::new();
-
 /// Re-reads the Python `logging` levels (they are cached after first use).
 #[pyfunction]
 fn refresh_logging() {
-    if let Some(Some(handle)) = LOG_CACHE.get() {
-        handle.reset();
-        logs::forget();
-    }
+    logs::refresh();
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The core's hop and retry events go to the `hopsafe.*` loggers of Python's `logging`.
-    LOG_CACHE.get_or_init(logs::install);
+    logs::install();
     m.add_function(wrap_pyfunction!(refresh_logging, m)?)?;
     m.add_class::<NativeClient>()?;
     m.add_class::<NativeHandle>()?;

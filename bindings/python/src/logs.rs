@@ -10,11 +10,12 @@
 //! DEBUG records come several per call too (the request span's start, hyper-util's pool
 //! reuse and put-back) and are refused from pyo3-log's cached Python levels in the usual
 //! setup. A refusal is remembered per thread for its target and level until
-//! `refresh_logging()` drops pyo3-log's cache ([`forget`]), so the lookup runs once, not per
+//! `refresh_logging()` drops pyo3-log's cache ([`refresh`]), so the lookup runs once, not per
 //! record. Only refusals are remembered: pyo3-log says yes to a target it has not cached.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -93,18 +94,26 @@ impl Log for Forward {
     }
 }
 
-/// Installs the logger; the handle that drops pyo3-log's cached levels, or `None` when
-/// another logger was installed first.
-pub(crate) fn install() -> Option<pyo3_log::ResetHandle> {
-    let logger = pyo3_log::Logger::default().filter(FORWARDED);
-    let handle = logger.reset_handle();
-    log::set_boxed_logger(Box::new(Forward(logger))).ok()?;
-    log::set_max_level(FORWARDED);
-    Some(handle)
+/// pyo3-log's handle for dropping its cached levels; `None` when another logger was
+/// installed first (then there is nothing of ours to refresh).
+static INSTALLED: OnceLock<Option<pyo3_log::ResetHandle>> = OnceLock::new();
+
+/// Installs the logger, once per process.
+pub(crate) fn install() {
+    INSTALLED.get_or_init(|| {
+        let logger = pyo3_log::Logger::default().filter(FORWARDED);
+        let handle = logger.reset_handle();
+        log::set_boxed_logger(Box::new(Forward(logger))).ok()?;
+        log::set_max_level(FORWARDED);
+        Some(handle)
+    });
 }
 
-/// Makes every thread forget the refusals it remembered (call after dropping pyo3-log's
-/// cache).
-pub(crate) fn forget() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+/// After a change to Python's logging configuration: drops pyo3-log's cached levels, and
+/// makes every thread forget the refusals it remembered.
+pub(crate) fn refresh() {
+    if let Some(Some(handle)) = INSTALLED.get() {
+        handle.reset();
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+    }
 }
