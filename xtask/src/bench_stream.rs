@@ -53,8 +53,10 @@ fn command(runtime: &str, program: &Path, client: &str, base: &str) -> Command {
 }
 
 /// Runs every client `rounds` times (interleaved); median throughput, largest growth.
+/// Three rounds even when quick: one round's throughput swung by a third between runs (Python
+/// hopsafe against urllib3 went 1.28x, then 0.77x), while CPU per MiB did not.
 pub fn section(base: &str, quick: bool) -> Result<String> {
-    let rounds = if quick { 1 } else { 3 };
+    let rounds = if quick { 3 } else { 5 };
     let mut md = format!(
         "### Streamed download: 1 GiB, chunk by chunk\n\n\
          One `GET /stream/{SIZE}` per client after a warm-up request, in its own process, {rounds} round(s), \
