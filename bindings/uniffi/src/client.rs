@@ -13,7 +13,7 @@ use tracing::instrument::{WithDispatch, WithSubscriber};
 use crate::body::BodySource;
 use crate::config::{BindingPlatform, ClientConfig};
 use crate::error::HopsafeError;
-use crate::runner::Blocking;
+use crate::runner::PerThread;
 use crate::stream::StreamedResponse;
 use crate::types::{HttpRequest, HttpResponse};
 use hopsafe::runtime::Driver;
@@ -84,8 +84,8 @@ impl<T> Future for AbortOnDrop<T> {
 #[derive(Debug, uniffi::Object)]
 pub struct HopsafeClient {
     inner: hopsafe::Client,
-    /// The blocking calls' side, made on the first one (see `runner.rs`).
-    blocking: std::sync::OnceLock<Blocking>,
+    /// The blocking calls' sides, one per calling thread (see `runner.rs`).
+    blocking: PerThread,
     /// The listener's dispatcher, set around each call (see `listener.rs`).
     listener: Option<tracing::Dispatch>,
 }
@@ -106,7 +106,7 @@ impl HopsafeClient {
     ) -> Result<Arc<Self>, HopsafeError> {
         Ok(Arc::new(HopsafeClient {
             inner: config.build(platform, redirect_hook)?,
-            blocking: std::sync::OnceLock::new(),
+            blocking: PerThread::default(),
             listener: listener.map(crate::listener::dispatch),
         }))
     }
@@ -132,14 +132,15 @@ impl HopsafeClient {
     }
 
     /// Like `request`, blocking the calling thread, which does the network work itself (on
-    /// connections of the client's blocking calls). Do not call it from an async context.
+    /// connections of its own, for this client's blocking calls on this thread). Do not call
+    /// it from an async context.
     #[uniffi::method(default(cancel = None))]
     pub fn request_blocking(
         &self,
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let blocking = self.blocking()?;
+        let blocking = self.blocking.side(&self.inner)?;
         let work = work_with(blocking.client.clone(), request, None, cancel);
         blocking.runner.block_on(self.traced(work))
     }
@@ -229,7 +230,7 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
         hand_over: bool,
     ) -> Result<StreamedResponse, HopsafeError> {
-        let blocking = self.blocking()?;
+        let blocking = self.blocking.side(&self.inner)?;
         let (client, runner) = (blocking.client.clone(), blocking.runner.clone());
         let work = open_work_with(client, runner, request, None, cancel, hand_over);
         blocking.runner.block_on(self.traced(work))
@@ -242,7 +243,7 @@ impl HopsafeClient {
     pub(crate) fn plain() -> Arc<Self> {
         Arc::new(HopsafeClient {
             inner: hopsafe::Client::builder().build().expect("client"),
-            blocking: std::sync::OnceLock::new(),
+            blocking: PerThread::default(),
             listener: None,
         })
     }
@@ -253,15 +254,6 @@ impl HopsafeClient {
             Some(d) => Either::Left(work.with_subscriber(d.clone())),
             None => Either::Right(work),
         }
-    }
-
-    /// The blocking calls' side of this client, made on first use.
-    fn blocking(&self) -> Result<&Blocking, HopsafeError> {
-        if let Some(b) = self.blocking.get() {
-            return Ok(b);
-        }
-        let made = Blocking::of(&self.inner)?;
-        Ok(self.blocking.get_or_init(|| made))
     }
 }
 

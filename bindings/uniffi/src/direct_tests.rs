@@ -4,31 +4,35 @@
 use std::sync::Arc;
 
 use hopsafe_testserver::{Step, TestServer};
-use uniffi::{Lift, Lower};
+use uniffi::{Handle, Lift, Lower};
 
 use super::{hopsafe_kt_free, hopsafe_kt_request_blocking, ERROR, INTERNAL, OK};
 use crate::client::HopsafeClient;
 use crate::types::{HttpRequest, HttpResponse};
 use crate::UniFfiTag;
 
-fn client_handle() -> u64 {
-    <Arc<HopsafeClient> as Lower<UniFfiTag>>::lower(HopsafeClient::plain()).as_raw()
-}
-
-/// Calls the entry point with `bytes`; returns the code and a copy of the answer.
+/// Calls the entry point with `bytes` on a client it is lent; returns the code and a copy of
+/// the answer, after checking the call left the client's count of holders as it found it.
 fn call(bytes: &[u8]) -> (i32, Vec<u8>) {
+    let client = HopsafeClient::plain();
+    let handle = <Arc<HopsafeClient> as Lower<UniFfiTag>>::lower(client.clone()).as_raw();
     let mut out = [0i64; 3];
     let len = i32::try_from(bytes.len()).unwrap();
-    // SAFETY: a fresh client handle, no cancel handle, `bytes` and `out` as documented.
-    let code = unsafe {
-        hopsafe_kt_request_blocking(client_handle(), 0, bytes.as_ptr(), len, out.as_mut_ptr())
-    };
+    // SAFETY: a live client handle, no cancel handle, `bytes` and `out` as documented.
+    let code =
+        unsafe { hopsafe_kt_request_blocking(handle, 0, bytes.as_ptr(), len, out.as_mut_ptr()) };
     // SAFETY: the answer just returned, read and freed once.
     let answer = unsafe {
         let answer = std::slice::from_raw_parts(out[0] as *const u8, out[1] as usize).to_vec();
         hopsafe_kt_free(out[0], out[1], out[2]);
         answer
     };
+    // The lent handle is still ours (this `client` and the handle): the call released its own.
+    assert_eq!(Arc::strong_count(&client), 2);
+    // The handle lowered above, released once.
+    let lowered = Handle::from_raw_unchecked(handle);
+    drop(<Arc<HopsafeClient> as Lift<UniFfiTag>>::try_lift(lowered));
+    assert_eq!(Arc::strong_count(&client), 1);
     (code, answer)
 }
 
