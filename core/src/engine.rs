@@ -135,7 +135,13 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         cfg.identity_headers.apply(headers);
         cfg.credentials.mark_sensitive(headers);
     }
-    let key = assign_key_in(&cfg.idempotency, choice, &req.method, &mut headers)?;
+    let key = assign_key_in(
+        &cfg.idempotency,
+        choice,
+        &req.method,
+        &mut headers,
+        cfg.base_has_key,
+    )?;
     Ok(Chain {
         method: req.method,
         url: req.url,
