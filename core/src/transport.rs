@@ -214,7 +214,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(AlertWatch(https)),
+            .build(AlertWatch(Arc::new(https))),
     }))
 }
 
