@@ -24,19 +24,20 @@ pub(crate) fn add_for_http<B>(req: &mut http::Request<B>) {
     }
 }
 
-/// The value [`add_for_http`] adds, if it adds one.
+/// The value [`add_for_http`] adds, if it adds one. The memo is compared first: it only
+/// ever holds a value that passed the checks below, for an `http` authority of that text.
 fn value_for_http(uri: &Uri) -> Option<HeaderValue> {
-    let authority = uri.authority()?;
-    if uri.scheme() != Some(&Scheme::HTTP)
-        || authority.as_str().contains('@')
-        || authority.port_u16() == Some(80)
-    {
+    if uri.scheme() != Some(&Scheme::HTTP) {
         return None;
     }
+    let authority = uri.authority()?;
     let text = authority.as_str();
     LAST.with_borrow_mut(|last| match last {
         Some(v) if v.as_bytes() == text.as_bytes() => Some(v.clone()),
         _ => {
+            if text.contains('@') || authority.port_u16() == Some(80) {
+                return None;
+            }
             let v = HeaderValue::from_str(text).ok()?;
             *last = Some(v.clone());
             Some(v)
