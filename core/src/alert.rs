@@ -60,13 +60,16 @@ pub(crate) fn is_alert(io: &io::Error) -> bool {
     io.kind() == io::ErrorKind::InvalidData && io.to_string().starts_with("received fatal alert")
 }
 
-/// A connector whose connections remember the TLS alert they read.
+/// A connector whose connections remember the TLS alert they read. The connector it wraps
+/// is shared: hyper-util clones its connector for every request (to connect if no pooled
+/// connection is free), and one `Arc` costs less to clone and drop than the TLS, proxy and
+/// TCP connectors' own handles. The first `poll_ready` of a connect takes a copy of its own.
 #[derive(Clone)]
-pub(crate) struct AlertWatch<C>(pub C);
+pub(crate) struct AlertWatch<C>(pub Arc<C>);
 
 impl<C> Service<Uri> for AlertWatch<C>
 where
-    C: Service<Uri>,
+    C: Service<Uri> + Clone,
     C::Future: Send + 'static,
 {
     type Response = Watched<C::Response>;
@@ -74,7 +77,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, C::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), C::Error>> {
-        self.0.poll_ready(cx)
+        Arc::make_mut(&mut self.0).poll_ready(cx)
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
@@ -83,7 +86,7 @@ where
         // opened the connection) the task-local below is enough, and responses carry no
         // extra (hyper-util boxes each extra into each response's extensions).
         let per_response = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
-        let connecting = self.0.call(dst);
+        let connecting = Arc::make_mut(&mut self.0).call(dst);
         let slot = AlertSlot::default();
         // Outside a request (none today) there is no task-local, and only the connection
         // info carries the slot.

@@ -135,7 +135,13 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         cfg.identity_headers.apply(headers);
         cfg.credentials.mark_sensitive(headers);
     }
-    let key = assign_key_in(&cfg.idempotency, choice, &req.method, &mut headers)?;
+    let key = assign_key_in(
+        &cfg.idempotency,
+        choice,
+        &req.method,
+        &mut headers,
+        cfg.base_has_key,
+    )?;
     Ok(Chain {
         method: req.method,
         url: req.url,
@@ -385,7 +391,9 @@ async fn send_with_retries(
     policy: &RetryPolicy,
     deadline: Deadline,
 ) -> Result<(http::Response<RespBody>, u32)> {
-    let uri = transport::to_uri(&chain.url)?;
+    // The first attempt takes the URI; a retry (rare) makes it again rather than every
+    // request keeping a copy.
+    let mut uri = Some(transport::to_uri(&chain.url)?);
     let mut backoff = Backoff::new(policy);
     let key_honored = chain
         .key
@@ -394,7 +402,11 @@ async fn send_with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let outcome = send_once(inner, chain, uri.clone()).await;
+        let this_uri = match uri.take() {
+            Some(first) => first,
+            None => transport::to_uri(&chain.url)?,
+        };
+        let outcome = send_once(inner, chain, this_uri).await;
         let failure = match &outcome {
             Ok(resp) if retry::is_retry_status(policy, resp.status()) => {
                 Failure::Status(resp.status())

@@ -100,17 +100,21 @@ pub fn assign_key(
     headers: &mut HeaderMap,
 ) -> Result<Option<AssignedKey>> {
     let mut own = Cow::Owned(std::mem::take(headers));
-    let key = assign_key_in(config, choice, method, &mut own);
+    let key = assign_key_in(config, choice, method, &mut own, true);
     *headers = own.into_owned();
     key
 }
 
 /// [`assign_key`] on headers that may still be shared: copied only when the key changes them.
+/// `base_has_key` says whether the shared headers (`Cow::Borrowed`, the client's base
+/// headers) hold a key, decided once per client, so a request that only sends them costs no
+/// header lookup; owned headers are always looked up.
 pub(crate) fn assign_key_in(
     config: &IdempotencyConfig,
     choice: &KeyChoice,
     method: &Method,
     headers: &mut Cow<'_, HeaderMap>,
+    base_has_key: bool,
 ) -> Result<Option<AssignedKey>> {
     let supplied = |value: &str| {
         Some(AssignedKey {
@@ -118,13 +122,22 @@ pub(crate) fn assign_key_in(
             supplied_by_caller: true,
         })
     };
+    let may_hold_key = match headers {
+        Cow::Borrowed(_) => base_has_key,
+        Cow::Owned(_) => true,
+    };
     if *choice == KeyChoice::Off {
-        if headers.contains_key(IDEMPOTENCY_KEY) {
+        if may_hold_key && headers.contains_key(IDEMPOTENCY_KEY) {
             headers.to_mut().remove(IDEMPOTENCY_KEY);
         }
         return Ok(None);
     }
-    if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
+    let existing = if may_hold_key {
+        headers.get(IDEMPOTENCY_KEY)
+    } else {
+        None
+    };
+    if let Some(existing) = existing {
         return Ok(supplied(unquote(existing.to_str().unwrap_or_default())));
     }
     let generate = match choice {

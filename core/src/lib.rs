@@ -78,6 +78,7 @@ mod engine;
 pub mod error;
 mod header_copy;
 pub mod history;
+mod host_header;
 pub mod idempotency;
 pub mod location;
 pub mod metrics;

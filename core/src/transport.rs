@@ -97,7 +97,11 @@ impl Transport {
         connect_timeout: Option<Duration>,
     ) -> impl std::future::Future<Output = Sent> + Send + 'a {
         let sending = match self {
-            Transport::Wire(wire) => Sending::Wire(wire.client.request(wire.authorize(req))),
+            Transport::Wire(wire) => {
+                let mut req = wire.authorize(req);
+                crate::host_header::add_for_http(&mut req);
+                Sending::Wire(wire.client.request(req))
+            }
             #[cfg(test)]
             Transport::Memory(answer) => Sending::Memory(answer(req)),
         };
@@ -214,7 +218,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(AlertWatch(https)),
+            .build(AlertWatch(Arc::new(https))),
     }))
 }
 

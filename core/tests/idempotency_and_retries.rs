@@ -105,6 +105,31 @@ async fn keys_follow_the_method_and_the_callers_choice() {
     assert_eq!(srv.records(&id)[0].idempotency_key, None);
 }
 
+/// A key among the client's default headers is the caller's key: sent as is on every
+/// method, reported, never replaced by a generated one; `KeyChoice::Off` removes it.
+#[tokio::test]
+async fn a_default_header_key_counts_as_supplied_and_off_removes_it() {
+    let srv = server().await;
+    let c = builder(&srv)
+        .default_header("Idempotency-Key", "\"base-1\"")
+        .build()
+        .unwrap();
+    for method in ["POST", "GET"] {
+        let (id, url) = script(&srv, "a", vec![Step::ok()]);
+        let resp = c.request(method, &url).send().await.unwrap();
+        assert_eq!(resp.idempotency_key(), Some("base-1"), "{method}");
+        assert_eq!(
+            srv.records(&id)[0].idempotency_key.as_deref(),
+            Some("\"base-1\""),
+            "{method}"
+        );
+    }
+    let (id, url) = script(&srv, "a", vec![Step::ok()]);
+    let off = c.post(&url).idempotency_key(KeyChoice::Off);
+    assert_eq!(off.send().await.unwrap().idempotency_key(), None);
+    assert_eq!(srv.records(&id)[0].idempotency_key, None);
+}
+
 #[tokio::test]
 async fn a_keyed_write_reset_after_processing_is_retried_and_applied_once() {
     let srv = server().await;

@@ -381,6 +381,38 @@ async fn a_callers_host_header_never_reaches_another_origin_even_a_trusted_one()
     assert!(resp.history()[0].dropped.iter().any(|d| d.name == "host"));
 }
 
+/// Plain HTTP gets the `Host` hyper-util writes (host and port, each hop its own, the same
+/// host again after another), and a caller's own `Host` goes only to its first origin.
+#[tokio::test]
+async fn plain_http_sends_each_hops_host_and_a_callers_host_stays_home() {
+    let srv = server().await;
+    let c = client(&srv);
+    let mut origins = vec!["a", "b", "a_name", "a"];
+    if srv.has_origin("v6") {
+        origins.push("v6");
+    }
+    for origin in origins {
+        let (id, url) = script(&srv, origin, vec![Step::ok()]);
+        c.get(&url).send().await.unwrap();
+        let host = srv.origin(origin).trim_start_matches("http://").to_owned();
+        assert_eq!(srv.records(&id)[0].header("host"), Some(host.as_str()));
+    }
+    let (id, url) = script(
+        &srv,
+        "a",
+        vec![Step::redirect(307, "{b}/s/{id}/1"), Step::ok()],
+    );
+    c.get(&url)
+        .header("Host", "mine.test")
+        .send()
+        .await
+        .unwrap();
+    let recs = srv.records(&id);
+    assert_eq!(recs[0].header("host"), Some("mine.test"));
+    let b_host = srv.origin("b").trim_start_matches("http://").to_owned();
+    assert_eq!(recs[1].header("host"), Some(b_host.as_str()));
+}
+
 // 9. Every credential value is marked sensitive.
 
 #[test]
