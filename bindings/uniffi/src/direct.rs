@@ -37,7 +37,8 @@ const INTERNAL: i32 = 2;
 ///
 /// # Safety
 /// `client` must be a live `HopsafeClient` handle, kept alive until this returns, `cancel`
-/// (when not 0) a handle from uniffi's `clone` function of its type, `request` must be readable for `request_len` bytes and `out` writable for 3.
+/// (when not 0) a handle from uniffi's `clone` function of its type, `request` must be
+/// readable for `request_len` bytes and `out` writable for 3.
 #[no_mangle]
 pub unsafe extern "C" fn hopsafe_kt_request_blocking(
     client: u64,
