@@ -332,6 +332,18 @@ fn with_source(
     Ok(core)
 }
 
+impl HopsafeClient {
+    /// `request`'s whole call as a `'static` future (the direct suspend call spawns it, see
+    /// `direct_async.rs`).
+    pub(crate) fn request_work(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+        self.traced(work_with(self.inner.clone(), request, None, cancel))
+    }
+}
+
 #[cfg(test)]
 #[path = "blocking_tests.rs"]
 mod blocking_tests;

@@ -13,6 +13,7 @@ mod body;
 mod client;
 mod config;
 mod direct;
+mod direct_async;
 mod error;
 mod hook;
 mod listener;
