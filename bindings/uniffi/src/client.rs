@@ -127,7 +127,7 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.traced(work_with(self.inner.clone(), request, None, cancel));
+        let work = self.request_work(request, cancel);
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -333,8 +333,8 @@ fn with_source(
 }
 
 impl HopsafeClient {
-    /// `request`'s whole call as a `'static` future (the direct suspend call spawns it, see
-    /// `direct_async.rs`).
+    /// `request`'s whole call as a `'static` future (also spawned by Kotlin's direct suspend
+    /// call, see `direct_async.rs`).
     pub(crate) fn request_work(
         &self,
         request: HttpRequest,

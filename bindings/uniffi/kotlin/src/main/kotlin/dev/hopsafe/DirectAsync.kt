@@ -57,6 +57,7 @@ internal object DirectAsync {
             val call = Waiting(cont)
             val token = tokens.incrementAndGet()
             waiting[token] = call
+            cont.invokeOnCancellation { call.abort() }
             val started =
                 try {
                     client.callWithHandle {
@@ -68,7 +69,6 @@ internal object DirectAsync {
                     throw e
                 }
             call.started(started)
-            cont.invokeOnCancellation { call.abort() }
         }
     }
 
@@ -96,16 +96,20 @@ internal object DirectAsync {
     /**
      * One call in flight. Its Rust address stays valid until its answer has come, so [abort]
      * and [answered] exclude each other: an abort either reaches a live call or does nothing.
+     * An abort before the call has started is carried out as soon as it has.
      */
     private class Waiting(
         val cont: CancellableContinuation<HttpResponse>,
     ) {
         private var address = 0L
         private var done = false
+        private var aborted = false
 
         @Synchronized
         fun started(address: Long) {
-            if (!done) this.address = address
+            if (done) return
+            this.address = address
+            if (aborted) DirectAsyncLib.hopsafe_kt_abort(address)
         }
 
         @Synchronized
@@ -115,6 +119,7 @@ internal object DirectAsync {
 
         @Synchronized
         fun abort() {
+            aborted = true
             if (!done && address != 0L) DirectAsyncLib.hopsafe_kt_abort(address)
         }
     }
