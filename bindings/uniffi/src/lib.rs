@@ -14,6 +14,7 @@ mod client;
 mod config;
 mod direct;
 mod direct_async;
+mod direct_clone;
 mod error;
 mod hook;
 mod listener;
