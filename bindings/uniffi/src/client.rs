@@ -127,7 +127,7 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.traced(work_with(self.inner.clone(), request, None, cancel));
+        let work = self.request_work(request, cancel);
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -322,6 +322,18 @@ fn with_source(
         core.body = crate::body::from_source(source);
     }
     Ok(core)
+}
+
+impl HopsafeClient {
+    /// `request`'s whole call as a `'static` future (also spawned by Kotlin's direct suspend
+    /// call, see `direct_async.rs`).
+    pub(crate) fn request_work(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+        self.traced(work_with(self.inner.clone(), request, None, cancel))
+    }
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ pub unsafe extern "C" fn hopsafe_kt_free(ptr: i64, len: i64, capacity: i64) {
 }
 
 /// The text of a panic payload.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic
         .downcast_ref::<&str>()
         .copied()

@@ -13,6 +13,8 @@ mod body;
 mod client;
 mod config;
 mod direct;
+mod direct_async;
+mod direct_clone;
 mod error;
 mod hook;
 mod listener;

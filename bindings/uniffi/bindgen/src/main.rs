@@ -9,10 +9,12 @@
 //! (`<core name>Exception`, set through `uniffi.toml`'s renames). Anything not as expected
 //! fails the generation, so a uniffi upgrade that changes the template cannot go unnoticed.
 //! In the same file it keeps one call status per thread instead of one per call (see
-//! `call_status.rs`), and sends `requestBlocking` and `openBlocking` through the binding's direct call (see
-//! `direct_calls.rs`).
+//! `call_status.rs`), sends `requestBlocking` and `openBlocking` through the binding's direct call (see
+//! `direct_calls.rs`), and clones client and cancel handles without a call status (see
+//! `clone_direct.rs`).
 
 mod call_status;
+mod clone_direct;
 mod direct_calls;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ fn main() {
         match group_leaves(&text)
             .and_then(|t| call_status::reuse_per_thread(&t))
             .and_then(|t| direct_calls::blocking_calls_direct(&t))
+            .and_then(|t| clone_direct::clones_direct(&t))
         {
             Ok(patched) => {
                 if let Err(e) = std::fs::write(&file, patched) {

@@ -16,6 +16,9 @@
 //   okhttp+hopsafe  Call.execute() on hopsafe-okhttp's Call.Factory over the same hopsafe
 //                 client as `hopsafe`; 64 platform threads
 //   ktor+hopsafe  a Ktor HttpClient on the hopsafe-ktor engine over that client; 64 coroutines
+// With HOPSAFE_BENCH_CPU=1 it also prints to stderr, per client and workload, the JVM's CPU time
+// per request (all its threads, GC and JIT included) in the median of its rounds, warm-ups
+// included: a steadier measure than the rate on a shared machine.
 package dev.hopsafe.bench
 
 import dev.hopsafe.ClientConfig
@@ -196,12 +199,20 @@ private fun peers(): List<Peer> {
 
 private val threads = Executors.newFixedThreadPool(CONCURRENCY)
 
+/** The JVM's CPU time so far, in nanoseconds. */
+private val processCpu = java.lang.management.ManagementFactory.getOperatingSystemMXBean() as com.sun.management.OperatingSystemMXBean
+
+/** With HOPSAFE_BENCH_CPU=1: "client / workload" to each round's CPU microseconds per request. */
+private val cpuPerRequest = java.util.concurrent.ConcurrentHashMap<String, MutableList<Double>>()
+private val reportCpu = System.getenv("HOPSAFE_BENCH_CPU") == "1"
+
 /** Runs [w] once on [peer]; returns requests per second. */
 private fun measure(
     peer: Peer,
     w: Workload,
 ): Double {
     val each = w.total / w.concurrency
+    val cpu = processCpu.processCpuTime
     val start = System.nanoTime()
     when (peer) {
         is BlockingPeer ->
@@ -216,7 +227,12 @@ private fun measure(
                 repeat(w.concurrency) { launch { repeat(each) { peer.call(w.method, w.url, w.body) } } }
             }
     }
-    return each * w.concurrency / ((System.nanoTime() - start) / 1e9)
+    val seconds = (System.nanoTime() - start) / 1e9
+    if (reportCpu) {
+        val us = (processCpu.processCpuTime - cpu) / 1e3 / (each * w.concurrency)
+        cpuPerRequest.getOrPut("${peer.name} / ${w.name}") { mutableListOf() }.add(us)
+    }
+    return each * w.concurrency / seconds
 }
 
 /** One request on this peer from the calling thread. */
@@ -378,6 +394,7 @@ fun main(args: Array<String>) {
             val error = errors[peer.name]?.let(::json) ?: "null"
             """{"client":${json(peer.name)},"rps":$medians,"spread":$spread,"peak_rss_kib":null,"error":$error}"""
         }
+    for ((what, us) in cpuPerRequest.toSortedMap()) System.err.println("CPU per request, $what: %.1f us".format(quantile(us, 0.5)))
     println("""{"results":$results,"others_cores":$others,"load":${json("$load / ${Cpu.load()}")}}""")
     threads.shutdown()
     System.exit(0)

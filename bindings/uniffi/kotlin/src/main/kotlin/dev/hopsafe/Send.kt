@@ -6,21 +6,19 @@ import com.sun.jna.Native
 /**
  * Sends [request] like [HopsafeClient.request] (follows redirects, retries as configured,
  * reads the whole body; cancelling the coroutine or [cancel] aborts it), and is the faster
- * way to call it: hopsafe's runtime threads complete each suspend call through a JNA
- * callback, and JNA by default attaches a thread to the JVM for every callback and detaches
- * it after. `send` keeps those threads attached (as daemons) instead.
+ * way to call it: one direct call starts it and one callback answers it (see `DirectAsync`),
+ * instead of uniffi's polling, whose calls pass every buffer and status as a JNA `Structure`.
+ * The runtime threads answering stay attached to the JVM (as daemons) between answers.
  */
 suspend fun HopsafeClient.send(
     request: HttpRequest,
     cancel: CancelHandle? = null,
-): HttpResponse {
-    CallbackThreads.keptAttached
-    return request(request, cancel)
-}
+): HttpResponse = DirectAsync.request(this, request, cancel)
 
 /**
  * Sends [request] with its body read from [body] while it is sent, like
- * [HopsafeClient.requestStreaming], with the runtime threads kept attached as for [send].
+ * [HopsafeClient.requestStreaming] (uniffi's call: the body source calls back into Kotlin),
+ * with the runtime threads kept attached as for [send].
  */
 suspend fun HopsafeClient.sendStreaming(
     request: HttpRequest,
