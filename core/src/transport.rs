@@ -48,7 +48,11 @@ impl Default for TransportConfig {
             system_roots: true,
             http2: true,
             pool_idle_timeout: Duration::from_secs(90),
-            pool_max_idle_per_host: 32,
+            // Up to 100 concurrent requests per host keep their connections: with 32, a
+            // 64-way burst closed and reopened connections on every request past 32 (seen in
+            // the Kotlin profiles: connect and shutdown at 3% of the runtime's samples, sockets
+            // left in TIME_WAIT). Idle ones still close after `pool_idle_timeout`.
+            pool_max_idle_per_host: 100,
             proxy: ProxySettings {
                 trust_env: true,
                 ..ProxySettings::default()
