@@ -97,17 +97,12 @@ unsafe fn answer<T: Lower<UniFfiTag>>(
                 client,
             ))
         };
-        let client = <Arc<HopsafeClient> as Lift<UniFfiTag>>::try_lift(client);
-        let cancel = (cancel != 0).then(|| {
-            <Arc<CancelHandle> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(cancel))
-        });
-        let len = usize::try_from(request_len).map_err(|e| e.to_string())?;
-        // SAFETY: the caller guarantees `request_len` readable bytes.
-        let mut bytes = unsafe { std::slice::from_raw_parts(request, len) };
-        let request = <HttpRequest as Lift<UniFfiTag>>::try_read(&mut bytes)
-            .map_err(|e| format!("cannot read the request: {e}"))?;
-        let client = client.map_err(|e| e.to_string())?;
-        let cancel = cancel.transpose().map_err(|e| e.to_string())?;
+        // SAFETY: the caller's guarantees, and `client` is now a clone of our own.
+        let Lifted {
+            client,
+            cancel,
+            request,
+        } = unsafe { lift(client.as_raw(), cancel, request, request_len) }?;
         let mut buf = Vec::new();
         Ok::<_, String>(match call(&client, request, cancel) {
             Ok(value) => {
@@ -144,6 +139,44 @@ pub unsafe extern "C" fn hopsafe_kt_free(ptr: i64, len: i64, capacity: i64) {
     // SAFETY: the caller passes back what `hopsafe_kt_request_blocking` leaked. Dropping a
     // `Vec<u8>` cannot panic.
     drop(unsafe { Vec::from_raw_parts(ptr as *mut u8, len as usize, capacity as usize) });
+}
+
+/// Takes over the handle clones `client` and `cancel` (0 = none), so both are released on
+/// every path, and reads the request uniffi serialised in `request[..request_len]`.
+///
+/// # Safety
+/// `client` (and `cancel` when not 0) must be clones of handles of those types that the
+/// caller hands over, and `request` readable for `request_len` bytes.
+pub(crate) unsafe fn lift(
+    client: u64,
+    cancel: u64,
+    request: *const u8,
+    request_len: i32,
+) -> Result<Lifted, String> {
+    let client =
+        <Arc<HopsafeClient> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(client));
+    let cancel = (cancel != 0).then(|| {
+        <Arc<CancelHandle> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(cancel))
+    });
+    let len = usize::try_from(request_len).map_err(|e| e.to_string())?;
+    // SAFETY: the caller guarantees `request_len` readable bytes.
+    let mut bytes = unsafe { std::slice::from_raw_parts(request, len) };
+    let request = <HttpRequest as Lift<UniFfiTag>>::try_read(&mut bytes)
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    let client = client.map_err(|e| e.to_string())?;
+    let cancel = cancel.transpose().map_err(|e| e.to_string())?;
+    Ok(Lifted {
+        client,
+        cancel,
+        request,
+    })
+}
+
+/// What [`lift`] takes over and reads.
+pub(crate) struct Lifted {
+    pub(crate) client: Arc<HopsafeClient>,
+    pub(crate) cancel: Option<Arc<CancelHandle>>,
+    pub(crate) request: HttpRequest,
 }
 
 /// The text of a panic payload.

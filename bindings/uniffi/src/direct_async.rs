@@ -16,12 +16,11 @@ use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
-use uniffi::{Handle, Lift, Lower};
+use uniffi::Lower;
 
-use crate::client::{CancelHandle, HopsafeClient};
-use crate::direct::panic_message;
+use crate::direct::{lift, panic_message};
 use crate::error::HopsafeError;
-use crate::types::{HttpRequest, HttpResponse};
+use crate::types::HttpResponse;
 use crate::UniFfiTag;
 
 /// The answer holds an `HttpResponse`.
@@ -113,20 +112,9 @@ unsafe fn work(
     request: *const u8,
     request_len: i32,
 ) -> Result<impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static, String> {
-    // Take both handles over first, so they are released on every path.
-    let client =
-        <Arc<HopsafeClient> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(client));
-    let cancel = (cancel != 0).then(|| {
-        <Arc<CancelHandle> as Lift<UniFfiTag>>::try_lift(Handle::from_raw_unchecked(cancel))
-    });
-    let len = usize::try_from(request_len).map_err(|e| e.to_string())?;
-    // SAFETY: the caller guarantees `request_len` readable bytes.
-    let mut bytes = unsafe { std::slice::from_raw_parts(request, len) };
-    let request = <HttpRequest as Lift<UniFfiTag>>::try_read(&mut bytes)
-        .map_err(|e| format!("cannot read the request: {e}"))?;
-    let client = client.map_err(|e| e.to_string())?;
-    let cancel = cancel.transpose().map_err(|e| e.to_string())?;
-    Ok(client.request_work(request, cancel))
+    // SAFETY: the caller's guarantees are `lift`'s.
+    let lifted = unsafe { lift(client, cancel, request, request_len) }?;
+    Ok(lifted.client.request_work(lifted.request, lifted.cancel))
 }
 
 /// Runs `work` and sends its result (or the message of its panic) with `reply`.
