@@ -191,4 +191,4 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 #[cfg(test)]
 #[path = "direct_tests.rs"]
-mod direct_tests;
+pub(crate) mod direct_tests;

@@ -13,8 +13,9 @@ use uniffi::{Lift, Lower};
 
 use super::{hopsafe_kt_abort, hopsafe_kt_async_init, hopsafe_kt_send, ERROR, INTERNAL, OK};
 use crate::client::HopsafeClient;
+use crate::direct::direct_tests::serialised;
 use crate::error::HopsafeError;
-use crate::types::{HttpRequest, HttpResponse};
+use crate::types::HttpResponse;
 use crate::UniFfiTag;
 
 /// Where each token's answers go (code and a copy of the bytes).
@@ -55,23 +56,6 @@ fn only_answer(rx: &Receiver<(i32, Vec<u8>)>) -> (i32, Vec<u8>) {
         "a second answer"
     );
     answer
-}
-
-fn serialised(method: &str, url: &str) -> Vec<u8> {
-    let request = HttpRequest {
-        method: method.into(),
-        url: url.into(),
-        headers: Vec::new(),
-        body: None,
-        idempotency_key: None,
-        follow_redirects: None,
-        max_redirects: None,
-        timeout_ms: None,
-        retry: None,
-    };
-    let mut buf = Vec::new();
-    <HttpRequest as Lower<UniFfiTag>>::write(request, &mut buf);
-    buf
 }
 
 fn server() -> TestServer {

@@ -36,7 +36,8 @@ fn call(bytes: &[u8]) -> (i32, Vec<u8>) {
     (code, answer)
 }
 
-fn serialised(method: &str, url: &str) -> Vec<u8> {
+/// A plain `method` request to `url`, serialised as uniffi's Kotlin side would send it.
+pub(crate) fn serialised(method: &str, url: &str) -> Vec<u8> {
     let request = HttpRequest {
         method: method.into(),
         url: url.into(),
