@@ -14,7 +14,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use uniffi::{Handle, HandleAlloc, Lift, Lower};
+use uniffi::{Handle, Lift, Lower};
 
 use crate::client::{CancelHandle, HopsafeClient};
 use crate::error::HopsafeError;
@@ -28,17 +28,15 @@ const ERROR: i32 = 1;
 /// The binding itself failed (bad input or a panic): the buffer holds a UTF-8 message.
 const INTERNAL: i32 = 2;
 
-/// `HopsafeClient.request_blocking` for the client handle `client` (lent: the caller keeps it
-/// alive until this returns, and the call takes a clone of its own), the cancel handle
-/// `cancel` (0 = none; a clone the call takes over, as uniffi's calls do), and the
+/// `HopsafeClient.request_blocking` for the client handle `client` and the cancel handle
+/// `cancel` (0 = none), both clones the call takes over as uniffi's calls do, and the
 /// request serialised by uniffi in `request[..request_len]`. Writes the answer's address,
 /// length and capacity to `out[0..3]` (free it with `hopsafe_kt_free`) and returns `OK`,
 /// `ERROR` or `INTERNAL` for what it holds. Never unwinds.
 ///
 /// # Safety
-/// `client` must be a live `HopsafeClient` handle, kept alive until this returns, `cancel`
-/// (when not 0) a handle from uniffi's `clone` function of its type, `request` must be
-/// readable for `request_len` bytes and `out` writable for 3.
+/// `client` (and `cancel` when not 0) must be handles from uniffi's `clone` functions of
+/// those types, `request` must be readable for `request_len` bytes and `out` writable for 3.
 #[no_mangle]
 pub unsafe extern "C" fn hopsafe_kt_request_blocking(
     client: u64,
@@ -90,19 +88,12 @@ unsafe fn answer<T: Lower<UniFfiTag>>(
     call: impl FnOnce(&HopsafeClient, HttpRequest, Option<Arc<CancelHandle>>) -> Result<T, HopsafeError>,
 ) -> i32 {
     let call = AssertUnwindSafe(|| {
-        // Clone the lent client handle and take both over first, so they are released on
-        // every path. SAFETY: the caller keeps `client` alive until this returns.
-        let client = unsafe {
-            <HopsafeClient as HandleAlloc<UniFfiTag>>::clone_handle(Handle::from_raw_unchecked(
-                client,
-            ))
-        };
-        // SAFETY: the caller's guarantees, and `client` is now a clone of our own.
+        // SAFETY: the caller's guarantees are `lift`'s.
         let Lifted {
             client,
             cancel,
             request,
-        } = unsafe { lift(client.as_raw(), cancel, request, request_len) }?;
+        } = unsafe { lift(client, cancel, request, request_len) }?;
         let mut buf = Vec::new();
         Ok::<_, String>(match call(&client, request, cancel) {
             Ok(value) => {

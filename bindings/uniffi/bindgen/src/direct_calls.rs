@@ -20,35 +20,10 @@ const TEMPLATE: &str = "    @Throws(HopsafeException::class)override fun `reques
     }
 ";
 
-/// The method calling `DirectCalls`, and the class's `callLendingHandle` it and `openBlocking`
-/// use: `callWithHandle` without its uniffi clone call (a JNA `Structure` for the call status)
-/// per request; the call counter keeps the object alive and Rust clones the lent handle.
+/// The method calling `DirectCalls`.
 const DIRECT: &str = "    @Throws(HopsafeException::class)override fun `requestBlocking`(`request`: HttpRequest, `cancel`: CancelHandle?): HttpResponse {
         // hopsafe (bindings/uniffi/bindgen/src/direct_calls.rs): no JNA Structure per buffer.
-        return callLendingHandle { DirectCalls.requestBlocking(it, `request`, `cancel`) }
-    }
-
-    /** `callWithHandle`, lending [block] the handle (Rust clones it) instead of cloning it here. */
-    private inline fun <R> callLendingHandle(block: (handle: Long) -> R): R {
-        if (handle == 0L) {
-            throw InternalException(\"callLendingHandle() called on NoHandle object\")
-        }
-        do {
-            val c = this.callCounter.get()
-            if (c == 0L) {
-                throw IllegalStateException(\"${this.javaClass.simpleName} object has already been destroyed\")
-            }
-            if (c == Long.MAX_VALUE) {
-                throw IllegalStateException(\"${this.javaClass.simpleName} call counter would overflow\")
-            }
-        } while (!this.callCounter.compareAndSet(c, c + 1L))
-        try {
-            return block(this.handle)
-        } finally {
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
+        return callWithHandle { DirectCalls.requestBlocking(it, `request`, `cancel`) }
     }
 ";
 
@@ -72,7 +47,7 @@ const OPEN_TEMPLATE: &str = "    @Throws(HopsafeException::class)override fun `o
 /// `openBlocking` calling `DirectCalls`.
 const OPEN_DIRECT: &str = "    @Throws(HopsafeException::class)override fun `openBlocking`(`request`: HttpRequest, `cancel`: CancelHandle?, `handOver`: kotlin.Boolean): StreamedResponse {
         // hopsafe (bindings/uniffi/bindgen/src/direct_calls.rs): no JNA Structure per buffer.
-        return callLendingHandle { DirectCalls.openBlocking(it, `request`, `cancel`, `handOver`) }
+        return callWithHandle { DirectCalls.openBlocking(it, `request`, `cancel`, `handOver`) }
     }
 ";
 

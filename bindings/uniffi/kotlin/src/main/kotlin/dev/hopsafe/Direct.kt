@@ -18,7 +18,7 @@ internal object DirectCalls {
     /** Address, length and capacity of each thread's last answer (reused, never shared). */
     private val answer = ThreadLocal.withInitial { LongArray(3) }
 
-    /** Sends [request] on the client with handle [client] (lent: the caller keeps it alive). */
+    /** Sends [request] on the client with handle clone [client] (taken over by Rust). */
     fun requestBlocking(
         client: Long,
         request: HttpRequest,
@@ -28,7 +28,7 @@ internal object DirectCalls {
             DirectLib.hopsafe_kt_request_blocking(client, cancel?.uniffiCloneHandle() ?: 0L, bytes, bytes.size, out)
         }
 
-    /** Opens [request] on the client with handle [client] (lent: the caller keeps it alive). */
+    /** Opens [request] on the client with handle clone [client] (taken over by Rust). */
     fun openBlocking(
         client: Long,
         request: HttpRequest,
