@@ -67,12 +67,12 @@ pub(crate) fn is_alert(io: &io::Error) -> bool {
 #[derive(Clone)]
 pub(crate) struct AlertWatch<C>(pub Arc<C>);
 
-impl<C> Service<Uri> for AlertWatch<C>
+impl<C, T> Service<Uri> for AlertWatch<C>
 where
-    C: Service<Uri> + Clone,
+    C: Service<Uri, Response = Box<T>> + Clone,
     C::Future: Send + 'static,
 {
-    type Response = Watched<C::Response>;
+    type Response = Watched<T>;
     type Error = C::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, C::Error>> + Send>>;
 
@@ -93,7 +93,7 @@ where
         let _ = OPENED.try_with(|opened| *opened.borrow_mut() = Some(slot.clone()));
         Box::pin(async move {
             Ok(Watched {
-                io: Box::new(connecting.await?),
+                io: connecting.await?,
                 slot,
                 per_response,
             })
@@ -103,9 +103,10 @@ where
 
 /// A connection that notes the TLS alert it reads.
 pub(crate) struct Watched<T> {
-    /// Boxed: the stream (2.2 KiB with its TLS states) would otherwise be moved through
-    /// hyper-util's connect future by value, whose stack frame then took 40 KiB of every
-    /// runtime worker's stack (against 13 KiB for reqwest, which boxes its streams too).
+    /// Boxed by the connector: the stream (2.2 KiB with its TLS states) would otherwise be
+    /// moved through hyper-util's connect future by value, whose stack frame then took
+    /// 40 KiB of every runtime worker's stack (against 13 KiB for reqwest, which boxes its
+    /// streams too).
     io: Box<T>,
     slot: AlertSlot,
     /// Whether the slot goes with the connection info of each response (TLS origins).

@@ -71,6 +71,7 @@ mod alert;
 pub mod body;
 pub mod client;
 mod config;
+mod connector;
 mod cookies;
 pub mod credentials;
 mod decode;

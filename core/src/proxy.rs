@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::FutureExt;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor};
@@ -252,7 +253,7 @@ impl Service<Uri> for ProxyConnector {
         let Some(proxy) = self.proxies.intercept(&dst) else {
             // The common case in a future of its own: the one below, sized and framed for
             // every proxy kind, took a 7 KiB stack frame on each runtime worker.
-            return Box::pin(async move { Ok(Conn::direct(http.call(dst).await?)) });
+            return Box::pin(http.call(dst).map(|r| Ok(Conn::direct(r?))));
         };
         let proxy_tls = self.proxy_tls.clone();
         Box::pin(async move {

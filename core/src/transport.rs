@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Uri;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -17,6 +16,7 @@ use url::Url;
 
 use crate::alert::{AlertSlot, AlertWatch};
 use crate::body::SendBody;
+use crate::connector::OriginConnector;
 use crate::error::{describe, Error, Result, TimeoutPhase};
 use crate::proxy::{Proxies, ProxyConnector, ProxySettings};
 use crate::retry::Failure;
@@ -64,7 +64,7 @@ impl Default for TransportConfig {
 
 /// The pooled hyper client over TLS over [`ProxyConnector`], and the proxy rules it uses.
 pub(crate) struct Wire {
-    client: HyperClient<AlertWatch<HttpsConnector<ProxyConnector>>, SendBody>,
+    client: HyperClient<AlertWatch<OriginConnector>, SendBody>,
     proxies: Arc<Proxies>,
 }
 
@@ -204,14 +204,14 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
     http.set_nodelay(true);
     http.set_connect_timeout(cfg.connect_timeout);
     let proxies = Arc::new(Proxies::new(&cfg.proxy)?);
-    let http = ProxyConnector::new(http, tls.clone(), proxies.clone());
+    let plain = ProxyConnector::new(http, tls.clone(), proxies.clone());
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
-    let https = if cfg.http2 {
-        https.enable_all_versions().wrap_connector(http)
+    let tls = if cfg.http2 {
+        https.enable_all_versions().wrap_connector(plain.clone())
     } else {
-        https.enable_http1().wrap_connector(http)
+        https.enable_http1().wrap_connector(plain.clone())
     };
     Ok(Transport::Wire(Wire {
         proxies,
@@ -222,7 +222,7 @@ pub(crate) fn build(cfg: &TransportConfig) -> Result<Transport> {
             .pool_idle_timeout(cfg.pool_idle_timeout)
             .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
             .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(AlertWatch(Arc::new(https))),
+            .build(AlertWatch(Arc::new(OriginConnector { tls, plain }))),
     }))
 }
 
