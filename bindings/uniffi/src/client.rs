@@ -348,13 +348,34 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
     {
-        let client = self.inner.clone();
-        let exchange = async move {
-            let resp = client.execute(request.into_core()?).await?;
-            crate::pieces::read(resp).await
-        };
-        self.traced(racing(exchange, cancel))
+        self.traced(pieces_work_with(self.inner.clone(), request, cancel))
     }
+
+    /// `request_blocking`, the body left in the pieces it arrived in (`pieces.rs`), for
+    /// Kotlin's direct blocking call (`direct.rs`).
+    pub(crate) fn request_blocking_pieces(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError> {
+        let blocking = self.blocking.side(&self.inner)?;
+        let work = pieces_work_with(blocking.client.clone(), request, cancel);
+        blocking.runner.block_on(self.traced(work))
+    }
+}
+
+/// The whole call as a `'static` future, the body read by `pieces::read`; racing `cancel`.
+fn pieces_work_with(
+    client: hopsafe::Client,
+    request: HttpRequest,
+    cancel: Option<Arc<CancelHandle>>,
+) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
+{
+    let exchange = async move {
+        let resp = client.execute(request.into_core()?).await?;
+        crate::pieces::read(resp).await
+    };
+    racing(exchange, cancel)
 }
 
 #[cfg(test)]

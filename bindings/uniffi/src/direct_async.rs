@@ -141,9 +141,8 @@ async fn answered(work: impl Future<Output = Answer>, reply: Reply) {
                 (body, pieces) = (chunks, pairs);
                 OK
             }
-            // As uniffi's `Vec<u8>` (and `Blob`) refuses it.
             None => {
-                buf = b"a byte string over i32::MAX bytes".to_vec();
+                buf = crate::pieces::TOO_LONG.as_bytes().to_vec();
                 INTERNAL
             }
         },

@@ -1,5 +1,5 @@
 //! A whole body kept as the pieces it arrived in, for a foreign side that copies them into
-//! its own array itself (Kotlin's direct suspend call, `direct_async.rs`).
+//! its own array itself (Kotlin's direct calls, `direct.rs` and `direct_async.rs`).
 //!
 //! `HttpResponse::read` gathers a body into one buffer (`Response::read_all`), and uniffi's
 //! serialisation copies it again: a 10 MiB download then went through two 10 MiB Rust
@@ -32,6 +32,9 @@ pub(crate) async fn read(mut resp: Response) -> Result<(HttpResponse, Vec<Bytes>
     };
     Ok((HttpResponse::head(&resp, Blob::default()), pieces))
 }
+
+/// Why a body over `i32::MAX` bytes is refused, as uniffi's `Vec<u8>` (and `Blob`) refuses it.
+pub(crate) const TOO_LONG: &str = "a byte string over i32::MAX bytes";
 
 /// Bodies up to this size go inside the serialised response, as before: copying them there
 /// costs less than the two JNA calls Kotlin makes to copy pieces.

@@ -91,30 +91,12 @@ internal object DirectAsync {
             runCatching {
                 val buf = Pointer(ptr).getByteBuffer(0, len).order(ByteOrder.BIG_ENDIAN)
                 when (code) {
-                    OK -> FfiConverterTypeHttpResponse.read(buf).also { if (count > 0) it.body = body(pieces, count.toInt()) }
+                    OK -> FfiConverterTypeHttpResponse.read(buf).also { if (count > 0) it.body = bodyOf(pieces, count.toInt()) }
                     ERROR -> throw FfiConverterTypeHopsafeError.read(buf)
                     else -> throw InternalException(ByteArray(len.toInt()).also { buf.get(it) }.decodeToString())
                 }
             }
         call.cont.resumeWith(result)
-    }
-
-    /** The body from [count] `[address, length]` pairs at [pieces], copied into one array. */
-    private fun body(
-        pieces: Long,
-        count: Int,
-    ): ByteArray {
-        val at = Pointer(pieces).getLongArray(0, 2 * count)
-        var total = 0L
-        for (i in 0 until count) total += at[2 * i + 1]
-        val body = ByteArray(Math.toIntExact(total))
-        var offset = 0
-        for (i in 0 until count) {
-            val len = at[2 * i + 1].toInt()
-            Pointer(at[2 * i]).read(0, body, offset, len)
-            offset += len
-        }
-        return body
     }
 
     /**
