@@ -241,8 +241,14 @@ impl HopsafeClient {
     /// A client with the core's defaults, for tests.
     #[cfg(test)]
     pub(crate) fn plain() -> Arc<Self> {
+        Self::of(hopsafe::Client::builder().build().expect("client"))
+    }
+
+    /// A client over the core client `inner`, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(inner: hopsafe::Client) -> Arc<Self> {
         Arc::new(HopsafeClient {
-            inner: hopsafe::Client::builder().build().expect("client"),
+            inner,
             blocking: PerThread::default(),
             listener: None,
         })
@@ -325,15 +331,51 @@ fn with_source(
 }
 
 impl HopsafeClient {
-    /// `request`'s whole call as a `'static` future (also spawned by Kotlin's direct suspend
-    /// call, see `direct_async.rs`).
-    pub(crate) fn request_work(
+    /// `request`'s whole call as a `'static` future.
+    fn request_work(
         &self,
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
         self.traced(work_with(self.inner.clone(), request, None, cancel))
     }
+
+    /// `request`'s whole call, the body left in the pieces it arrived in (`pieces.rs`), for
+    /// Kotlin's direct suspend call (`direct_async.rs`).
+    pub(crate) fn request_pieces_work(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
+    {
+        self.traced(pieces_work_with(self.inner.clone(), request, cancel))
+    }
+
+    /// `request_blocking`, the body left in the pieces it arrived in (`pieces.rs`), for
+    /// Kotlin's direct blocking call (`direct.rs`).
+    pub(crate) fn request_blocking_pieces(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError> {
+        let blocking = self.blocking.side(&self.inner)?;
+        let work = pieces_work_with(blocking.client.clone(), request, cancel);
+        blocking.runner.block_on(self.traced(work))
+    }
+}
+
+/// The whole call as a `'static` future, the body read by `pieces::read`; racing `cancel`.
+fn pieces_work_with(
+    client: hopsafe::Client,
+    request: HttpRequest,
+    cancel: Option<Arc<CancelHandle>>,
+) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
+{
+    let exchange = async move {
+        let resp = client.execute(request.into_core()?).await?;
+        crate::pieces::read(resp).await
+    };
+    racing(exchange, cancel)
 }
 
 #[cfg(test)]

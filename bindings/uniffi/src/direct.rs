@@ -6,7 +6,8 @@
 //! (the request, the optional cancel handle, the response) plus one per `rustbuffer_alloc`,
 //! and a profile of 64 threads of small GETs put more CPU in them than in hopsafe's Rust.
 //! Here the request comes in a Java array and the answer goes back as address and length of a
-//! Rust buffer, which Kotlin reads in place and frees with [`hopsafe_kt_free`]. The bytes are
+//! Rust buffer, which Kotlin reads in place and frees with [`hopsafe_kt_free`]; a large
+//! response body is left out of it, as the pieces it arrived in (`pieces.rs`). The bytes are
 //! uniffi's own serialisation of `HttpRequest`, `HttpResponse` and `HopsafeError`, read and
 //! written by uniffi's converters on both sides, so nothing is translated twice. Swift does
 //! not call these.
@@ -14,6 +15,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use uniffi::{Handle, Lift, Lower};
 
 use crate::client::{CancelHandle, HopsafeClient};
@@ -30,13 +32,14 @@ const INTERNAL: i32 = 2;
 
 /// `HopsafeClient.request_blocking` for the client handle `client` and the cancel handle
 /// `cancel` (0 = none), both clones the call takes over as uniffi's calls do, and the
-/// request serialised by uniffi in `request[..request_len]`. Writes the answer's address,
-/// length and capacity to `out[0..3]` (free it with `hopsafe_kt_free`) and returns `OK`,
-/// `ERROR` or `INTERNAL` for what it holds. Never unwinds.
+/// request serialised by uniffi in `request[..request_len]`. Writes to `out[0..5]` the
+/// answer's address and length, the address and count of the `[address, length]` pairs of
+/// the body pieces left out of it (count 0: none), and the handle to free it all with
+/// `hopsafe_kt_free`; returns `OK`, `ERROR` or `INTERNAL` for what it holds. Never unwinds.
 ///
 /// # Safety
 /// `client` (and `cancel` when not 0) must be handles from uniffi's `clone` functions of
-/// those types, `request` must be readable for `request_len` bytes and `out` writable for 3.
+/// those types, `request` must be readable for `request_len` bytes and `out` writable for 5.
 #[no_mangle]
 pub unsafe extern "C" fn hopsafe_kt_request_blocking(
     client: u64,
@@ -48,7 +51,9 @@ pub unsafe extern "C" fn hopsafe_kt_request_blocking(
     // SAFETY: the caller's guarantees are `answer`'s.
     unsafe {
         answer(client, cancel, request, request_len, out, |c, r, x| {
-            c.request_blocking(r, x)
+            let (head, pieces) = c.request_blocking_pieces(r, x)?;
+            let laid = crate::pieces::lay_out(head, &pieces);
+            Ok(laid.map(|(head, pairs)| (head, pieces, pairs)))
         })
     }
 }
@@ -70,8 +75,34 @@ pub unsafe extern "C" fn hopsafe_kt_open_blocking(
     // SAFETY: the caller's guarantees are `answer`'s.
     unsafe {
         answer(client, cancel, request, request_len, out, |c, r, x| {
-            c.open_blocking(r, x, hand_over != 0)
+            let opened = c.open_blocking(r, x, hand_over != 0)?;
+            Ok(Some((opened, Vec::new(), Vec::new())))
         })
+    }
+}
+
+/// A value to serialise, the body pieces left out of it and their `[address, length]`
+/// pairs; `None` for a body over `i32::MAX` bytes.
+type Laid<T> = Option<(T, Vec<Bytes>, Vec<i64>)>;
+
+/// An answer kept for Kotlin until `hopsafe_kt_free`.
+struct Kept {
+    /// The serialised value, error or message.
+    buf: Vec<u8>,
+    /// `[address, length]` of each body piece left out of `buf`.
+    pairs: Vec<i64>,
+    /// The pieces, alive until freed.
+    _pieces: Vec<Bytes>,
+}
+
+impl Kept {
+    /// Just `buf`.
+    fn only(buf: Vec<u8>) -> Kept {
+        Kept {
+            buf,
+            pairs: Vec::new(),
+            _pieces: Vec::new(),
+        }
     }
 }
 
@@ -85,7 +116,11 @@ unsafe fn answer<T: Lower<UniFfiTag>>(
     request: *const u8,
     request_len: i32,
     out: *mut i64,
-    call: impl FnOnce(&HopsafeClient, HttpRequest, Option<Arc<CancelHandle>>) -> Result<T, HopsafeError>,
+    call: impl FnOnce(
+        &HopsafeClient,
+        HttpRequest,
+        Option<Arc<CancelHandle>>,
+    ) -> Result<Laid<T>, HopsafeError>,
 ) -> i32 {
     let call = AssertUnwindSafe(|| {
         // SAFETY: the caller's guarantees are `lift`'s.
@@ -96,40 +131,48 @@ unsafe fn answer<T: Lower<UniFfiTag>>(
         } = unsafe { lift(client, cancel, request, request_len) }?;
         let mut buf = Vec::new();
         Ok::<_, String>(match call(&client, request, cancel) {
-            Ok(value) => {
+            Ok(Some((value, pieces, pairs))) => {
                 T::write(value, &mut buf);
-                (OK, buf)
+                let kept = Kept {
+                    buf,
+                    pairs,
+                    _pieces: pieces,
+                };
+                (OK, kept)
             }
+            Ok(None) => return Err(crate::pieces::TOO_LONG.to_owned()),
             Err(e) => {
                 <HopsafeError as Lower<UniFfiTag>>::write(e, &mut buf);
-                (ERROR, buf)
+                (ERROR, Kept::only(buf))
             }
         })
     });
-    let (code, buf) = match catch_unwind(call) {
+    let (code, kept) = match catch_unwind(call) {
         Ok(Ok(answer)) => answer,
-        Ok(Err(message)) => (INTERNAL, message.into_bytes()),
-        Err(panic) => (INTERNAL, panic_message(&*panic).into_bytes()),
+        Ok(Err(message)) => (INTERNAL, Kept::only(message.into_bytes())),
+        Err(panic) => (INTERNAL, Kept::only(panic_message(&*panic).into_bytes())),
     };
-    let mut buf = std::mem::ManuallyDrop::new(buf);
-    // SAFETY: the caller guarantees 3 writable slots.
+    let kept = Box::new(kept);
+    // SAFETY: the caller guarantees 5 writable slots.
     unsafe {
-        out.write(buf.as_mut_ptr() as i64);
-        out.add(1).write(buf.len() as i64);
-        out.add(2).write(buf.capacity() as i64);
+        out.write(kept.buf.as_ptr() as i64);
+        out.add(1).write(kept.buf.len() as i64);
+        out.add(2).write(kept.pairs.as_ptr() as i64);
+        out.add(3).write((kept.pairs.len() / 2) as i64);
+        out.add(4).write(Box::into_raw(kept) as i64);
     }
     code
 }
 
-/// Frees an answer of [`hopsafe_kt_request_blocking`] (its address, length and capacity).
+/// Frees an answer of [`hopsafe_kt_request_blocking`] or [`hopsafe_kt_open_blocking`] (its
+/// handle, `out[4]`).
 ///
 /// # Safety
-/// The three values must be one answer's, freed once.
+/// `kept` must be one answer's handle, freed once.
 #[no_mangle]
-pub unsafe extern "C" fn hopsafe_kt_free(ptr: i64, len: i64, capacity: i64) {
-    // SAFETY: the caller passes back what `hopsafe_kt_request_blocking` leaked. Dropping a
-    // `Vec<u8>` cannot panic.
-    drop(unsafe { Vec::from_raw_parts(ptr as *mut u8, len as usize, capacity as usize) });
+pub unsafe extern "C" fn hopsafe_kt_free(kept: i64) {
+    // SAFETY: the caller passes back what `answer` leaked. Dropping it cannot panic.
+    drop(unsafe { Box::from_raw(kept as *mut Kept) });
 }
 
 /// Takes over the handle clones `client` and `cancel` (0 = none), so both are released on

@@ -7,13 +7,16 @@
 //! cross as JNA `Structure`s. Here the request comes in as a `byte[]` (uniffi's own
 //! serialisation, as in `direct.rs`), the answer goes out as the address and length of a Rust
 //! buffer that Kotlin reads in place during the callback and Rust frees after it: one call
-//! down, one up. Exactly one callback per started call: with the result, or with `Cancelled`
-//! when the task is aborted (`hopsafe_kt_abort`) before it ends. Swift does not call these.
+//! down, one up. A large response body is not in that buffer: it comes as the addresses and
+//! lengths of the pieces it arrived in (`pieces.rs`), which Kotlin copies into its array.
+//! Exactly one callback per started call: with the result, or with `Cancelled` when the task
+//! is aborted (`hopsafe_kt_abort`) before it ends. Swift does not call these.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 use uniffi::Lower;
@@ -30,9 +33,11 @@ const ERROR: i32 = 1;
 /// The binding itself failed (bad input or a panic): the answer is a UTF-8 message.
 const INTERNAL: i32 = 2;
 
-/// The completion callback: (token, code, address, length) of an answer that lives until it
-/// returns.
-pub type Completion = extern "C" fn(token: i64, code: i32, ptr: i64, len: i64);
+/// The completion callback: (token, code, address, length) of an answer, and (address, count)
+/// of the `[address, length]` pairs of its body's pieces (count 0 unless `OK`), all alive until
+/// it returns.
+pub type Completion =
+    extern "C" fn(token: i64, code: i32, ptr: i64, len: i64, pieces: i64, count: i64);
 
 /// The callback Kotlin registered (once per process).
 static COMPLETION: OnceLock<Completion> = OnceLock::new();
@@ -82,8 +87,8 @@ pub unsafe extern "C" fn hopsafe_kt_send(
             let task = hopsafe::runtime::shared().spawn(answered(work, reply));
             let _ = started.abort.set(task.abort_handle());
         }
-        Ok(Err(message)) => reply.send(INTERNAL, message.into_bytes()),
-        Err(panic) => reply.send(INTERNAL, panic_message(&*panic).into_bytes()),
+        Ok(Err(message)) => reply.send(INTERNAL, message.as_bytes(), &[]),
+        Err(panic) => reply.send(INTERNAL, panic_message(&*panic).as_bytes(), &[]),
     }
     Arc::as_ptr(&started) as i64
 }
@@ -102,6 +107,9 @@ pub unsafe extern "C" fn hopsafe_kt_abort(started: i64) {
     }
 }
 
+/// The response and its body's pieces, or the error.
+type Answer = Result<(HttpResponse, Vec<Bytes>), HopsafeError>;
+
 /// The handles and the request lifted, and the call's work.
 ///
 /// # Safety
@@ -111,21 +119,33 @@ unsafe fn work(
     cancel: u64,
     request: *const u8,
     request_len: i32,
-) -> Result<impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static, String> {
+) -> Result<impl Future<Output = Answer> + Send + 'static, String> {
     // SAFETY: the caller's guarantees are `lift`'s.
     let lifted = unsafe { lift(client, cancel, request, request_len) }?;
-    Ok(lifted.client.request_work(lifted.request, lifted.cancel))
+    Ok(lifted
+        .client
+        .request_pieces_work(lifted.request, lifted.cancel))
 }
 
 /// Runs `work` and sends its result (or the message of its panic) with `reply`.
-async fn answered(work: impl Future<Output = Result<HttpResponse, HopsafeError>>, reply: Reply) {
+async fn answered(work: impl Future<Output = Answer>, reply: Reply) {
     let result = AssertUnwindSafe(work).catch_unwind().await;
     let mut buf = Vec::new();
+    // The body's pieces stay alive until the callback has returned.
+    let mut body = Vec::new();
+    let mut pieces = Vec::new();
     let code = match result {
-        Ok(Ok(response)) => {
-            <HttpResponse as Lower<UniFfiTag>>::write(response, &mut buf);
-            OK
-        }
+        Ok(Ok((head, chunks))) => match crate::pieces::lay_out(head, &chunks) {
+            Some((head, pairs)) => {
+                <HttpResponse as Lower<UniFfiTag>>::write(head, &mut buf);
+                (body, pieces) = (chunks, pairs);
+                OK
+            }
+            None => {
+                buf = crate::pieces::TOO_LONG.as_bytes().to_vec();
+                INTERNAL
+            }
+        },
         Ok(Err(e)) => {
             <HopsafeError as Lower<UniFfiTag>>::write(e, &mut buf);
             ERROR
@@ -135,7 +155,8 @@ async fn answered(work: impl Future<Output = Result<HttpResponse, HopsafeError>>
             INTERNAL
         }
     };
-    reply.send(code, buf);
+    reply.send(code, &buf, &pieces);
+    drop(body);
 }
 
 /// The one callback a call owes Kotlin; dropped unsent (the task aborted), it sends
@@ -148,14 +169,17 @@ struct Reply {
 }
 
 impl Reply {
-    fn send(mut self, code: i32, buf: Vec<u8>) {
-        self.deliver(code, &buf);
+    fn send(mut self, code: i32, buf: &[u8], pieces: &[i64]) {
+        self.deliver(code, buf, pieces);
     }
 
-    fn deliver(&mut self, code: i32, buf: &[u8]) {
+    /// `pieces` holds `[address, length]` pairs.
+    fn deliver(&mut self, code: i32, buf: &[u8], pieces: &[i64]) {
         self.sent = true;
         if let Some(completion) = COMPLETION.get() {
-            completion(self.token, code, buf.as_ptr() as i64, buf.len() as i64);
+            let (ptr, len) = (buf.as_ptr() as i64, buf.len() as i64);
+            let count = (pieces.len() / 2) as i64;
+            completion(self.token, code, ptr, len, pieces.as_ptr() as i64, count);
         }
     }
 }
@@ -165,7 +189,7 @@ impl Drop for Reply {
         if !self.sent {
             let mut buf = Vec::new();
             <HopsafeError as Lower<UniFfiTag>>::write(HopsafeError::cancelled(), &mut buf);
-            self.deliver(ERROR, &buf);
+            self.deliver(ERROR, &buf, &[]);
         }
     }
 }

@@ -19,6 +19,7 @@ mod error;
 mod hook;
 mod listener;
 mod metrics;
+mod pieces;
 mod readahead;
 mod runner;
 mod stream;

@@ -195,16 +195,21 @@ impl HttpResponse {
     /// Reads the whole body of a core response.
     pub(crate) async fn read(mut resp: Response) -> Result<Self, HopsafeError> {
         let body = resp.read_all().await?;
-        Ok(HttpResponse {
+        // Takes the buffer over when the body was gathered into one (no copy).
+        Ok(Self::head(&resp, Blob(Vec::from(body))))
+    }
+
+    /// `resp`'s status, headers and the rest, with `body`.
+    pub(crate) fn head(resp: &Response, body: Blob) -> Self {
+        HttpResponse {
             status: resp.status().as_u16(),
             url: resp.url().to_string(),
             method: resp.method().to_string(),
             headers: headers(resp.headers()),
-            // Takes the buffer over when the body was gathered into one (no copy).
-            body: Blob(Vec::from(body)),
+            body,
             history: history(resp.history()),
             idempotency_key: resp.idempotency_key().map(str::to_owned),
             attempts: resp.attempts(),
-        })
+        }
     }
 }

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicLong
  * one direct-mapped call starts the request on hopsafe's runtime, and a runtime thread
  * answers through one process-wide callback with the address and length of the serialised
  * response or error, read here in place with the generated converters while Rust keeps it.
+ * A large response body comes apart, as the addresses and lengths of the pieces it arrived
+ * in, each copied once into the body's array (not gathered and serialised in Rust first).
  */
 internal object DirectAsync {
     private const val OK = 0
@@ -36,7 +38,9 @@ internal object DirectAsync {
                 code: Int,
                 ptr: Long,
                 len: Long,
-            ) = complete(token, code, ptr, len)
+                pieces: Long,
+                count: Long,
+            ) = complete(token, code, ptr, len, pieces, count)
         }
 
     init {
@@ -78,6 +82,8 @@ internal object DirectAsync {
         code: Int,
         ptr: Long,
         len: Long,
+        pieces: Long,
+        count: Long,
     ) {
         val call = waiting.remove(token) ?: return
         call.answered()
@@ -85,7 +91,7 @@ internal object DirectAsync {
             runCatching {
                 val buf = Pointer(ptr).getByteBuffer(0, len).order(ByteOrder.BIG_ENDIAN)
                 when (code) {
-                    OK -> FfiConverterTypeHttpResponse.read(buf)
+                    OK -> FfiConverterTypeHttpResponse.read(buf).also { if (count > 0) it.body = bodyOf(pieces, count.toInt()) }
                     ERROR -> throw FfiConverterTypeHopsafeError.read(buf)
                     else -> throw InternalException(ByteArray(len.toInt()).also { buf.get(it) }.decodeToString())
                 }
@@ -134,13 +140,18 @@ internal object DirectAsyncLib {
         Native.register(DirectAsyncLib::class.java, name)
     }
 
-    /** (token, code, address, length) of one answer, readable until it returns. */
+    /**
+     * (token, code, address, length) of one answer and (address, count) of its body's
+     * `[address, length]` pairs, all readable until it returns.
+     */
     interface Completion : Callback {
         fun invoke(
             token: Long,
             code: Int,
             ptr: Long,
             len: Long,
+            pieces: Long,
+            count: Long,
         )
     }
 
