@@ -291,6 +291,25 @@ fn cpu_rows<'a>(
     any
 }
 
+/// The bare hyper-util client's sequential GET rate in a Rust table: what the server and the
+/// wake-ups between client and server allow, whatever a client spends.
+fn floor_of(by_client: &[Value]) -> Option<f64> {
+    by_client
+        .iter()
+        .find(|r| r["client"] == "hyper-util")
+        .and_then(|r| r["rps"]["sequential GET"].as_f64())
+}
+
+/// Under a Python table: the floor its sequential rates are capped near.
+fn floor_note(md: &mut String, floor: Option<f64>) {
+    if let Some(floor) = floor {
+        let _ = writeln!(
+            md,
+            "The bare hyper-util client (Rust, the floor above) made {floor:.0} sequential GETs per second on this server in this run: a sequential rate here cannot go much above it, whatever the client spends (the CPU rows show what each spends).\n"
+        );
+    }
+}
+
 /// The Rust bench's whole document and its request rates by client.
 fn rust(base: &str, quick: bool) -> Result<(Value, Vec<Value>)> {
     let mut cmd = Command::new(target_dir().join("release/hopsafe-bench"));
@@ -367,8 +386,10 @@ pub fn bench(args: &[String]) -> Result {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         rounds(quick),
     );
+    let mut floor = None;
     if want("rust") {
         let (v, by_client) = rust(&srv.base, quick)?;
+        floor = floor_of(&by_client);
         md.push_str(&table(
             "Rust: hopsafe vs reqwest vs bare hyper-util (the floor)",
             &by_client,
@@ -391,6 +412,7 @@ pub fn bench(args: &[String]) -> Result {
             &python(&srv.base, quick)?,
             "hopsafe",
         ));
+        floor_note(&mut md, floor);
     }
     if want("node") {
         md.push_str(&table(
@@ -423,16 +445,14 @@ pub fn bench(args: &[String]) -> Result {
             "### Against nginx\n\nThe same workloads against nginx {} from Debian (`return 200` for `/echo`, `return 307` for `/r/307`, a static 10 MiB file), so no ratio depends on hopsafe's own server.\n",
             crate::bench_nginx::version(),
         );
-        md.push_str(&table(
-            "Rust (nginx)",
-            &rust(&nginx.base, quick)?.1,
-            "hopsafe",
-        ));
+        let by_client = rust(&nginx.base, quick)?.1;
+        md.push_str(&table("Rust (nginx)", &by_client, "hopsafe"));
         md.push_str(&table(
             "Python (nginx)",
             &python(&nginx.base, quick)?,
             "hopsafe",
         ));
+        floor_note(&mut md, floor_of(&by_client));
         md.push_str(&table(
             "Node (nginx)",
             &node(&nginx.base, quick)?,
@@ -453,7 +473,7 @@ pub fn bench(args: &[String]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::{merge, parse_args, table};
+    use super::{floor_note, floor_of, merge, parse_args, table};
     use serde_json::json;
 
     fn args(a: &[&str]) -> Vec<String> {
@@ -498,5 +518,20 @@ mod tests {
         // A bench without CPU numbers (Node, Kotlin) gets no CPU rows.
         let bare = json!({"client": "hopsafe", "rps": {"sequential GET": 1.0}, "peak_rss_kib": null, "error": null});
         assert!(!table("t", &[merge("hopsafe", &[bare])], "hopsafe").contains("CPU"));
+    }
+
+    #[test]
+    fn notes_the_floor_under_a_python_table_only_when_the_rust_bench_ran() {
+        let rust = [
+            json!({"client": "hopsafe", "rps": {"sequential GET": 9.0}}),
+            json!({"client": "hyper-util", "rps": {"sequential GET": 8035.4}}),
+        ];
+        assert_eq!(floor_of(&rust), Some(8035.4));
+        let mut md = String::new();
+        floor_note(&mut md, floor_of(&rust));
+        assert!(md.contains("made 8035 sequential GETs per second"), "{md}");
+        let mut none = String::new();
+        floor_note(&mut none, floor_of(&rust[..1]));
+        assert!(none.is_empty());
     }
 }
