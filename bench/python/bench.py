@@ -1,6 +1,10 @@
 """Python benchmark: one client per process (so peak RSS is its own), same loopback server.
 
     python bench.py BASE_URL CLIENT [--quick]   ->  one JSON line
+"rps": requests per second per workload; "cpu_us": this process's CPU time (every thread,
+user and system) per request. A rate on a shared machine moves with whatever else runs,
+and on loopback it includes the server's share and each wake-up; the CPU per request is
+what the client itself spends, and stays put when the machine is busy.
 CLIENT: hopsafe, hopsafe-async, httpx, httpx-async, requests, urllib3, aiohttp, pyreqwest,
 and hopsafe under a peer's API: httpx+hopsafe, httpx-async+hopsafe, requests+hopsafe
 """
@@ -132,24 +136,27 @@ def run_sync():
             th.join()
         return workers * (n // workers)
 
-    out = timed_after_warm_up(run)
+    out, cpu = timed_after_warm_up(run)
     k = 3 if QUICK else 10
     assert len(call("GET", BASE + f"/bytes/{10 << 20}")) == 10 << 20
     t = time.perf_counter()
     for _ in range(k):
         assert len(call("GET", BASE + f"/bytes/{10 << 20}")) == 10 << 20
     out["10 MiB download"] = rate(k, time.perf_counter() - t)
-    return out
+    return out, cpu
 
 
 def timed_after_warm_up(run):
+    """Request rates and CPU microseconds per request by workload."""
     for _, n, workers, *request in WORKLOADS:
         run(n // 4, *request, workers)
-    out = {}
+    out, cpu = {}, {}
     for name, n, workers, *request in WORKLOADS:
-        t = time.perf_counter()
-        out[name] = rate(run(n, *request, workers), time.perf_counter() - t)
-    return out
+        t, c = time.perf_counter(), time.process_time()
+        done = run(n, *request, workers)
+        out[name] = rate(done, time.perf_counter() - t)
+        cpu[name] = (time.process_time() - c) / done * 1e6
+    return out, cpu
 
 
 async def run_async():
@@ -165,17 +172,19 @@ async def run_async():
 
     for _, n, workers, *request in WORKLOADS:
         await run(n // 4, *request, workers)
-    out = {}
+    out, cpu = {}, {}
     for name, n, workers, *request in WORKLOADS:
-        t = time.perf_counter()
-        out[name] = rate(await run(n, *request, workers), time.perf_counter() - t)
-    return out
+        t, c = time.perf_counter(), time.process_time()
+        done = await run(n, *request, workers)
+        out[name] = rate(done, time.perf_counter() - t)
+        cpu[name] = (time.process_time() - c) / done * 1e6
+    return out, cpu
 
 
 try:
-    results = asyncio.run(run_async()) if CLIENT in ("hopsafe-async", "httpx-async", "httpx-async+hopsafe", "aiohttp") else run_sync()
+    results, cpu = asyncio.run(run_async()) if CLIENT in ("hopsafe-async", "httpx-async", "httpx-async+hopsafe", "aiohttp") else run_sync()
     error = None
 except Exception as e:  # noqa: BLE001 -- a peer that cannot do a workload is reported, not hidden
-    results, error = {}, f"{type(e).__name__}: {e}"[:200]
+    results, cpu, error = {}, {}, f"{type(e).__name__}: {e}"[:200]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"client": CLIENT, "rps": results, "peak_rss_kib": peak, "error": error}))
+print(json.dumps({"client": CLIENT, "rps": results, "cpu_us": cpu, "peak_rss_kib": peak, "error": error}))

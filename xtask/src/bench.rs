@@ -160,23 +160,28 @@ fn clients(names: &[&str], rounds: usize, cmd: impl Fn(&str) -> Command) -> Resu
 }
 
 fn merge(name: &str, runs: &[Value]) -> Value {
-    let mut rps = serde_json::Map::new();
+    let peak = runs.iter().filter_map(|r| r["peak_rss_kib"].as_u64()).max();
+    let error = runs.iter().find_map(|r| r["error"].as_str());
+    serde_json::json!({ "client": name, "rps": median_by_workload(runs, "rps"), "cpu_us": median_by_workload(runs, "cpu_us"), "peak_rss_kib": peak, "error": error })
+}
+
+/// The median over `runs` of each workload's number under `key` (`rps`, `cpu_us`).
+fn median_by_workload(runs: &[Value], key: &str) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
     let workloads: Vec<String> = runs
         .iter()
-        .filter_map(|r| r["rps"].as_object())
+        .filter_map(|r| r[key].as_object())
         .flat_map(|m| m.keys().cloned())
         .collect();
     for w in workloads {
-        if rps.contains_key(&w) {
+        if out.contains_key(&w) {
             continue;
         }
-        let mut v: Vec<f64> = runs.iter().filter_map(|r| r["rps"][&w].as_f64()).collect();
+        let mut v: Vec<f64> = runs.iter().filter_map(|r| r[key][&w].as_f64()).collect();
         v.sort_by(f64::total_cmp);
-        rps.insert(w, serde_json::json!(v[v.len() / 2]));
+        out.insert(w, serde_json::json!(v[v.len() / 2]));
     }
-    let peak = runs.iter().filter_map(|r| r["peak_rss_kib"].as_u64()).max();
-    let error = runs.iter().find_map(|r| r["error"].as_str());
-    serde_json::json!({ "client": name, "rps": rps, "peak_rss_kib": peak, "error": error })
+    out
 }
 
 /// The request-rate workloads of every language's bench, in table order.
@@ -239,6 +244,9 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
         }
         md.push('\n');
     }
+    if cpu_rows(&mut md, results, &base_of) {
+        md.push_str("\n`CPU µs per request`: the client process's CPU time (every thread, user and system) per request, median; in brackets peer / hopsafe (higher is better for hopsafe). It leaves out the server and the wake-ups a rate on loopback includes, and holds still when the machine is busy.\n");
+    }
     for r in results.iter().filter(|r| r["error"].is_string()) {
         let _ = writeln!(
             md,
@@ -249,6 +257,57 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
     }
     md.push('\n');
     md
+}
+
+/// Rows of the client process's CPU time per request, for the clients that report it
+/// (`cpu_us`), with the peer's over hopsafe's in brackets; whether there was any.
+fn cpu_rows<'a>(
+    md: &mut String,
+    results: &'a [Value],
+    base_of: &dyn Fn(&str) -> Option<&'a Value>,
+) -> bool {
+    let mut any = false;
+    for w in WORKLOADS {
+        if results.iter().all(|r| r["cpu_us"][w].is_null()) {
+            continue;
+        }
+        any = true;
+        let _ = write!(md, "| CPU µs per request, {w} |");
+        for r in results {
+            let client = r["client"].as_str().unwrap_or("");
+            let ours = base_of(client).and_then(|h| h["cpu_us"][w].as_f64());
+            match (r["cpu_us"][w].as_f64(), ours) {
+                (Some(v), Some(o)) if !client.starts_with("hopsafe") => {
+                    let _ = write!(md, " {v:.1} ({:.2}×) |", v / o);
+                }
+                (Some(v), _) => {
+                    let _ = write!(md, " {v:.1} |");
+                }
+                (None, _) => md.push_str(" — |"),
+            }
+        }
+        md.push('\n');
+    }
+    any
+}
+
+/// The bare hyper-util client's sequential GET rate in a Rust table: what the server and the
+/// wake-ups between client and server allow, whatever a client spends.
+fn floor_of(by_client: &[Value]) -> Option<f64> {
+    by_client
+        .iter()
+        .find(|r| r["client"] == "hyper-util")
+        .and_then(|r| r["rps"]["sequential GET"].as_f64())
+}
+
+/// Under a Python table: the floor its sequential rates are capped near.
+fn floor_note(md: &mut String, floor: Option<f64>) {
+    if let Some(floor) = floor {
+        let _ = writeln!(
+            md,
+            "The bare hyper-util client (Rust, the floor above) made {floor:.0} sequential GETs per second on this server in this run: a sequential rate here cannot go much above it, whatever the client spends (the CPU rows show what each spends).\n"
+        );
+    }
 }
 
 /// The Rust bench's whole document and its request rates by client.
@@ -327,8 +386,10 @@ pub fn bench(args: &[String]) -> Result {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         rounds(quick),
     );
+    let mut floor = None;
     if want("rust") {
         let (v, by_client) = rust(&srv.base, quick)?;
+        floor = floor_of(&by_client);
         md.push_str(&table(
             "Rust: hopsafe vs reqwest vs bare hyper-util (the floor)",
             &by_client,
@@ -351,6 +412,7 @@ pub fn bench(args: &[String]) -> Result {
             &python(&srv.base, quick)?,
             "hopsafe",
         ));
+        floor_note(&mut md, floor);
     }
     if want("node") {
         md.push_str(&table(
@@ -383,16 +445,14 @@ pub fn bench(args: &[String]) -> Result {
             "### Against nginx\n\nThe same workloads against nginx {} from Debian (`return 200` for `/echo`, `return 307` for `/r/307`, a static 10 MiB file), so no ratio depends on hopsafe's own server.\n",
             crate::bench_nginx::version(),
         );
-        md.push_str(&table(
-            "Rust (nginx)",
-            &rust(&nginx.base, quick)?.1,
-            "hopsafe",
-        ));
+        let by_client = rust(&nginx.base, quick)?.1;
+        md.push_str(&table("Rust (nginx)", &by_client, "hopsafe"));
         md.push_str(&table(
             "Python (nginx)",
             &python(&nginx.base, quick)?,
             "hopsafe",
         ));
+        floor_note(&mut md, floor_of(&by_client));
         md.push_str(&table(
             "Node (nginx)",
             &node(&nginx.base, quick)?,
@@ -413,7 +473,8 @@ pub fn bench(args: &[String]) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_args;
+    use super::{floor_note, floor_of, merge, parse_args, table};
+    use serde_json::json;
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
@@ -432,5 +493,45 @@ mod tests {
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn medians_cpu_per_request_and_shows_it_beside_the_rates() {
+        let run = |client: &str, rps: f64, cpu: f64| json!({"client": client, "rps": {"sequential GET": rps}, "cpu_us": {"sequential GET": cpu}, "peak_rss_kib": 1024, "error": null});
+        let ours = merge(
+            "hopsafe",
+            &[
+                run("hopsafe", 3.0, 20.0),
+                run("hopsafe", 1.0, 30.0),
+                run("hopsafe", 2.0, 10.0),
+            ],
+        );
+        assert_eq!(ours["rps"]["sequential GET"], json!(2.0));
+        assert_eq!(ours["cpu_us"]["sequential GET"], json!(20.0));
+        let peer = merge("peer", &[run("peer", 1.0, 50.0)]);
+        let md = table("t", &[ours, peer], "hopsafe");
+        assert!(md.contains("| sequential GET | 2 | 1 (2.00×) |"), "{md}");
+        assert!(
+            md.contains("| CPU µs per request, sequential GET | 20.0 | 50.0 (2.50×) |"),
+            "{md}"
+        );
+        // A bench without CPU numbers (Node, Kotlin) gets no CPU rows.
+        let bare = json!({"client": "hopsafe", "rps": {"sequential GET": 1.0}, "peak_rss_kib": null, "error": null});
+        assert!(!table("t", &[merge("hopsafe", &[bare])], "hopsafe").contains("CPU"));
+    }
+
+    #[test]
+    fn notes_the_floor_under_a_python_table_only_when_the_rust_bench_ran() {
+        let rust = [
+            json!({"client": "hopsafe", "rps": {"sequential GET": 9.0}}),
+            json!({"client": "hyper-util", "rps": {"sequential GET": 8035.4}}),
+        ];
+        assert_eq!(floor_of(&rust), Some(8035.4));
+        let mut md = String::new();
+        floor_note(&mut md, floor_of(&rust));
+        assert!(md.contains("made 8035 sequential GETs per second"), "{md}");
+        let mut none = String::new();
+        floor_note(&mut none, floor_of(&rust[..1]));
+        assert!(none.is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! A response's metadata as the `NativeMeta` object `hopsafe.Response` reads: one native
-//! object per response, each field turned into a Python value only when asked for (no
-//! `dict` of every field, no header list nobody reads).
+//! object per response, its scalar fields read in one call, its headers and history turned
+//! into Python values only when asked for (no `dict` of every field, no header list nobody
+//! reads).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -15,26 +16,35 @@ pub(crate) struct NativeMeta {
     meta: Meta,
 }
 
+/// What [`NativeMeta::fields`] gives: status, URL, method, version, idempotency key,
+/// attempts, write-accepted flag, whether any redirect was followed.
+type Fields<'a> = (
+    u16,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    u32,
+    bool,
+    bool,
+);
+
 #[pymethods]
 impl NativeMeta {
-    #[getter]
-    fn status_code(&self) -> u16 {
-        self.meta.status
-    }
-
-    #[getter]
-    fn url(&self) -> &str {
-        &self.meta.url
-    }
-
-    #[getter]
-    fn method(&self) -> &str {
-        &self.meta.method
-    }
-
-    #[getter]
-    fn http_version(&self) -> &str {
-        &self.meta.http_version
+    /// The scalar fields in one call (a response reads all of them when it is made: one
+    /// crossing instead of eight attribute reads).
+    fn fields(&self) -> Fields<'_> {
+        let m = &self.meta;
+        (
+            m.status,
+            &m.url,
+            &m.method,
+            &m.http_version,
+            m.idempotency_key.as_deref(),
+            m.attempts,
+            m.write_accepted,
+            !m.history.is_empty(),
+        )
     }
 
     /// The headers as `[(name, value)...]` in order, names in lower case (new list per call).
@@ -66,27 +76,6 @@ impl NativeMeta {
             history.append(hop)?;
         }
         Ok(history)
-    }
-
-    /// Whether any redirect was followed.
-    #[getter]
-    fn redirected(&self) -> bool {
-        !self.meta.history.is_empty()
-    }
-
-    #[getter]
-    fn idempotency_key(&self) -> Option<&str> {
-        self.meta.idempotency_key.as_deref()
-    }
-
-    #[getter]
-    fn attempts(&self) -> u32 {
-        self.meta.attempts
-    }
-
-    #[getter]
-    fn write_accepted(&self) -> bool {
-        self.meta.write_accepted
     }
 }
 

@@ -130,17 +130,19 @@ class Response:
     def __init__(self, meta: Any, content: Any) -> None:
         # meta: the native metadata (_native.NativeMeta); headers and history are converted
         # on first use.
-        self.status_code: int = meta.status_code
-        self.url: str = meta.url
-        self.method: str = meta.method
-        self.http_version: str = meta.http_version
-        self.idempotency_key: str | None = meta.idempotency_key
-        self.attempts: int = meta.attempts
+        (status_code, url, method, http_version, idempotency_key, attempts, write_accepted,
+         redirected) = meta.fields()
+        self.status_code: int = status_code
+        self.url: str = url
+        self.method: str = method
+        self.http_version: str = http_version
+        self.idempotency_key: str | None = idempotency_key
+        self.attempts: int = attempts
         # A hop turned the write into a GET: HTTPStatusError reports it as write_accepted.
-        self._write_accepted: bool = meta.write_accepted
+        self._write_accepted: bool = write_accepted
         self._meta = meta
         self._headers: Headers | None = None
-        self._history: list[Hop] | None = None if meta.redirected else []
+        self._history: list[Hop] | None = None if redirected else []
         if isinstance(content, bytes):
             self._content: bytes | None = content
             self._body: Any = None

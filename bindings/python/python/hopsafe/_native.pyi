@@ -16,15 +16,9 @@ class NativeChunkHandle:
     def result(self) -> tuple[bytes | None, str | None] | None: ...
 
 class NativeMeta:
-    status_code: int
-    url: str
-    method: str
-    http_version: str
-    idempotency_key: str | None
-    attempts: int
-    write_accepted: bool
-    # Whether any redirect was followed (history() is not empty).
-    redirected: bool
+    # (status_code, url, method, http_version, idempotency_key, attempts, write_accepted,
+    # redirected): redirected is whether any redirect was followed (history() is not empty).
+    def fields(self) -> tuple[int, str, str, str, str | None, int, bool, bool]: ...
     # [(name, value)...], names in lower case; a new list per call.
     def headers(self) -> list[tuple[str, str]]: ...
     # One dict per hop; a new list per call.
