@@ -394,10 +394,10 @@ class Client {
       retry: retryDoc(retry),
     })
     if (signal?.aborted) throw new errors.CancelledError('request aborted', { cause: signal.reason })
-    const handle = new native.CancelHandle()
+    // The request's one native object: it cancels the request and holds the response body.
     const sink = new native.ResponseBody()
     // The signal aborts the request, then the body, until the body is read or cancelled.
-    const onAbort = () => { handle.cancel(); sink.close() }
+    const onAbort = () => sink.cancel()
     signal?.addEventListener('abort', onAbort, { once: true })
     const done = () => signal?.removeEventListener('abort', onAbort)
     let result
@@ -405,11 +405,11 @@ class Client {
     try {
       if (json === undefined && isStream(body)) {
         const writer = new native.BodyWriter()
-        const pending = this.#native.sendStream(doc, writer, handle, sink)
+        const pending = this.#native.sendStream(doc, writer, sink)
         pumped = pump(body, writer)
         result = await pending
       } else {
-        result = await this.#native.send(doc, payload, handle, sink)
+        result = await this.#native.send(doc, payload, sink)
       }
     } catch (e) {
       done()

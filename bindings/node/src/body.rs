@@ -11,13 +11,19 @@ use hopsafe_bridge as bridge;
 use crate::lock;
 use crate::wake::Call;
 
-/// A response body, read by `index.js` into a `ReadableStream` (one chunk per pull) or whole
+/// One request's native side: `cancel()` aborts it (wired to an `AbortSignal` by `index.js`),
+/// and its response body is read here into a `ReadableStream` (one chunk per pull) or whole
 /// (capped by `maxBodySize`). `close()`, or dropping it, aborts the transfer unless the body
-/// was read to the end.
+/// was read to the end. One object per request: each native object JS makes costs a wrapped
+/// reference and a finalizer.
 #[napi]
 pub struct ResponseBody {
     pub(crate) reader: Arc<Mutex<Option<Arc<bridge::BodyReader>>>>,
+    pub(crate) cancel: Arc<Mutex<CancelState>>,
 }
+
+/// Whether `cancel` was called, and the request task it aborts.
+pub(crate) type CancelState = (bool, Option<tokio::task::AbortHandle>);
 
 impl Default for ResponseBody {
     fn default() -> Self {
@@ -48,7 +54,24 @@ impl ResponseBody {
     pub fn new() -> Self {
         ResponseBody {
             reader: Arc::new(Mutex::new(None)),
+            cancel: Arc::new(Mutex::new((false, None))),
         }
+    }
+
+    /// Aborts the request (the connection is dropped) and the body; harmless when they
+    /// already ended.
+    #[napi(catch_unwind)]
+    pub fn cancel(&self) {
+        let task = {
+            let mut s = lock(&self.cancel);
+            s.0 = true;
+            s.1.clone()
+        };
+        // Aborted outside the lock: the aborted task's `Settle` reads it when dropped.
+        if let Some(h) = task {
+            h.abort();
+        }
+        self.close();
     }
 
     /// The next chunk; resolves (never rejects). A chunk is read from the network only when
@@ -77,10 +100,10 @@ impl ResponseBody {
     /// What `readAll` would resolve with when the whole rest of the body is already here,
     /// else `null`: then call `readAll`.
     #[napi(catch_unwind)]
-    pub fn try_read_all(&self) -> Option<NativeChunk> {
+    pub fn try_read_all(&self, env: &Env) -> Option<NativeChunk> {
         let reader = lock(&self.reader).clone()?;
         let _rt = hopsafe::runtime::single_worker().enter();
-        reader.try_read_all().map(whole_chunk)
+        reader.try_read_all().map(|c| whole_chunk(env, c))
     }
 
     /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
@@ -125,6 +148,18 @@ impl ResponseBody {
 }
 
 impl ResponseBody {
+    /// Wires the request task to `cancel` (aborted now if it was already called).
+    pub(crate) fn arm(&self, handle: tokio::task::AbortHandle) {
+        let cancelled = {
+            let mut s = lock(&self.cancel);
+            s.1 = Some(handle.clone());
+            s.0
+        };
+        if cancelled {
+            handle.abort();
+        }
+    }
+
     fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
         let (call, promise) = Call::new(env)?;
         let reader = lock(&self.reader).clone();
@@ -136,7 +171,7 @@ impl ResponseBody {
             };
             call.finish(move |env| {
                 Ok(if whole {
-                    whole_chunk(chunk)
+                    whole_chunk(&env, chunk)
                 } else {
                     streamed_chunk(&env, chunk)
                 })
@@ -146,11 +181,21 @@ impl ResponseBody {
     }
 }
 
-/// A whole body for JS: at most one copy, from the core's `Bytes` into the `Buffer`'s own
-/// memory (none when the core holds the only reference to the allocation, as a body read
-/// whole does); napi takes the `Vec` as it is.
-fn whole_chunk(chunk: bridge::Chunk) -> NativeChunk {
-    chunk_result(chunk, |b| Ok(Vec::from(b).into()))
+/// Bodies up to this size are copied into memory Node allocates: cheaper than handing over
+/// the `Vec` (an external buffer costs V8 a weak handle and a finalizer call per body).
+const COPY_MAX: usize = 16 * 1024;
+
+/// A whole body for JS: at most one copy. A small one is copied into Node's memory; a larger
+/// one moves from the core's `Bytes` into the `Buffer`'s own memory (no copy when the core
+/// holds the only reference to the allocation, as a body read whole does).
+fn whole_chunk(env: &Env, chunk: bridge::Chunk) -> NativeChunk {
+    chunk_result(chunk, |b| {
+        if b.len() <= COPY_MAX {
+            BufferSlice::copy_from(env, &b)?.into_buffer(env)
+        } else {
+            Ok(Vec::from(b).into())
+        }
+    })
 }
 
 /// A streamed chunk for JS: copied once, on the JS thread, into memory Node allocates and V8

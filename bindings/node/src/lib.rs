@@ -71,10 +71,9 @@ impl NativeClient {
         env: &'env Env,
         request: String,
         body: Option<Buffer>,
-        cancel: &CancelHandle,
         sink: &ResponseBody,
     ) -> Result<Object<'env>> {
-        self.start(env, request, body.map(|b| b.to_vec().into()), cancel, sink)
+        self.start(env, request, body.map(|b| b.to_vec().into()), sink)
     }
 
     /// Sends a request whose body `writer` feeds while it runs (`index.js` pumps the caller's
@@ -85,19 +84,19 @@ impl NativeClient {
         env: &'env Env,
         request: String,
         writer: &BodyWriter,
-        cancel: &CancelHandle,
         sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let body = lock(&writer.body)
             .take()
             .ok_or_else(|| napi::Error::from_reason("a BodyWriter feeds a single request"))?;
-        self.start(env, request, Some(body), cancel, sink)
+        self.start(env, request, Some(body), sink)
     }
 }
 
 impl NativeClient {
-    /// Spawns the request on the core runtime, wires `cancel` to it and returns the promise
-    /// its outcome settles; the unread body goes into `sink` before the promise resolves.
+    /// Spawns the request on the core runtime, wires `sink`'s cancel to it and returns the
+    /// promise its outcome settles; the unread body goes into `sink` before the promise
+    /// resolves.
     /// One task runs the call and settles the promise: no second task waits on the first
     /// (a wake-up, often on another thread, per request).
     fn start<'env>(
@@ -105,13 +104,12 @@ impl NativeClient {
         env: &'env Env,
         request: String,
         body: Option<hopsafe::Body>,
-        cancel: &CancelHandle,
         sink: &ResponseBody,
     ) -> Result<Object<'env>> {
         let (call, promise) = wake::Call::new(env)?;
         let settle = Settle {
             call: Some(call),
-            cancelled: cancel.state.clone(),
+            cancelled: sink.cancel.clone(),
         };
         let client = self.client.clone();
         let req = bridge::build_request_with(&client, &request, body);
@@ -130,7 +128,7 @@ impl NativeClient {
             // The sink holds the body from here: the promise resolves at headers.
             settle.resolve(outcome)
         });
-        cancel.arm(task.abort_handle());
+        sink.arm(task.abort_handle());
         Ok(promise)
     }
 }
@@ -204,7 +202,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// keeping the event loop alive, is ever left pending).
 struct Settle {
     call: Option<wake::Call>,
-    cancelled: Arc<Mutex<CancelState>>,
+    cancelled: Arc<Mutex<body::CancelState>>,
 }
 
 impl Settle {
@@ -236,57 +234,6 @@ fn to_result(outcome: bridge::Outcome) -> NativeResult {
             meta: meta.json(),
         },
         bridge::Outcome::Err(meta) => NativeResult { ok: false, meta },
-    }
-}
-
-/// Cancels the request it is passed to (wired to an `AbortSignal` by `index.js`).
-#[napi]
-pub struct CancelHandle {
-    state: Arc<Mutex<CancelState>>,
-}
-
-/// Whether `cancel` was called, and the task it aborts.
-type CancelState = (bool, Option<tokio::task::AbortHandle>);
-
-impl Default for CancelHandle {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-#[napi]
-impl CancelHandle {
-    /// A handle not yet used.
-    #[napi(constructor)]
-    pub fn new() -> Self {
-        CancelHandle {
-            state: Arc::new(Mutex::new((false, None))),
-        }
-    }
-
-    /// Aborts the request (the connection is dropped); harmless when it already ended.
-    #[napi(catch_unwind)]
-    pub fn cancel(&self) {
-        let task = {
-            let mut s = lock(&self.state);
-            s.0 = true;
-            s.1.clone()
-        };
-        // Aborted outside the lock: the aborted task's `Settle` reads it when dropped.
-        if let Some(h) = task {
-            h.abort();
-        }
-    }
-
-    fn arm(&self, handle: tokio::task::AbortHandle) {
-        let cancelled = {
-            let mut s = lock(&self.state);
-            s.1 = Some(handle.clone());
-            s.0
-        };
-        if cancelled {
-            handle.abort();
-        }
     }
 }
 
