@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::{BoxFuture, Either};
 use futures_util::FutureExt;
 use http::header::LOCATION;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use tracing::Instrument;
 use url::Url;
@@ -99,8 +99,12 @@ struct Chain<'c> {
     method: Method,
     url: Url,
     origin: Origin,
-    /// The client's base headers until a request header, a key or a hop changes them.
+    /// The client's base headers until a request header or a hop changes them.
     headers: Cow<'c, HeaderMap>,
+    /// The key's header while `headers` are still the client's base headers: added to each
+    /// attempt's copy instead of copying the base headers once more to hold it. Written into
+    /// `headers` before a hop's rules look at them ([`Chain::write_key`]).
+    unsent_key: Option<HeaderValue>,
     body: Replayable,
     /// The key the current hop sends, if any (cleared when a hop removes the header).
     key: Option<AssignedKey>,
@@ -135,11 +139,13 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         cfg.identity_headers.apply(headers);
         cfg.credentials.mark_sensitive(headers);
     }
+    let mut unsent_key = None;
     let key = assign_key_in(
         &cfg.idempotency,
         choice,
         &req.method,
         &mut headers,
+        &mut unsent_key,
         cfg.base_has_key,
     )?;
     Ok(Chain {
@@ -147,11 +153,22 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         url: req.url,
         origin,
         headers,
+        unsent_key,
         body: Replayable::new(req.body),
         key,
         history: Vec::new(),
         visits: Visits::default(),
     })
+}
+
+impl Chain<'_> {
+    /// Writes an unsent key into the chain's own headers (copying the base headers, with room
+    /// for hyper's `Host`), so the hop's rules and history see every header sent.
+    fn write_key(&mut self) {
+        if let Some(value) = self.unsent_key.take() {
+            to_mut_with_room(&mut self.headers, 2).insert(IDEMPOTENCY_KEY, value);
+        }
+    }
 }
 
 /// Follows the chain to its final answer. Errors get the chain's history in [`execute`].
@@ -179,6 +196,7 @@ async fn run(
             return Ok((parts, incoming, attempts));
         };
         let elapsed = started.elapsed();
+        chain.write_key();
         let shown =
             redact_userinfo(&String::from_utf8_lossy(first_location.as_bytes())).into_owned();
         let mut hop = Hop {
@@ -354,6 +372,9 @@ async fn finish(
         body.unread(prefix);
     }
     let sent_headers = match &chain.headers {
+        Cow::Borrowed(_) if chain.unsent_key.is_some() => {
+            SentHeaders::Base(cfg.base_header_names_keyed.clone())
+        }
         Cow::Borrowed(_) => SentHeaders::Base(cfg.base_header_names.clone()),
         Cow::Owned(own) => SentHeaders::Own(own.keys().cloned().collect()),
     };
@@ -468,8 +489,13 @@ fn send_once<'a, 'c: 'a>(
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
-    // Room for the `Host` hyper adds (and a cookie or proxy credential).
-    *req.headers_mut() = copy_with_room(&chain.headers, 1);
+    // Room for the `Host` hyper adds (and a cookie or proxy credential), and an unsent key.
+    let key = chain.unsent_key.as_ref();
+    let headers = req.headers_mut();
+    *headers = copy_with_room(&chain.headers, 1 + usize::from(key.is_some()));
+    if let Some(key) = key {
+        headers.insert(IDEMPOTENCY_KEY, key.clone());
+    }
     if let Some(jar) = &inner.config.cookies {
         jar.add_to(&chain.url, req.headers_mut());
     }
