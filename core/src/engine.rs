@@ -26,7 +26,6 @@ use crate::history::{DropReason, DroppedHeader, Hop};
 use crate::idempotency::{self, assign_key_in, AssignedKey, KeyChoice, IDEMPOTENCY_KEY};
 use crate::location::{resolve_location, single_location, LocationError};
 use crate::origin::Origin;
-use crate::read_watchdog;
 use crate::redirect::{self, Policy, RedirectAction, RedirectAttempt, Visits, BODY_HEADERS};
 use crate::request::{Request, RequestOptions};
 use crate::response::{Response, ResponseBody, SentHeaders};
@@ -506,7 +505,7 @@ fn send_once<'a, 'c: 'a>(
     // `Err(d)`: the head did not come within the read timeout `d`.
     let sent = match inner.config.read_timeout {
         None => Either::Left(sent.map(Ok::<_, Duration>)),
-        Some(d) => Either::Right(read_watchdog::within(d, sent).map(move |r| r.map_err(|_| d))),
+        Some(d) => Either::Right(tokio::time::timeout(d, sent).map(move |r| r.map_err(|_| d))),
     };
     sent.map(move |timed| {
         let result = match timed {

@@ -88,7 +88,6 @@ pub mod origin;
 pub mod otel;
 mod proxy;
 mod raw_body;
-mod read_watchdog;
 pub mod redirect;
 pub mod request;
 pub mod response;

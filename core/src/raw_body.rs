@@ -91,12 +91,6 @@ impl RawBody {
             }
             match wait {
                 None => Ok(incoming.frame().await),
-                Some((d, TimeoutPhase::Read)) => {
-                    match crate::read_watchdog::within(d, incoming.frame()).await {
-                        Ok(f) => Ok(f),
-                        Err(_) => Err(timeout(url, TimeoutPhase::Read, d)),
-                    }
-                }
                 Some((d, phase)) => match tokio::time::timeout(d, incoming.frame()).await {
                     Ok(f) => Ok(f),
                     Err(_) => {
