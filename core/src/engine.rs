@@ -715,6 +715,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_added_to_the_base_headers_goes_with_every_attempt_hop_and_name_list() {
+        let script = vec![
+            Reply::Fail(Failure::Connect),
+            Reply::Redirect(307, "/next"),
+            Reply::Status(200),
+        ];
+        let (c, log) = client(Client::builder(), script);
+        let resp = c.post("http://a.test/o").body("w").send().await.unwrap();
+        let s = seen(&log);
+        assert_eq!(s.len(), 3);
+        let sent = &s[0].headers[IDEMPOTENCY_KEY];
+        assert_eq!(
+            sent.to_str().unwrap(),
+            format!("\"{}\"", resp.idempotency_key().unwrap())
+        );
+        assert!(s[1..].iter().all(|r| r.headers[IDEMPOTENCY_KEY] == sent));
+        for names in [resp.sent_headers(), &resp.history()[0].sent_headers[..]] {
+            assert_eq!(names.last(), Some(&IDEMPOTENCY_KEY), "{names:?}");
+            assert_eq!(names.iter().filter(|n| **n == IDEMPOTENCY_KEY).count(), 1);
+        }
+        let (c, _) = client(Client::builder(), vec![Reply::Status(200)]);
+        let resp = c.get("http://a.test/").send().await.unwrap();
+        assert!(!resp.sent_headers().contains(&IDEMPOTENCY_KEY));
+    }
+
+    #[tokio::test]
     async fn credentials_stay_home_and_never_come_back() {
         let script = vec![
             Reply::Redirect(307, "http://b.test/1"),
