@@ -42,8 +42,12 @@ type Answer = (http::response::Parts, RespBody, u32);
 /// The call as a future. The request is taken apart before the future is made, so the
 /// future holds the chain once instead of the request and the chain. It is boxed once here:
 /// its state is large (every hop, retry and read), and each layer above (`send`, the
-/// caller's own future) would otherwise copy all of it as it moves the call around.
-pub(crate) fn execute(inner: &Inner, mut req: Request) -> BoxFuture<'_, Result<Response>> {
+/// caller's own future) would otherwise copy all of it as it moves the call around. The span
+/// wraps the box rather than the box the span, so the state is copied once, into the box.
+pub(crate) fn execute(
+    inner: &Inner,
+    mut req: Request,
+) -> tracing::instrument::Instrumented<BoxFuture<'_, Result<Response>>> {
     // Credentials leave the URL first, so no error, hop or log can show them.
     take_userinfo(&mut req.url, &mut req.headers);
     let total = req.options.timeout.or(inner.config.timeout);
@@ -56,9 +60,13 @@ pub(crate) fn execute(inner: &Inner, mut req: Request) -> BoxFuture<'_, Result<R
                 method = %chain.method,
                 origin = %chain.origin
             );
-            Box::pin(execute_chain(inner, chain, options, total).instrument(span))
+            let call: BoxFuture<'_, _> = Box::pin(execute_chain(inner, chain, options, total));
+            call.instrument(span)
         }
-        Err(e) => Box::pin(std::future::ready(Err(e))),
+        Err(e) => {
+            let failed: BoxFuture<'_, _> = Box::pin(std::future::ready(Err(e)));
+            failed.instrument(tracing::Span::none())
+        }
     }
 }
 
