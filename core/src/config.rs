@@ -37,6 +37,9 @@ pub(crate) struct Config {
     pub base_headers: HeaderMap,
     /// The names in [`Config::base_headers`], shared by every response that sent just those.
     pub base_header_names: std::sync::Arc<[http::HeaderName]>,
+    /// The same names and `Idempotency-Key` after them: what a request sent that added a key
+    /// to the base headers.
+    pub base_header_names_keyed: std::sync::Arc<[http::HeaderName]>,
     /// Whether [`Config::base_headers`] hold an `Idempotency-Key` (decided once per client).
     pub base_has_key: bool,
     pub identity: SdkIdentity,
@@ -67,6 +70,7 @@ impl Default for Config {
             default_headers,
             base_headers: HeaderMap::new(),
             base_header_names: std::sync::Arc::from(Vec::new()),
+            base_header_names_keyed: std::sync::Arc::from(Vec::new()),
             base_has_key: false,
             identity: SdkIdentity::default(),
             identity_headers: IdentityHeaders::new(&SdkIdentity::default(), None),
@@ -87,6 +91,8 @@ impl Config {
         self.identity_headers.apply(&mut base);
         self.credentials.mark_sensitive(&mut base);
         self.base_header_names = base.keys().cloned().collect();
+        let key = std::iter::once(crate::idempotency::IDEMPOTENCY_KEY);
+        self.base_header_names_keyed = base.keys().cloned().chain(key).collect();
         self.base_has_key = base.contains_key(crate::idempotency::IDEMPOTENCY_KEY);
         self.base_headers = base;
     }

@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::{BoxFuture, Either};
 use futures_util::FutureExt;
 use http::header::LOCATION;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use tracing::Instrument;
 use url::Url;
@@ -42,8 +42,12 @@ type Answer = (http::response::Parts, RespBody, u32);
 /// The call as a future. The request is taken apart before the future is made, so the
 /// future holds the chain once instead of the request and the chain. It is boxed once here:
 /// its state is large (every hop, retry and read), and each layer above (`send`, the
-/// caller's own future) would otherwise copy all of it as it moves the call around.
-pub(crate) fn execute(inner: &Inner, mut req: Request) -> BoxFuture<'_, Result<Response>> {
+/// caller's own future) would otherwise copy all of it as it moves the call around. The span
+/// wraps the box rather than the box the span, so the state is copied once, into the box.
+pub(crate) fn execute(
+    inner: &Inner,
+    mut req: Request,
+) -> tracing::instrument::Instrumented<BoxFuture<'_, Result<Response>>> {
     // Credentials leave the URL first, so no error, hop or log can show them.
     take_userinfo(&mut req.url, &mut req.headers);
     let total = req.options.timeout.or(inner.config.timeout);
@@ -56,9 +60,13 @@ pub(crate) fn execute(inner: &Inner, mut req: Request) -> BoxFuture<'_, Result<R
                 method = %chain.method,
                 origin = %chain.origin
             );
-            Box::pin(execute_chain(inner, chain, options, total).instrument(span))
+            let call: BoxFuture<'_, _> = Box::pin(execute_chain(inner, chain, options, total));
+            call.instrument(span)
         }
-        Err(e) => Box::pin(std::future::ready(Err(e))),
+        Err(e) => {
+            let failed: BoxFuture<'_, _> = Box::pin(std::future::ready(Err(e)));
+            failed.instrument(tracing::Span::none())
+        }
     }
 }
 
@@ -99,8 +107,12 @@ struct Chain<'c> {
     method: Method,
     url: Url,
     origin: Origin,
-    /// The client's base headers until a request header, a key or a hop changes them.
+    /// The client's base headers until a request header or a hop changes them.
     headers: Cow<'c, HeaderMap>,
+    /// The key's header while `headers` are still the client's base headers: added to each
+    /// attempt's copy instead of copying the base headers once more to hold it. Written into
+    /// `headers` before a hop's rules look at them ([`Chain::write_key`]).
+    unsent_key: Option<HeaderValue>,
     body: Replayable,
     /// The key the current hop sends, if any (cleared when a hop removes the header).
     key: Option<AssignedKey>,
@@ -135,11 +147,13 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         cfg.identity_headers.apply(headers);
         cfg.credentials.mark_sensitive(headers);
     }
+    let mut unsent_key = None;
     let key = assign_key_in(
         &cfg.idempotency,
         choice,
         &req.method,
         &mut headers,
+        &mut unsent_key,
         cfg.base_has_key,
     )?;
     Ok(Chain {
@@ -147,11 +161,22 @@ fn start<'c>(inner: &'c Inner, choice: &KeyChoice, req: Request) -> Result<Chain
         url: req.url,
         origin,
         headers,
+        unsent_key,
         body: Replayable::new(req.body),
         key,
         history: Vec::new(),
         visits: Visits::default(),
     })
+}
+
+impl Chain<'_> {
+    /// Writes an unsent key into the chain's own headers (copying the base headers, with room
+    /// for hyper's `Host`), so the hop's rules and history see every header sent.
+    fn write_key(&mut self) {
+        if let Some(value) = self.unsent_key.take() {
+            to_mut_with_room(&mut self.headers, 2).insert(IDEMPOTENCY_KEY, value);
+        }
+    }
 }
 
 /// Follows the chain to its final answer. Errors get the chain's history in [`execute`].
@@ -179,6 +204,7 @@ async fn run(
             return Ok((parts, incoming, attempts));
         };
         let elapsed = started.elapsed();
+        chain.write_key();
         let shown =
             redact_userinfo(&String::from_utf8_lossy(first_location.as_bytes())).into_owned();
         let mut hop = Hop {
@@ -354,6 +380,9 @@ async fn finish(
         body.unread(prefix);
     }
     let sent_headers = match &chain.headers {
+        Cow::Borrowed(_) if chain.unsent_key.is_some() => {
+            SentHeaders::Base(cfg.base_header_names_keyed.clone())
+        }
         Cow::Borrowed(_) => SentHeaders::Base(cfg.base_header_names.clone()),
         Cow::Owned(own) => SentHeaders::Own(own.keys().cloned().collect()),
     };
@@ -468,8 +497,13 @@ fn send_once<'a, 'c: 'a>(
     let mut req = http::Request::new(body);
     *req.method_mut() = chain.method.clone();
     *req.uri_mut() = uri;
-    // Room for the `Host` hyper adds (and a cookie or proxy credential).
-    *req.headers_mut() = copy_with_room(&chain.headers, 1);
+    // Room for the `Host` hyper adds (and a cookie or proxy credential), and an unsent key.
+    let key = chain.unsent_key.as_ref();
+    let headers = req.headers_mut();
+    *headers = copy_with_room(&chain.headers, 1 + usize::from(key.is_some()));
+    if let Some(key) = key {
+        headers.insert(IDEMPOTENCY_KEY, key.clone());
+    }
     if let Some(jar) = &inner.config.cookies {
         jar.add_to(&chain.url, req.headers_mut());
     }
@@ -686,6 +720,32 @@ mod tests {
         assert!(!s[1].headers.contains_key(IDEMPOTENCY_KEY));
         assert!(!s[1].headers.contains_key(http::header::CONTENT_TYPE));
         assert_eq!(resp.idempotency_key(), None);
+    }
+
+    #[tokio::test]
+    async fn a_key_added_to_the_base_headers_goes_with_every_attempt_hop_and_name_list() {
+        let script = vec![
+            Reply::Fail(Failure::Connect),
+            Reply::Redirect(307, "/next"),
+            Reply::Status(200),
+        ];
+        let (c, log) = client(Client::builder(), script);
+        let resp = c.post("http://a.test/o").body("w").send().await.unwrap();
+        let s = seen(&log);
+        assert_eq!(s.len(), 3);
+        let sent = &s[0].headers[IDEMPOTENCY_KEY];
+        assert_eq!(
+            sent.to_str().unwrap(),
+            format!("\"{}\"", resp.idempotency_key().unwrap())
+        );
+        assert!(s[1..].iter().all(|r| r.headers[IDEMPOTENCY_KEY] == sent));
+        for names in [resp.sent_headers(), &resp.history()[0].sent_headers[..]] {
+            assert_eq!(names.last(), Some(&IDEMPOTENCY_KEY), "{names:?}");
+            assert_eq!(names.iter().filter(|n| **n == IDEMPOTENCY_KEY).count(), 1);
+        }
+        let (c, _) = client(Client::builder(), vec![Reply::Status(200)]);
+        let resp = c.get("http://a.test/").send().await.unwrap();
+        assert!(!resp.sent_headers().contains(&IDEMPOTENCY_KEY));
     }
 
     #[tokio::test]

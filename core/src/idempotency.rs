@@ -15,15 +15,10 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::error::{Error, Result};
-use crate::header_copy::to_mut_with_room;
 use crate::origin::{Origin, TrustedOrigin};
 
 /// The header field name.
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-
-/// Room for the key and one name the request gains later (hyper's `Host`) when adding the
-/// key copies the client's base headers.
-const ROOM: usize = 2;
 
 /// How the key is written on the wire (`"quoted"` or `"bare"` in the serde form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -100,20 +95,23 @@ pub fn assign_key(
     headers: &mut HeaderMap,
 ) -> Result<Option<AssignedKey>> {
     let mut own = Cow::Owned(std::mem::take(headers));
-    let key = assign_key_in(config, choice, method, &mut own, true);
+    // Owned headers take the key in place: nothing is left unsent.
+    let key = assign_key_in(config, choice, method, &mut own, &mut None, true);
     *headers = own.into_owned();
     key
 }
 
-/// [`assign_key`] on headers that may still be shared: copied only when the key changes them.
-/// `base_has_key` says whether the shared headers (`Cow::Borrowed`, the client's base
-/// headers) hold a key, decided once per client, so a request that only sends them costs no
-/// header lookup; owned headers are always looked up.
+/// [`assign_key`] on headers that may still be shared. Shared headers are not copied for the
+/// key: its header value is left in `unsent`, for the caller to add to each copy it sends
+/// (owned headers take it in place). `base_has_key` says whether the shared headers
+/// (`Cow::Borrowed`, the client's base headers) hold a key, decided once per client, so a
+/// request that only sends them costs no header lookup; owned headers are always looked up.
 pub(crate) fn assign_key_in(
     config: &IdempotencyConfig,
     choice: &KeyChoice,
     method: &Method,
     headers: &mut Cow<'_, HeaderMap>,
+    unsent: &mut Option<HeaderValue>,
     base_has_key: bool,
 ) -> Result<Option<AssignedKey>> {
     let supplied = |value: &str| {
@@ -143,7 +141,7 @@ pub(crate) fn assign_key_in(
     let generate = match choice {
         KeyChoice::Use(k) => {
             let value = encode_key(k, config.format)?;
-            to_mut_with_room(headers, ROOM).insert(IDEMPOTENCY_KEY, value);
+            put_key(headers, unsent, value);
             return Ok(supplied(k));
         }
         KeyChoice::Generate => true,
@@ -154,11 +152,21 @@ pub(crate) fn assign_key_in(
         return Ok(None);
     }
     let (key, value) = generated_key(config.format);
-    to_mut_with_room(headers, ROOM).insert(IDEMPOTENCY_KEY, value);
+    put_key(headers, unsent, value);
     Ok(Some(AssignedKey {
         value: key,
         supplied_by_caller: false,
     }))
+}
+
+/// Writes the key's header into owned headers; leaves it in `unsent` while they are shared.
+fn put_key(headers: &mut Cow<'_, HeaderMap>, unsent: &mut Option<HeaderValue>, value: HeaderValue) {
+    match headers {
+        Cow::Owned(own) => {
+            own.insert(IDEMPOTENCY_KEY, value);
+        }
+        Cow::Borrowed(_) => *unsent = Some(value),
+    }
 }
 
 /// A fresh key and its header value, written without the formatting machinery (this runs
