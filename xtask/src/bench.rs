@@ -194,7 +194,6 @@ pub(crate) const WORKLOADS: [&str; 5] = [
 ];
 
 fn table(title: &str, results: &[Value], baseline: &str) -> String {
-    let workloads = WORKLOADS;
     // Ktor (alone or over hopsafe) suspends: against hopsafe's async client.
     let is_async = |c: &str| c.contains("async") || c == "aiohttp" || c.starts_with("ktor");
     let base_of = |client: &str| {
@@ -212,27 +211,7 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
     md.push_str("\n|---|");
     md.push_str(&"---:|".repeat(results.len()));
     md.push('\n');
-    for w in workloads {
-        if results.iter().all(|r| r["rps"][w].is_null()) {
-            continue;
-        }
-        let _ = write!(md, "| {w} |");
-        for r in results {
-            let client = r["client"].as_str().unwrap_or("");
-            let ours = base_of(client).and_then(|h| h["rps"][w].as_f64());
-            match (r["rps"][w].as_f64(), ours) {
-                (Some(v), Some(o)) if !client.starts_with("hopsafe") => {
-                    let _ = write!(md, " {v:.0} ({:.2}×) |", o / v);
-                }
-                (Some(v), _) => {
-                    let _ = write!(md, " {v:.0} |");
-                }
-                (None, _) if r["error"].is_string() => md.push_str(" fails |"),
-                (None, _) => md.push_str(" — |"),
-            }
-        }
-        md.push('\n');
-    }
+    metric_rows(&mut md, results, &base_of, &RATE);
     if results.iter().any(|r| !r["peak_rss_kib"].is_null()) {
         md.push_str("| peak RSS (MiB) |");
         for r in results {
@@ -244,7 +223,7 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
         }
         md.push('\n');
     }
-    if cpu_rows(&mut md, results, &base_of) {
+    if metric_rows(&mut md, results, &base_of, &CPU) {
         md.push_str("\n`CPU µs per request`: the client process's CPU time (every thread, user and system) per request, median; in brackets peer / hopsafe (higher is better for hopsafe). It leaves out the server and the wake-ups a rate on loopback includes, and holds still when the machine is busy.\n");
     }
     for r in results.iter().filter(|r| r["error"].is_string()) {
@@ -259,30 +238,60 @@ fn table(title: &str, results: &[Value], baseline: &str) -> String {
     md
 }
 
-/// Rows of the client process's CPU time per request, for the clients that report it
-/// (`cpu_us`), with the peer's over hopsafe's in brackets; whether there was any.
-fn cpu_rows<'a>(
+/// A per-workload number the client runs report: under which key, how a row is labelled and
+/// printed, and which way is better for hopsafe.
+struct Metric {
+    key: &'static str,
+    label: &'static str,
+    decimals: usize,
+    lower_is_better: bool,
+}
+
+/// Requests per second.
+const RATE: Metric = Metric {
+    key: "rps",
+    label: "",
+    decimals: 0,
+    lower_is_better: false,
+};
+
+/// The client process's CPU time per request.
+const CPU: Metric = Metric {
+    key: "cpu_us",
+    label: "CPU µs per request, ",
+    decimals: 1,
+    lower_is_better: true,
+};
+
+/// One row per workload any client measured `m` for: hopsafe's clients bare, each peer with
+/// the ratio in brackets oriented so that above 1× is better for hopsafe; whether any row
+/// was written.
+fn metric_rows<'a>(
     md: &mut String,
     results: &'a [Value],
     base_of: &dyn Fn(&str) -> Option<&'a Value>,
+    m: &Metric,
 ) -> bool {
+    let (key, d) = (m.key, m.decimals);
     let mut any = false;
     for w in WORKLOADS {
-        if results.iter().all(|r| r["cpu_us"][w].is_null()) {
+        if results.iter().all(|r| r[key][w].is_null()) {
             continue;
         }
         any = true;
-        let _ = write!(md, "| CPU µs per request, {w} |");
+        let _ = write!(md, "| {}{w} |", m.label);
         for r in results {
             let client = r["client"].as_str().unwrap_or("");
-            let ours = base_of(client).and_then(|h| h["cpu_us"][w].as_f64());
-            match (r["cpu_us"][w].as_f64(), ours) {
+            let ours = base_of(client).and_then(|h| h[key][w].as_f64());
+            match (r[key][w].as_f64(), ours) {
                 (Some(v), Some(o)) if !client.starts_with("hopsafe") => {
-                    let _ = write!(md, " {v:.1} ({:.2}×) |", v / o);
+                    let ratio = if m.lower_is_better { v / o } else { o / v };
+                    let _ = write!(md, " {v:.d$} ({ratio:.2}×) |");
                 }
                 (Some(v), _) => {
-                    let _ = write!(md, " {v:.1} |");
+                    let _ = write!(md, " {v:.d$} |");
                 }
+                (None, _) if r["error"].is_string() => md.push_str(" fails |"),
                 (None, _) => md.push_str(" — |"),
             }
         }
