@@ -173,11 +173,13 @@ class Response {
         type: 'bytes',
         async pull (controller) {
           used()
-          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its buffer.
+          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its buffer,
+          // at once when the bytes (or the end) are already here.
           const req = controller.byobRequest
           if (req) {
             const v = req.view
-            const r = await native.readInto(Buffer.from(v.buffer, v.byteOffset, v.byteLength))
+            const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+            const r = native.tryReadInto(b) ?? await native.readInto(b)
             if (!r.ok) {
               done()
               controller.error(error(r.error))
