@@ -133,13 +133,13 @@ impl ResponseBody {
         reader.try_read_all().map(|c| whole_chunk(env, c))
     }
 
-    /// What `readInto(buf)` would resolve with when it needs no waiting (the rest of a chunk,
-    /// a chunk or the end is already here: copied into `buf` now), else `null`: then call
-    /// `readInto`. Saves the trip to the runtime.
+    /// The `n` that `readInto(buf)` would resolve with when it needs no waiting (the rest of
+    /// a chunk, a chunk or the end is already here: copied into `buf` now), else `null`: then
+    /// call `readInto`, which also reports a failed body. Saves the trip to the runtime.
     #[napi(catch_unwind)]
-    pub fn try_read_into(&self, mut buf: BufferSlice) -> Option<NativeRead> {
+    pub fn try_read_into(&self, mut buf: BufferSlice) -> Option<u32> {
         if buf.is_empty() {
-            return Some(read_result(Ok(0)));
+            return Some(0);
         }
         {
             let mut rest = lock(&self.rest);
@@ -147,13 +147,14 @@ impl ResponseBody {
                 return None; // the waiting path reports the close
             }
             if let Some(b) = rest.bytes.take() {
-                return Some(read_result(Ok(rest.place(b, &mut buf))));
+                return Some(count(rest.place(b, &mut buf)));
             }
         }
         let reader = lock(&self.reader).clone()?;
         let _rt = hopsafe::runtime::single_worker().enter();
-        let chunk = reader.try_next()?;
-        Some(read_result(self.placed(chunk, &mut buf)))
+        // A failed read leaves the body failed: `readInto` reports the same error.
+        let n = self.placed(reader.try_next()?, &mut buf).ok()?;
+        Some(count(n))
     }
 
     /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
@@ -260,11 +261,16 @@ fn placed(
     }
 }
 
+/// A byte count for JS (a view is never 4 GiB long).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 fn read_result(read: std::result::Result<usize, String>) -> NativeRead {
     match read {
         Ok(n) => NativeRead {
             ok: true,
-            n: u32::try_from(n).unwrap_or(u32::MAX),
+            n: count(n),
             error: None,
         },
         Err(doc) => NativeRead {
