@@ -173,20 +173,27 @@ class Response {
         type: 'bytes',
         async pull (controller) {
           used()
-          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its buffer.
+          // A BYOB reader (getReader({ mode: 'byob' })): the core copies into its view, at
+          // once when the bytes (or the end) are already here.
           const req = controller.byobRequest
           if (req) {
             const v = req.view
-            const r = await native.readInto(Buffer.from(v.buffer, v.byteOffset, v.byteLength))
-            if (!r.ok) {
-              done()
-              controller.error(error(r.error))
-            } else if (r.n === 0) {
+            let n = native.tryReadInto(v)
+            if (n === null) {
+              const r = await native.readInto(v)
+              if (!r.ok) {
+                done()
+                controller.error(error(r.error))
+                return
+              }
+              n = r.n
+            }
+            if (n === 0) {
               done()
               controller.close()
               req.respond(0)
             } else {
-              req.respond(r.n)
+              req.respond(n)
             }
             return
           }

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, BufferSlice, Object};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -20,6 +21,28 @@ use crate::wake::Call;
 pub struct ResponseBody {
     pub(crate) reader: Arc<Mutex<Option<Arc<bridge::BodyReader>>>>,
     pub(crate) cancel: Arc<Mutex<CancelState>>,
+    /// What BYOB reads left of the last chunk (reads are serialised by the stream).
+    rest: Arc<Mutex<Rest>>,
+}
+
+/// The part of a chunk a BYOB read could not place, served before the next chunk; kept here
+/// so that a read finding it needs no trip to the runtime. Dropped when the body is closed.
+#[derive(Default)]
+struct Rest {
+    bytes: Option<Bytes>,
+    closed: bool,
+}
+
+impl Rest {
+    /// Copies what fits of `bytes` into `buf`; keeps the remainder unless closed meanwhile.
+    fn place(&mut self, mut bytes: Bytes, buf: &mut [u8]) -> usize {
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes.split_to(n));
+        if !bytes.is_empty() && !self.closed {
+            self.bytes = Some(bytes);
+        }
+        n
+    }
 }
 
 /// Whether `cancel` was called, and the request task it aborts.
@@ -55,6 +78,7 @@ impl ResponseBody {
         ResponseBody {
             reader: Arc::new(Mutex::new(None)),
             cancel: Arc::new(Mutex::new((false, None))),
+            rest: Arc::default(),
         }
     }
 
@@ -91,6 +115,9 @@ impl ResponseBody {
     /// already here), else `null`: then call `next`. Saves the trip to the runtime.
     #[napi(catch_unwind)]
     pub fn try_next(&self, env: &Env) -> Option<NativeChunk> {
+        if let Some(b) = lock(&self.rest).bytes.take() {
+            return Some(streamed_chunk(env, bridge::Chunk::Data(b)));
+        }
         let reader = lock(&self.reader).clone()?;
         // Timers the read sets up belong to the runtime that drives the body.
         let _rt = hopsafe::runtime::single_worker().enter();
@@ -106,33 +133,54 @@ impl ResponseBody {
         reader.try_read_all().map(|c| whole_chunk(env, c))
     }
 
+    /// The `n` that `readInto(buf)` would resolve with when it needs no waiting (the rest of
+    /// a chunk, a chunk or the end is already here: copied into `buf` now), else `null`: then
+    /// call `readInto`, which also reports a failed body. Saves the trip to the runtime.
+    #[napi(catch_unwind)]
+    pub fn try_read_into(&self, mut buf: BufferSlice) -> Option<u32> {
+        if buf.is_empty() {
+            return Some(0);
+        }
+        {
+            let mut rest = lock(&self.rest);
+            if rest.closed {
+                return None; // the waiting path reports the close
+            }
+            if let Some(b) = rest.bytes.take() {
+                return Some(count(rest.place(b, &mut buf)));
+            }
+        }
+        let reader = lock(&self.reader).clone()?;
+        let _rt = hopsafe::runtime::single_worker().enter();
+        // A failed read leaves the body failed: `readInto` reports the same error.
+        let n = self.placed(reader.try_next()?, &mut buf).ok()?;
+        Some(count(n))
+    }
+
     /// Copies the next bytes into `buf` (a BYOB read: no buffer is allocated per chunk; the
     /// rest of a chunk waits for the next call). Resolves (never rejects) with `n`, 0 at the
     /// end. Do not touch `buf` until the promise settles.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeRead>")]
     pub fn read_into<'env>(&self, env: &'env Env, mut buf: Buffer) -> Result<Object<'env>> {
         let (call, promise) = Call::new(env)?;
+        if buf.is_empty() {
+            call.finish(|_env| Ok(read_result(Ok(0))));
+            return Ok(promise);
+        }
         let reader = lock(&self.reader).clone();
+        let rest = self.rest.clone();
+        let held = lock(&rest).bytes.take();
         hopsafe::runtime::single_worker().spawn(async move {
-            let read = match reader {
-                Some(r) => r.next_into(&mut buf).await,
-                None => Err(bridge::internal_json()),
+            let chunk = match (held, reader) {
+                (Some(b), _) => bridge::Chunk::Data(b),
+                (None, Some(r)) => r.next().await,
+                (None, None) => bridge::Chunk::Err(bridge::internal_json()),
             };
+            let read = placed(&rest, chunk, &mut buf);
             // The JS buffer is released on the JS thread, with the result.
             call.finish(move |_env| {
                 drop(buf);
-                Ok(match read {
-                    Ok(n) => NativeRead {
-                        ok: true,
-                        n: u32::try_from(n).unwrap_or(u32::MAX),
-                        error: None,
-                    },
-                    Err(doc) => NativeRead {
-                        ok: false,
-                        n: 0,
-                        error: Some(doc),
-                    },
-                })
+                Ok(read_result(read))
             });
         });
         Ok(promise)
@@ -141,6 +189,11 @@ impl ResponseBody {
     /// Aborts the transfer unless the body was read to the end; reads fail from then on.
     #[napi(catch_unwind)]
     pub fn close(&self) {
+        {
+            let mut rest = lock(&self.rest);
+            rest.closed = true;
+            rest.bytes = None;
+        }
         if let Some(r) = lock(&self.reader).as_ref() {
             r.close();
         }
@@ -160,14 +213,27 @@ impl ResponseBody {
         }
     }
 
+    /// Copies what `chunk` gave into `buf` (see [`placed`]).
+    fn placed(&self, chunk: bridge::Chunk, buf: &mut [u8]) -> std::result::Result<usize, String> {
+        placed(&self.rest, chunk, buf)
+    }
+
     fn read<'env>(&self, env: &'env Env, whole: bool) -> Result<Object<'env>> {
         let (call, promise) = Call::new(env)?;
         let reader = lock(&self.reader).clone();
+        // The rest of a chunk a BYOB read left comes first (`readAll` refuses a body already
+        // being read, so only `next` finds one).
+        let held = if whole {
+            None
+        } else {
+            lock(&self.rest).bytes.take()
+        };
         hopsafe::runtime::single_worker().spawn(async move {
-            let chunk = match reader {
-                Some(r) if whole => r.read_all().await,
-                Some(r) => r.next().await,
-                None => bridge::Chunk::Err(bridge::internal_json()),
+            let chunk = match (held, reader) {
+                (Some(b), _) => bridge::Chunk::Data(b),
+                (None, Some(r)) if whole => r.read_all().await,
+                (None, Some(r)) => r.next().await,
+                (None, None) => bridge::Chunk::Err(bridge::internal_json()),
             };
             call.finish(move |env| {
                 Ok(if whole {
@@ -178,6 +244,40 @@ impl ResponseBody {
             });
         });
         Ok(promise)
+    }
+}
+
+/// A BYOB read's outcome: `Ok(n)` bytes copied into `buf` (0 at the end), or the error
+/// document; what does not fit is kept in `rest` for the next read.
+fn placed(
+    rest: &Mutex<Rest>,
+    chunk: bridge::Chunk,
+    buf: &mut [u8],
+) -> std::result::Result<usize, String> {
+    match chunk {
+        bridge::Chunk::Data(b) => Ok(lock(rest).place(b, buf)),
+        bridge::Chunk::End => Ok(0),
+        bridge::Chunk::Err(doc) => Err(doc),
+    }
+}
+
+/// A byte count for JS (a view is never 4 GiB long).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn read_result(read: std::result::Result<usize, String>) -> NativeRead {
+    match read {
+        Ok(n) => NativeRead {
+            ok: true,
+            n: count(n),
+            error: None,
+        },
+        Err(doc) => NativeRead {
+            ok: false,
+            n: 0,
+            error: Some(doc),
+        },
     }
 }
 

@@ -136,6 +136,31 @@ describe('streamed responses', () => {
     assert.equal(hash.digest('hex'), createHash('sha256').update(pattern(size)).digest('hex'))
   })
 
+  it('a default reader after a BYOB read gets the rest of the chunk first', async () => {
+    const size = 300000
+    const [, url] = await lab.script([{ body_bytes: size }])
+    const body = (await client.get(url)).body
+    const byob = body.getReader({ mode: 'byob' })
+    const first = (await byob.read(new Uint8Array(1000))).value
+    byob.releaseLock()
+    const parts = [Buffer.from(first)]
+    for await (const chunk of body) parts.push(Buffer.from(chunk))
+    assert.ok(Buffer.concat(parts).equals(pattern(size)))
+  })
+
+  it('the AbortSignal fails the next BYOB read, though part of a chunk is left', async () => {
+    const s = await endless()
+    try {
+      const ac = new AbortController()
+      const r = await new hopsafe.Client().get(s.url, { signal: ac.signal })
+      const reader = r.body.getReader({ mode: 'byob' })
+      assert.equal((await reader.read(new Uint8Array(10))).value.byteLength, 10)
+      ac.abort(new Error('enough'))
+      await assert.rejects(reader.read(new Uint8Array(10)), (e) => e instanceof hopsafe.CancelledError && e.cause?.message === 'enough')
+      await s.closed
+    } finally { s.stop() }
+  })
+
   it('breaking out of the loop aborts the transfer', async () => {
     const s = await endless()
     try {
