@@ -10,7 +10,8 @@ import java.nio.ByteOrder
  * chunk stays in Rust, [read] copies from it straight into the caller's array, and the next
  * chunk frees it. No `ByteArray` per chunk, so a long download makes no garbage. One reader
  * per stream, used by one thread at a time; [close] (or the collector, for a reader dropped
- * unclosed) frees it.
+ * unclosed) frees it. It does not keep the body alive: destroying the [ResponseBody] (closing
+ * the response) still aborts the transfer, and a read after that throws `Cancelled`.
  */
 internal class NativeBodyReader(
     body: ResponseBody,
