@@ -222,11 +222,12 @@ pub fn stream_section(base: &str, quick: bool) -> Result<String> {
          (`/proc/self/clear_refs`), then `GET /stream/{size}` read as it arrives. `hopsafe`: \
          `openBlocking` + `body.inputStream()`; `hopsafe-flow`: `stream` + `body.asFlow()`; \
          `okhttp`: `execute` + `body.byteStream()` (both streams read into one 64 KiB buffer). \
-         Growth = VmHWM after − VmRSS before; the target for hopsafe is under 32 MiB. hopsafe \
-         hands each chunk over as a new `ByteArray` (1 GiB of short-lived garbage in all), \
-         OkHttp reads into the caller's buffer: what G1 grows its young generation to for that \
-         garbage shows up as RSS; with the serial collector, whose heap stays put, the growth \
-         left is the native side's.\n\n\
+         Growth = VmHWM after − VmRSS before; the target for hopsafe is under 32 MiB. \
+         `hopsafe`'s stream copies each chunk from native memory straight into the caller's \
+         buffer, as OkHttp reads into it; `hopsafe-flow` emits a new `ByteArray` per chunk (a \
+         `Flow<ByteArray>` must), so the whole download is short-lived garbage: what G1 grows \
+         its young generation to for it shows up as RSS; with the serial collector, whose heap \
+         stays put, the growth left is the native side's.\n\n\
          | JVM | measure |{}\n|---|---|{}\n",
         size >> 20,
         clients.map(|c| format!(" {c} |")).concat(),

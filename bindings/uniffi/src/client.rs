@@ -140,9 +140,7 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let blocking = self.blocking.side(&self.inner)?;
-        let work = work_with(blocking.client.clone(), request, None, cancel);
-        blocking.runner.block_on(self.traced(work))
+        self.blocking_call(request, cancel, HttpResponse::read)
     }
 
     /// Like `request`, with the body read from `body` while the request is sent
@@ -156,7 +154,14 @@ impl HopsafeClient {
         body: Arc<dyn BodySource>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<HttpResponse, HopsafeError> {
-        let work = self.traced(work_with(self.inner.clone(), request, Some(body), cancel));
+        let (client, source) = (self.inner.clone(), Some(body));
+        let work = self.traced(work_with(
+            client,
+            request,
+            source,
+            cancel,
+            HttpResponse::read,
+        ));
         AbortOnDrop(hopsafe::runtime::shared().spawn(work)).await?
     }
 
@@ -173,6 +178,7 @@ impl HopsafeClient {
             request,
             Some(body),
             cancel,
+            HttpResponse::read,
         )))
     }
 
@@ -282,17 +288,19 @@ fn open_work_with(
 }
 
 /// The whole call as a `'static` future: validate, send (the body, if any, pulled from a
-/// foreign source), read the body; racing `cancel`.
-fn work_with(
+/// foreign source), read the body with `read` (`HttpResponse::read`, or `pieces::read` for
+/// Kotlin's direct calls); racing `cancel`.
+fn work_with<T: Send + 'static, R: Future<Output = Result<T, HopsafeError>> + Send + 'static>(
     client: hopsafe::Client,
     request: HttpRequest,
     source: Option<Arc<dyn BodySource>>,
     cancel: Option<Arc<CancelHandle>>,
-) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
+    read: impl FnOnce(hopsafe::Response) -> R + Send + 'static,
+) -> impl Future<Output = Result<T, HopsafeError>> + Send + 'static {
     let exchange = async move {
         let core = with_source(request, source)?;
         let resp = client.execute(core).await?;
-        HttpResponse::read(resp).await
+        read(resp).await
     };
     racing(exchange, cancel)
 }
@@ -337,7 +345,13 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<HttpResponse, HopsafeError>> + Send + 'static {
-        self.traced(work_with(self.inner.clone(), request, None, cancel))
+        self.traced(work_with(
+            self.inner.clone(),
+            request,
+            None,
+            cancel,
+            HttpResponse::read,
+        ))
     }
 
     /// `request`'s whole call, the body left in the pieces it arrived in (`pieces.rs`), for
@@ -348,7 +362,8 @@ impl HopsafeClient {
         cancel: Option<Arc<CancelHandle>>,
     ) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
     {
-        self.traced(pieces_work_with(self.inner.clone(), request, cancel))
+        let read = crate::pieces::read;
+        self.traced(work_with(self.inner.clone(), request, None, cancel, read))
     }
 
     /// `request_blocking`, the body left in the pieces it arrived in (`pieces.rs`), for
@@ -358,24 +373,24 @@ impl HopsafeClient {
         request: HttpRequest,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError> {
+        self.blocking_call(request, cancel, crate::pieces::read)
+    }
+
+    /// A blocking call on this thread's side of the client (its own connections), the body
+    /// read with `read`.
+    fn blocking_call<
+        T: Send + 'static,
+        R: Future<Output = Result<T, HopsafeError>> + Send + 'static,
+    >(
+        &self,
+        request: HttpRequest,
+        cancel: Option<Arc<CancelHandle>>,
+        read: impl FnOnce(hopsafe::Response) -> R + Send + 'static,
+    ) -> Result<T, HopsafeError> {
         let blocking = self.blocking.side(&self.inner)?;
-        let work = pieces_work_with(blocking.client.clone(), request, cancel);
+        let work = work_with(blocking.client.clone(), request, None, cancel, read);
         blocking.runner.block_on(self.traced(work))
     }
-}
-
-/// The whole call as a `'static` future, the body read by `pieces::read`; racing `cancel`.
-fn pieces_work_with(
-    client: hopsafe::Client,
-    request: HttpRequest,
-    cancel: Option<Arc<CancelHandle>>,
-) -> impl Future<Output = Result<(HttpResponse, Vec<bytes::Bytes>), HopsafeError>> + Send + 'static
-{
-    let exchange = async move {
-        let resp = client.execute(request.into_core()?).await?;
-        crate::pieces::read(resp).await
-    };
-    racing(exchange, cancel)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod config;
 mod direct;
 mod direct_async;
 mod direct_clone;
+mod direct_stream;
 mod error;
 mod hook;
 mod listener;

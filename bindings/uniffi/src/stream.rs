@@ -115,7 +115,7 @@ impl ResponseBody {
     /// transfer.
     pub async fn next(&self) -> Result<Option<Blob>, HopsafeError> {
         if let Some(ready) = self.try_read() {
-            return ready; // already here: no hand-off to the runtime
+            return ready.map(blob); // already here: no hand-off to the runtime
         }
         // A caller that stops waiting (a cancelled coroutine drops this future) aborts the
         // transfer: a chunk half read cannot be handed to anyone anyway.
@@ -123,17 +123,13 @@ impl ResponseBody {
         let read = Self::read(self.state.clone(), self.cancel.subscribe());
         let out = crate::runner::run_async(&self.runner, read).await?;
         unfinished.0 = None;
-        out
+        out.map(blob)
     }
 
     /// Like `next`, blocking the calling thread (for `InputStream`-style readers). Do not
     /// call it from an async context.
     pub fn next_blocking(&self) -> Result<Option<Blob>, HopsafeError> {
-        if let Some(ready) = self.try_read() {
-            return ready;
-        }
-        let read = Self::read(self.state.clone(), self.cancel.subscribe());
-        self.runner.block_on(read)
+        self.next_chunk_blocking().map(blob)
     }
 
     /// Aborts the transfer: a read in progress and every later one throw `Cancelled`, the
@@ -161,6 +157,22 @@ impl ResponseBody {
 }
 
 impl ResponseBody {
+    /// `next_blocking`'s chunk as the core hands it over, not copied (Kotlin's direct reader,
+    /// `direct_stream.rs`, copies it straight into the caller's array).
+    pub(crate) fn next_chunk_blocking(&self) -> Result<Option<Bytes>, HopsafeError> {
+        if let Some(ready) = self.try_read() {
+            return ready;
+        }
+        let read = Self::read(self.state.clone(), self.cancel.subscribe());
+        self.runner.block_on(read)
+    }
+
+    /// The next chunk only if it needs no waiting (it, the end or the failure are already
+    /// here); `None` otherwise, a cancel included (`next` reports it).
+    pub(crate) fn ready_chunk(&self) -> Option<Result<Option<Bytes>, HopsafeError>> {
+        self.try_read()
+    }
+
     fn new(state: State, runner: Driver) -> Self {
         ResponseBody {
             state: Arc::new(Mutex::new(state)),
@@ -172,7 +184,7 @@ impl ResponseBody {
     /// What `read` gives when it needs no waiting (the bytes, the end or the failure are
     /// already here), else `None`. Never blocks: lets `next` and `next_blocking` skip the
     /// hand-off to the runtime.
-    fn try_read(&self) -> Option<Result<Option<Blob>, HopsafeError>> {
+    fn try_read(&self) -> Option<Result<Option<Bytes>, HopsafeError>> {
         if *self.cancel.borrow() {
             return None; // `read` reports the cancel and moves the state on
         }
@@ -194,7 +206,7 @@ impl ResponseBody {
     async fn read(
         state: Arc<Mutex<State>>,
         mut cancelled: watch::Receiver<bool>,
-    ) -> Result<Option<Blob>, HopsafeError> {
+    ) -> Result<Option<Bytes>, HopsafeError> {
         let mut state = state.lock().await;
         if *cancelled.borrow() && matches!(*state, State::Last(..)) {
             *state = State::Cancelled;
@@ -218,12 +230,10 @@ impl ResponseBody {
 }
 
 /// The answer of a body that is not `Open`, moving its state on; `None` while it is open.
-fn without_network(state: &mut State) -> Option<Result<Option<Blob>, HopsafeError>> {
+fn without_network(state: &mut State) -> Option<Result<Option<Bytes>, HopsafeError>> {
     match state {
         State::Open(_) => None,
-        State::Last(bytes, _) if !bytes.is_empty() => {
-            Some(Ok(Some(Blob(std::mem::take(bytes).to_vec()))))
-        }
+        State::Last(bytes, _) if !bytes.is_empty() => Some(Ok(Some(std::mem::take(bytes)))),
         State::Last(_, after) => {
             let read = match after.take() {
                 None => Ok(None),
@@ -241,9 +251,9 @@ fn without_network(state: &mut State) -> Option<Result<Option<Blob>, HopsafeErro
 fn settle(
     state: &mut State,
     read: hopsafe::Result<Option<Bytes>>,
-) -> Result<Option<Blob>, HopsafeError> {
+) -> Result<Option<Bytes>, HopsafeError> {
     match read {
-        Ok(Some(chunk)) => Ok(Some(Blob(chunk.to_vec()))),
+        Ok(Some(chunk)) => Ok(Some(chunk)),
         Ok(None) => {
             *state = State::Ended;
             Ok(None)
@@ -267,6 +277,11 @@ impl Drop for ResponseBody {
             }
         }
     }
+}
+
+/// A chunk as uniffi hands it over (copied into the serialised answer).
+fn blob(chunk: Option<Bytes>) -> Option<Blob> {
+    chunk.map(|c| Blob(c.to_vec()))
 }
 
 /// Cancels the body unless disarmed (set to `None`) first.

@@ -59,7 +59,7 @@ fn a_small_body_comes_with_its_head_and_is_read_without_the_runtime() {
         "handed over only when asked"
     );
     let body = resp.body.try_read().expect("no waiting").expect("bytes");
-    assert_eq!(body.map(|b| b.0), Some(vec![b'x'; 100]));
+    assert_eq!(body.as_deref(), Some(&[b'x'; 100][..]));
     assert!(
         matches!(resp.body.try_read(), Some(Ok(None))),
         "then its end"

@@ -26,17 +26,26 @@ suspend fun HopsafeClient.stream(
 fun ResponseBody.asFlow(): Flow<ByteArray> =
     flow {
         CallbackThreads.keptAttached
+        // Bytes already here are copied from the native chunk into the array emitted (at most
+        // FLOW_CHUNK_MAX, well under G1's humongous size); only a wait goes through `next`.
+        val reader = NativeBodyReader(this@asFlow)
         var ended = false
         try {
             while (true) {
-                val chunk = next() ?: break
+                val chunk =
+                    reader.takeReady(FLOW_CHUNK_MAX)
+                        ?: if (reader.isEnded) break else next() ?: break
                 emit(chunk)
             }
             ended = true
         } finally {
+            reader.close()
             if (!ended) cancelQuietly()
         }
     }
+
+/** The largest array [asFlow] emits. */
+private const val FLOW_CHUNK_MAX = 256 * 1024
 
 /**
  * The body as a blocking [InputStream], read on the calling thread (never on a coroutine
@@ -54,13 +63,19 @@ private fun ResponseBody.cancelQuietly() {
     }
 }
 
+/**
+ * Reads [body] through a [NativeBodyReader]: each `read` copies from the native chunk straight
+ * into the caller's array. Reads hold [lock]; [close] cancels first, so a read blocked on the
+ * network returns before the reader is freed.
+ */
 private class BodyInputStream(
     private val body: ResponseBody,
 ) : InputStream() {
-    private var chunk = ByteArray(0)
-    private var at = 0
+    private val lock = Any()
+    private var reader: NativeBodyReader? = null
     private var ended = false
-    private var closed = false
+
+    @Volatile private var closed = false
 
     override fun read(): Int {
         val one = ByteArray(1)
@@ -73,40 +88,37 @@ private class BodyInputStream(
         len: Int,
     ): Int {
         java.util.Objects.checkFromIndexSize(off, len, b.size)
-        if (len == 0) return 0
-        if (!fill()) return -1
-        val n = minOf(len, chunk.size - at)
-        System.arraycopy(chunk, at, b, off, n)
-        at += n
-        return n
+        synchronized(lock) {
+            if (closed) throw IOException("the response body stream is closed")
+            if (len == 0) return 0
+            if (ended) return -1
+            val open = reader ?: NativeBodyReader(body).also { reader = it }
+            val n =
+                try {
+                    open.read(b, off, len)
+                } catch (e: HopsafeException) {
+                    throw IOException(e.message, e)
+                } catch (e: InternalException) {
+                    throw IOException(e.message, e)
+                }
+            if (n < 0) {
+                ended = true
+                open.close()
+                reader = null
+            }
+            return n
+        }
     }
 
-    override fun available(): Int = if (closed) 0 else chunk.size - at
+    override fun available(): Int = if (closed) 0 else reader?.available ?: 0
 
     override fun close() {
         if (closed) return
         closed = true
         if (!ended) body.cancelQuietly()
-    }
-
-    /** Makes sure unread bytes are in [chunk]; false at the end of the body. */
-    private fun fill(): Boolean {
-        if (closed) throw IOException("the response body stream is closed")
-        while (at >= chunk.size) {
-            if (ended) return false
-            val next =
-                try {
-                    body.nextBlocking()
-                } catch (e: HopsafeException) {
-                    throw IOException(e.message, e)
-                }
-            if (next == null) {
-                ended = true
-                return false
-            }
-            chunk = next
-            at = 0
+        synchronized(lock) {
+            reader?.close()
+            reader = null
         }
-        return true
     }
 }

@@ -139,6 +139,23 @@ class ResponseStreamTest {
     }
 
     @Test
+    fun `closing the InputStream from another thread ends a read the server holds`() {
+        val id = body(1 shl 20, holdAfter = 16)
+        client.openBlocking(HttpRequest("GET", "$a/s/$id/0")).use { resp ->
+            val input = resp.body.inputStream()
+            val buf = ByteArray(64)
+            assertEquals(16, input.readNBytes(buf, 0, 16))
+            val reader =
+                java.util.concurrent.CompletableFuture
+                    .supplyAsync { runCatching { input.read(buf) } }
+            input.close()
+            val outcome = reader.get(10, java.util.concurrent.TimeUnit.SECONDS)
+            assertTrue(outcome.exceptionOrNull() is IOException, outcome.toString())
+            assertThrows<CancelledException> { resp.body.nextBlocking() }
+        }
+    }
+
+    @Test
     fun `cancelling the collecting coroutine aborts a read the server holds`() {
         val id = body(1 shl 20, holdAfter = 64 * 1024)
         runBlocking {
