@@ -6,9 +6,12 @@
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Resumption, Tls12ClientSessionValue,
+    Tls13ClientSessionValue, WebPkiServerVerifier,
+};
 use rustls::crypto::CryptoProvider;
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, NamedGroup, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, TrustAnchor, UnixTime};
 
@@ -55,14 +58,64 @@ pub(crate) fn client_config(
         // rustls' own WebPKI verifier does every check; only building it waits for first use.
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier));
-    Ok(match identity {
+    let mut config = match identity {
         None => tls.with_no_client_auth(),
         Some(id) => {
             let (chain, key) = client_identity(&id.chain, &id.key)?;
             tls.with_client_auth_cert(chain, key)
                 .map_err(|e| Error::invalid_config(format!("client certificate: {e}")))?
         }
-    })
+    };
+    config.resumption = Resumption::store(Arc::new(LazySessions::default()));
+    Ok(config)
+}
+
+/// Servers whose sessions are remembered: rustls' default.
+const SESSION_SERVERS: usize = 256;
+
+/// rustls' in-memory session cache, made when the first handshake stores something: its
+/// table (~14 KB) is allocated up front, and a client that only speaks plain HTTP never
+/// needs it. Reads before then find nothing.
+#[derive(Debug, Default)]
+struct LazySessions(OnceLock<ClientSessionMemoryCache>);
+
+impl LazySessions {
+    fn cache(&self) -> &ClientSessionMemoryCache {
+        self.0
+            .get_or_init(|| ClientSessionMemoryCache::new(SESSION_SERVERS))
+    }
+}
+
+impl ClientSessionStore for LazySessions {
+    fn set_kx_hint(&self, server: ServerName<'static>, group: NamedGroup) {
+        self.cache().set_kx_hint(server, group);
+    }
+
+    fn kx_hint(&self, server: &ServerName<'_>) -> Option<NamedGroup> {
+        self.0.get()?.kx_hint(server)
+    }
+
+    fn set_tls12_session(&self, server: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.cache().set_tls12_session(server, value);
+    }
+
+    fn tls12_session(&self, server: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.0.get()?.tls12_session(server)
+    }
+
+    fn remove_tls12_session(&self, server: &ServerName<'static>) {
+        if let Some(cache) = self.0.get() {
+            cache.remove_tls12_session(server);
+        }
+    }
+
+    fn insert_tls13_ticket(&self, server: ServerName<'static>, value: Tls13ClientSessionValue) {
+        self.cache().insert_tls13_ticket(server, value);
+    }
+
+    fn take_tls13_ticket(&self, server: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+        self.0.get()?.take_tls13_ticket(server)
+    }
 }
 
 /// The caller's CA certificates (PEM) added to `roots`.
@@ -210,4 +263,22 @@ fn client_identity(
         Error::invalid_config("client key PEM holds no PKCS#8, PKCS#1 or SEC1 private key")
     })?;
     Ok((chain, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cache_is_made_by_the_first_write_not_by_reads() {
+        let store = LazySessions::default();
+        let name = ServerName::try_from("example.com").unwrap();
+        assert_eq!(store.kx_hint(&name), None);
+        assert!(store.tls12_session(&name).is_none());
+        assert!(store.take_tls13_ticket(&name).is_none());
+        store.remove_tls12_session(&name);
+        assert!(store.0.get().is_none(), "reads made the cache");
+        store.set_kx_hint(name.clone(), NamedGroup::X25519);
+        assert_eq!(store.kx_hint(&name), Some(NamedGroup::X25519));
+    }
 }
