@@ -9,7 +9,7 @@
 //! keeps the slot of a connection the request itself opened (one that died before it was
 //! ready has no connection info). Either way the failure is reported as the TLS refusal it is.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -39,19 +39,62 @@ impl AlertSlot {
     }
 }
 
-tokio::task_local! {
-    /// The slot of the connection the current request opened, if it opened one.
-    static OPENED: RefCell<Option<AlertSlot>>;
+thread_local! {
+    /// While a request is polled under [`watching`] (`Some`): the slot of the connection it
+    /// opened, if it opened one. `None` outside any request's poll.
+    static OPENED: Cell<Option<Option<AlertSlot>>> = const { Cell::new(None) };
 }
 
 /// Runs one attempt (`send`), and returns its outcome with the slot of the connection it
-/// opened, if any. hyper-util calls the connector from the request's own task, so
-/// [`AlertWatch`] finds the task-local there; nothing is allocated when no connection opens.
-pub(crate) async fn watching<F: Future>(send: F) -> (F::Output, Option<AlertSlot>) {
-    let mut fut = std::pin::pin!(OPENED.scope(RefCell::new(None), send));
-    let out = fut.as_mut().await;
-    let opened = fut.as_mut().take_value().and_then(RefCell::into_inner);
-    (out, opened)
+/// opened, if any. hyper-util calls the connector while the request is polled, so
+/// [`AlertWatch`] finds the request's place in [`OPENED`] there (set for each poll, as a
+/// task-local would be, at the cost of two thread-local swaps); nothing is allocated when
+/// no connection opens.
+pub(crate) fn watching<F: Future + Unpin>(send: F) -> Watching<F> {
+    Watching { send, opened: None }
+}
+
+/// Gives `slot` to the request being polled under [`watching`], if any (a connection opened
+/// outside a request's poll belongs to no request).
+fn note_opened(slot: &AlertSlot) {
+    let _ = OPENED.try_with(|opened| {
+        if opened.take().is_some() {
+            opened.set(Some(Some(slot.clone())));
+        }
+    });
+}
+
+/// The future of [`watching`].
+pub(crate) struct Watching<F> {
+    send: F,
+    opened: Option<AlertSlot>,
+}
+
+impl<F: Future + Unpin> Future for Watching<F> {
+    type Output = (F::Output, Option<AlertSlot>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        /// Takes the request's slot back (and restores what was there before) when the
+        /// poll ends, even by a panic.
+        struct Leave<'a> {
+            opened: &'a mut Option<AlertSlot>,
+            outer: Option<Option<AlertSlot>>,
+        }
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                *self.opened = OPENED.replace(self.outer.take()).flatten();
+            }
+        }
+        let this = self.get_mut();
+        let outer = OPENED.replace(Some(this.opened.take()));
+        let leave = Leave {
+            opened: &mut this.opened,
+            outer,
+        };
+        let polled = Pin::new(&mut this.send).poll(cx);
+        drop(leave);
+        polled.map(|out| (out, this.opened.take()))
+    }
 }
 
 /// Whether `io` is a TLS alert as tokio-rustls reports it: an `InvalidData` error carrying
@@ -90,7 +133,7 @@ where
         let slot = AlertSlot::default();
         // Outside a request (none today) there is no task-local, and only the connection
         // info carries the slot.
-        let _ = OPENED.try_with(|opened| *opened.borrow_mut() = Some(slot.clone()));
+        note_opened(&slot);
         Box::pin(async move {
             Ok(Watched {
                 io: connecting.await?,
@@ -142,3 +185,29 @@ impl<T: Read + Unpin> Read for Watched<T> {
 }
 
 crate::forward_write!([T: Write + Unpin] Watched<T>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_opened_while_a_request_is_polled_is_that_requests() {
+        let alert = "received fatal alert: CertificateRequired";
+        let slot = AlertSlot::default();
+        slot.0.set(alert.to_owned()).unwrap();
+        let opened_late = slot.clone();
+        let send = Box::pin(async move {
+            tokio::task::yield_now().await;
+            note_opened(&opened_late);
+            tokio::task::yield_now().await;
+            7
+        });
+        let (out, opened) = watching(send).await;
+        assert_eq!(out, 7);
+        assert_eq!(opened.and_then(|s| s.get()).as_deref(), Some(alert));
+        // Outside a request's poll nothing is kept, so nothing reaches the next request.
+        note_opened(&slot);
+        let (_, opened) = watching(Box::pin(async { 1 })).await;
+        assert!(opened.is_none());
+    }
+}

@@ -588,10 +588,12 @@ impl RequestBuilder {
     }
 
     /// Sends it.
-    pub async fn send(self) -> Result<Response> {
+    #[allow(clippy::manual_async_fn)]
+    pub fn send(self) -> impl Future<Output = Result<Response>> + Send {
         // Straight to the engine: every async layer keeps its own copy of the request in the
-        // future's state, which callers move around.
-        let req = self.req?;
-        crate::engine::execute(&self.client.inner, req).await
+        // future's state, which callers move around. An `async` block, not an `async fn`,
+        // which would hold the builder twice (as its argument and as a local).
+        let RequestBuilder { client, req } = self;
+        async move { crate::engine::execute(&client.inner, req?).await }
     }
 }

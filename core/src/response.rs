@@ -1,5 +1,6 @@
 //! Responses: status, headers, the redirect history that led to them, and the body.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -158,15 +159,21 @@ impl Response {
 
     /// Reads the whole body, decoded when the `decompress` feature is on. Fails with
     /// [`Error::ResponseTooLarge`] past the client's `max_body_size`.
-    pub async fn bytes(mut self) -> Result<Bytes> {
-        self.read_all().await
+    // An `async` block, not an `async fn`: an `async fn` holds its arguments twice in its
+    // state (the response is most of it), and moves both when it starts.
+    #[allow(clippy::manual_async_fn)]
+    pub fn bytes(mut self) -> impl Future<Output = Result<Bytes>> + Send {
+        async move { self.read_all().await }
     }
 
     /// Reads the whole body as text (invalid UTF-8 is replaced); capped like
     /// [`Response::bytes`].
-    pub async fn text(self) -> Result<String> {
-        let bytes = self.bytes().await?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    #[allow(clippy::manual_async_fn)]
+    pub fn text(mut self) -> impl Future<Output = Result<String>> + Send {
+        async move {
+            let bytes = self.read_all().await?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        }
     }
 
     /// Reads the rest of the body and keeps the rest of the response in place (for bindings
