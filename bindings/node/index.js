@@ -263,10 +263,11 @@ function isStream (body) {
 function toBuffer (body) {
   if (body == null) return null
   if (typeof body === 'string') return Buffer.from(body, 'utf8')
-  // Copied once: the caller's buffer stays usable, and a 307/308 or a retry replays the copy.
-  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return Buffer.from(body)
-  if (body instanceof ArrayBuffer) return Buffer.from(new Uint8Array(body))
-  if (ArrayBuffer.isView(body)) return Buffer.from(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
+  // Views, not copies: `send` copies the bytes into the core before it returns (the copy a
+  // 307/308 or a retry replays), so the caller's buffer stays theirs to change at once.
+  if (Buffer.isBuffer(body)) return body
+  if (body instanceof ArrayBuffer) return Buffer.from(body)
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   throw new TypeError('body must be a string, Buffer, Uint8Array, ArrayBuffer, async iterable or ReadableStream')
 }
 

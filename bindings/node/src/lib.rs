@@ -64,7 +64,8 @@ impl NativeClient {
     }
 
     /// Sends a request; the promise resolves (never rejects) with the outcome, at headers:
-    /// the body is left in `sink` to be read.
+    /// the body is left in `sink` to be read. `body` is copied before this returns (the one
+    /// copy of it: `index.js` passes the caller's bytes as a view), so JS may reuse it at once.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeResult>")]
     pub fn send<'env>(
         &self,

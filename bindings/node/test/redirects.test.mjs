@@ -154,6 +154,20 @@ describe('bodies, concurrency, abort, bad input', () => {
     await client.put(url2, { body: gen() })
     assert.ok((await lab.records(id2)).every((x) => x.body_len === 6))
   })
+  it('sends and replays the bytes a body held when the call was made', async () => {
+    // The addon copies the body before `request` returns: changing the caller's Buffer or
+    // Uint8Array view afterwards changes neither hop.
+    for (const make of [() => Buffer.from(BODY), () => new Uint8Array(Buffer.from('..' + BODY)).subarray(2)]) {
+      const buf = make()
+      const [id, url] = await lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200 }])
+      const pending = client.post(url, { body: buf })
+      buf.fill(0x21)
+      assert.equal((await pending).status, 200)
+      const recs = await lab.records(id)
+      assert.equal(recs.length, 2)
+      assert.ok(recs.every((x) => x.body_sha256 === SHA))
+    }
+  })
   it('runs 300 requests in flight from one client', async () => {
     const [id, url] = await lab.script([{ status: 307, location: '{b}/s/{id}/1' }, { status: 200, apply: true }])
     const rs = await Promise.all(Array.from({ length: 300 }, (_, i) => client.post(url, { body: `order-${i}` })))
