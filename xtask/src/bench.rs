@@ -91,7 +91,7 @@ pub(crate) fn python_venv() -> Result<std::path::PathBuf> {
 
 fn python(base: &str, quick: bool) -> Result<Vec<Value>> {
     let py = python_venv()?;
-    clients(PY_CLIENTS, rounds(quick), |c| {
+    clients(PY_CLIENTS, rounds(quick), |c, _| {
         let mut cmd = Command::new(&py);
         cmd.arg(root().join("bench/python/bench.py"))
             .args([base, c]);
@@ -128,9 +128,10 @@ pub(crate) fn node_setup() -> Result<std::path::PathBuf> {
 
 fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
     let bench = node_setup()?;
-    clients(NODE_CLIENTS, rounds(quick), |c| {
+    clients(NODE_CLIENTS, rounds(quick), |c, round| {
         let mut cmd = Command::new("node");
-        cmd.arg(bench.join("bench.mjs")).args([base, c]);
+        cmd.arg(bench.join("bench.mjs"))
+            .args([base, c, "--round", &round.to_string()]);
         if quick {
             cmd.arg("--quick");
         }
@@ -140,13 +141,18 @@ fn node(base: &str, quick: bool) -> Result<Vec<Value>> {
 
 /// Runs every client's process `rounds` times, interleaved (round 1 of every client, then
 /// round 2, ...), so a slow spell of the shared machine hits every client alike; reports the
-/// median rate per workload, the largest peak RSS and the first error.
-fn clients(names: &[&str], rounds: usize, cmd: impl Fn(&str) -> Command) -> Result<Vec<Value>> {
+/// median rate per workload, the largest peak RSS and the first error. `cmd` gets the client's
+/// name and the round (from 1).
+fn clients(
+    names: &[&str],
+    rounds: usize,
+    cmd: impl Fn(&str, usize) -> Command,
+) -> Result<Vec<Value>> {
     let mut runs: Vec<Vec<Value>> = vec![Vec::new(); names.len()];
     for round in 1..=rounds {
         for (i, name) in names.iter().enumerate() {
             eprintln!("  {name} (round {round} of {rounds})...");
-            let text = output(&mut cmd(name))?;
+            let text = output(&mut cmd(name, round))?;
             let v: Value =
                 serde_json::from_str(text.trim()).map_err(|e| format!("{name}: {e}: {text}"))?;
             runs[i].push(v);
