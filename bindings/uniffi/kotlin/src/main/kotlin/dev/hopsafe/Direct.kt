@@ -88,13 +88,21 @@ internal fun bodyOf(
     return body
 }
 
+/**
+ * Registers the `external` functions of [functions] (one of the direct-mapped objects) against
+ * the library uniffi's code loads, once that code has loaded it.
+ */
+internal fun registerDirect(functions: Class<*>) {
+    UniffiLib.ensureInitialized()
+    val name = System.getProperty("uniffi.component.hopsafe_ffi.libraryOverride") ?: "hopsafe_ffi"
+    Native.register(functions, name)
+}
+
 /** The direct-mapped functions of `direct.rs`, in the library uniffi's code loads. */
 @Suppress("FunctionName", "ktlint:standard:function-naming")
 internal object DirectLib {
     init {
-        UniffiLib.ensureInitialized()
-        val name = System.getProperty("uniffi.component.hopsafe_ffi.libraryOverride") ?: "hopsafe_ffi"
-        Native.register(DirectLib::class.java, name)
+        registerDirect(DirectLib::class.java)
     }
 
     external fun hopsafe_kt_request_blocking(

@@ -135,9 +135,7 @@ internal object DirectAsync {
 @Suppress("FunctionName", "ktlint:standard:function-naming")
 internal object DirectAsyncLib {
     init {
-        UniffiLib.ensureInitialized()
-        val name = System.getProperty("uniffi.component.hopsafe_ffi.libraryOverride") ?: "hopsafe_ffi"
-        Native.register(DirectAsyncLib::class.java, name)
+        registerDirect(DirectAsyncLib::class.java)
     }
 
     /**

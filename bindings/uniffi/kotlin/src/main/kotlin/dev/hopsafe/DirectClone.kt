@@ -1,7 +1,5 @@
 package dev.hopsafe
 
-import com.sun.jna.Native
-
 /**
  * The handle clones of `bindings/uniffi/src/direct_clone.rs`, direct-mapped: what the generated
  * `uniffiCloneHandle` of [HopsafeClient] and [CancelHandle] calls (rewritten by the binding's
@@ -10,9 +8,7 @@ import com.sun.jna.Native
 @Suppress("FunctionName", "ktlint:standard:function-naming")
 internal object DirectClone {
     init {
-        UniffiLib.ensureInitialized()
-        val name = System.getProperty("uniffi.component.hopsafe_ffi.libraryOverride") ?: "hopsafe_ffi"
-        Native.register(DirectClone::class.java, name)
+        registerDirect(DirectClone::class.java)
     }
 
     external fun hopsafe_kt_clone_client(handle: Long): Long

@@ -1,6 +1,5 @@
 package dev.hopsafe
 
-import com.sun.jna.Native
 import com.sun.jna.Pointer
 import java.io.IOException
 import java.nio.ByteOrder
@@ -119,9 +118,7 @@ internal class NativeBodyReader(
 @Suppress("FunctionName", "ktlint:standard:function-naming")
 internal object DirectStreamLib {
     init {
-        UniffiLib.ensureInitialized()
-        val name = System.getProperty("uniffi.component.hopsafe_ffi.libraryOverride") ?: "hopsafe_ffi"
-        Native.register(DirectStreamLib::class.java, name)
+        registerDirect(DirectStreamLib::class.java)
     }
 
     external fun hopsafe_kt_body_reader(body: Long): Long
